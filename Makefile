@@ -1,0 +1,69 @@
+# One target per thing a person does. See README.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+ENV := source include/env.sh
+VENV := .venv
+TEST_ENV := export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow KAFKA_BROKER=127.0.0.1:29092 \
+	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=28080 && $(ENV)
+
+.PHONY: help setup run password stop status test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime-installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ required ($(PYTHON))"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@touch $@
+
+.platform/jars/.fetched: include/maven/kafka-broker/pom.xml include/maven/spark-kafka/pom.xml $(VENV)/.runtime-installed
+	@command -v java >/dev/null || { echo "java not found: install Java 17 (README, Prerequisites)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "mvn not found: install Maven (README, Prerequisites)"; exit 1; }
+	$(ENV); python -m ticket_etl.platform.jars
+	@touch $@
+
+.platform/airflow/.db-migrated: $(VENV)/.runtime-installed
+	$(ENV); airflow db migrate > .platform/airflow-db-migrate.log 2>&1 || { tail -20 .platform/airflow-db-migrate.log; exit 1; }
+	@touch $@
+
+setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-migrated  ## install everything (idempotent)
+
+run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
+	$(ENV); python -m ticket_etl.platform.kafka_service start
+	$(ENV); python -m ticket_etl.platform.kafka_service create-topics
+	$(ENV); python -m ticket_etl.platform.airflow_service start
+	$(ENV); python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline
+	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
+
+password:  ## print the Airflow UI password of user admin
+	@$(ENV); cat "$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; echo
+
+stop:  ## stop Airflow and Kafka started by make run
+	-@$(ENV); python -m ticket_etl.platform.airflow_service stop
+	-@$(ENV); python -m ticket_etl.platform.kafka_service stop
+
+status:  ## show what is running
+	-@$(ENV); python -m ticket_etl.platform.kafka_service status; python -m ticket_etl.platform.airflow_service status
+
+test: $(VENV)/.dev-installed .platform/jars/.fetched  ## install what is needed and run the whole test suite
+	$(TEST_ENV); airflow db migrate > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; exit 1; }
+	$(TEST_ENV); python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed  ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.dev-installed .platform/jars/.fetched  ## producer and Spark benchmarks (prints tables, writes bench/results/)
+	$(ENV); python -m bench.run_all
+
+clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home, artifacts)
+	rm -rf $(VENV) .platform stats bench/results

@@ -1,0 +1,1 @@
+"""Support-ticket ETL: configuration, ticket schema, generator, producer, Kafka helpers."""

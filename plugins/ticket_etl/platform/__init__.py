@@ -1,0 +1,1 @@
+"""Local platform: JVM dependencies, the Kafka broker and Airflow, for development and tests."""

@@ -1,0 +1,262 @@
+"""Run `airflow standalone` in the background, stop it, and trigger DAG runs through its REST API.
+
+    python -m ticket_etl.platform.airflow_service start|stop|status
+    python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline [--conf JSON]
+
+Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+STARTUP_DEADLINE_S = 240.0
+STOP_DEADLINE_S = 60.0
+DAG_APPEAR_DEADLINE_S = 300.0
+RUN_DEADLINE_S = 3600.0
+TERMINAL_STATES = {"success", "failed"}
+
+
+class AirflowServiceError(RuntimeError):
+    """Airflow could not be started, stopped or driven; the message says why."""
+
+
+def airflow_home() -> Path:
+    home = os.environ.get("AIRFLOW_HOME")
+    if not home:
+        raise AirflowServiceError("AIRFLOW_HOME is not set: source include/env.sh or use make")
+    return Path(home)
+
+
+def api_port() -> int:
+    return int(os.environ.get("AIRFLOW__API__PORT", "8080"))
+
+
+def base_url() -> str:
+    return f"http://localhost:{api_port()}"
+
+
+def _pid_file() -> Path:
+    return airflow_home() / "standalone.pid"
+
+
+def _log_file() -> Path:
+    return airflow_home() / "standalone.log"
+
+
+def running_pid() -> int | None:
+    """Pid of our `airflow standalone` if it is alive; a stale pid file is removed."""
+    try:
+        pid = int(_pid_file().read_text().strip())
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.ZombieProcess):
+        _pid_file().unlink(missing_ok=True)
+        return None
+    if "standalone" in cmdline:
+        return pid
+    _pid_file().unlink(missing_ok=True)
+    return None
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _healthy() -> bool:
+    import httpx
+
+    try:
+        response = httpx.get(f"{base_url()}/api/v2/monitor/health", timeout=3.0)
+    except httpx.HTTPError:
+        return False
+    if response.status_code != 200:
+        return False
+    body = response.json()
+    return body.get("scheduler", {}).get("status") == "healthy"
+
+
+def _log_tail(lines: int = 40) -> str:
+    path = _log_file()
+    if not path.is_file():
+        return f"(no log at {path})"
+    tail = path.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail)
+
+
+def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
+    """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
+    pid = running_pid()
+    if pid is not None:
+        print(f"airflow: already running (pid {pid}), UI on {base_url()}")
+        return pid
+    if _port_in_use(api_port()):
+        raise AirflowServiceError(
+            f"port {api_port()} is already in use by another program; stop it or set "
+            "AIRFLOW__API__PORT (see README, Troubleshooting)"
+        )
+    airflow_home().mkdir(parents=True, exist_ok=True)
+    with open(_log_file(), "ab") as log:
+        process = subprocess.Popen(
+            ["airflow", "standalone"], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    _pid_file().write_text(f"{process.pid}\n")
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _pid_file().unlink(missing_ok=True)
+            raise AirflowServiceError(f"airflow standalone exited ({process.returncode})\n{_log_tail()}")
+        if _healthy():
+            print(f"airflow: started (pid {process.pid}), UI on {base_url()}")
+            return process.pid
+        time.sleep(2)
+    stop()
+    raise AirflowServiceError(f"airflow did not become healthy within {deadline_s:.0f}s\n{_log_tail()}")
+
+
+def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
+    """Stop `airflow standalone` and every process it started. Returns True if it ran."""
+    pid = running_pid()
+    if pid is None:
+        print("airflow: not running")
+        return False
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    for process in processes:
+        try:
+            process.send_signal(signal.SIGTERM)
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=deadline_s)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)
+    _pid_file().unlink(missing_ok=True)
+    print(f"airflow: stopped (pid {pid} and {len(processes) - 1} child processes)")
+    return True
+
+
+def admin_password() -> str:
+    """Password of the `admin` user generated by the simple auth manager."""
+    path = airflow_home() / "simple_auth_manager_passwords.json.generated"
+    try:
+        return json.loads(path.read_text())["admin"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
+        raise AirflowServiceError(f"no admin password in {path} (is Airflow started?)") from error
+
+
+class AirflowApi:
+    """Minimal client of the Airflow 3 REST API (``/api/v2``) with a JWT from ``/auth/token``."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        token = httpx.post(
+            f"{base_url()}/auth/token",
+            json={"username": "admin", "password": admin_password()}, timeout=30,
+        )
+        token.raise_for_status()
+        self._client = httpx.Client(
+            base_url=f"{base_url()}/api/v2", timeout=60,
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise AirflowServiceError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def wait_for_dag(self, dag_id: str, deadline_s: float = DAG_APPEAR_DEADLINE_S) -> None:
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            if self._client.get(f"/dags/{dag_id}").status_code == 200:
+                errors = self.request("GET", "/importErrors")
+                if errors.get("total_entries"):
+                    print(f"warning: import errors: {errors['import_errors']}", file=sys.stderr)
+                return
+            time.sleep(3)
+        raise AirflowServiceError(f"DAG {dag_id} did not appear within {deadline_s:.0f}s")
+
+    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
+        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        run = self.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+        return run["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, deadline_s: float = RUN_DEADLINE_S) -> dict:
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            run = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in TERMINAL_STATES:
+                return run
+            time.sleep(3)
+        raise AirflowServiceError(f"run {run_id} not finished after {deadline_s:.0f}s")
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        body = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
+
+
+def run_dag(dag_id: str, conf: dict[str, Any]) -> int:
+    """Trigger one run of ``dag_id``, wait for it and print its outcome. Exit code 0 on success."""
+    api = AirflowApi()
+    api.wait_for_dag(dag_id)
+    run_id = api.trigger(dag_id, conf)
+    print(f"airflow: triggered {dag_id} run {run_id}; watch it on {base_url()}/dags/{dag_id}")
+    run = api.wait_for_run(dag_id, run_id)
+    for task_id, state in api.task_states(dag_id, run_id).items():
+        print(f"  {task_id:<20} {state}")
+    print(f"airflow: run {run_id} finished: {run['state']}")
+    return 0 if run["state"] == "success" else 1
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("start")
+    sub.add_parser("stop")
+    sub.add_parser("status")
+    run = sub.add_parser("run-dag")
+    run.add_argument("dag_id")
+    run.add_argument("--conf", type=json.loads, default={}, help="run configuration (JSON object)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    args = _parse_args(argv)
+    try:
+        if args.command == "start":
+            start()
+        elif args.command == "stop":
+            stop()
+        elif args.command == "status":
+            pid = running_pid()
+            print(f"airflow: running (pid {pid}), UI on {base_url()}" if pid else "airflow: not running")
+            return 0 if pid else 3
+        else:
+            return run_dag(args.dag_id, args.conf)
+    except AirflowServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

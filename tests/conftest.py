@@ -1,0 +1,47 @@
+"""Session-wide fixtures: one real Kafka broker for the whole suite, started and stopped here.
+
+The test broker lives in .platform/test-kafka on 127.0.0.1:29092 (controller 29093), apart
+from the one `make run` starts, and starts from empty data each session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ticket_etl.config import PLATFORM_DIR
+from ticket_etl.platform import kafka_service
+
+TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / "test-kafka", 29092, 29093)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a real, empty broker shared by the whole session."""
+    kafka_service.stop(TEST_LAYOUT)
+    shutil.rmtree(TEST_LAYOUT.root, ignore_errors=True)
+    kafka_service.start(TEST_LAYOUT)
+    try:
+        yield TEST_LAYOUT.bootstrap
+    finally:
+        kafka_service.stop(TEST_LAYOUT)
+
+
+@pytest.fixture
+def unique_topic(kafka_bootstrap: str) -> Iterator[str]:
+    """A fresh topic name (3 partitions) for one test."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"test_{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(name, 3, 1)])[name].result(30)
+    yield name
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]

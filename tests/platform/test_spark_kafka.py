@@ -1,0 +1,36 @@
+"""spark-submit reads from and writes to the real broker through the Maven-fetched connector jars."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from ticket_etl.kafka_io import consume_all
+from ticket_etl.platform.jars import spark_kafka_jars
+
+pytestmark = pytest.mark.integration
+
+
+def test_spark_submit_copies_a_topic(kafka_bootstrap: str, unique_topic: str) -> None:
+    target = f"test_copy_{uuid.uuid4().hex[:8]}"
+    AdminClient({"bootstrap.servers": kafka_bootstrap}).create_topics([NewTopic(target, 1, 1)])[target].result(30)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(20):
+        producer.produce(unique_topic, key=f"k{i}", value=f"réseau {i}", headers=[("h", b"v")])
+    assert producer.flush(30) == 0
+
+    job = Path(__file__).with_name("spark_copy_job.py")
+    result = subprocess.run(
+        ["spark-submit", "--master", "local[2]", "--jars", ",".join(map(str, spark_kafka_jars())),
+         str(job), kafka_bootstrap, unique_topic, target],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    copied = sorted((m.key().decode(), m.value().decode(), m.headers()) for m in consume_all(kafka_bootstrap, target))
+    assert copied == sorted((f"k{i}", f"RÉSEAU {i}", [("h", b"v")]) for i in range(20))
