@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ticket_etl.config import PLATFORM_DIR
+from ticket_etl.kafka_io import create_topic
 from ticket_etl.platform import kafka_service
 
 TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / "test-kafka", 29092, 29093)
@@ -34,11 +35,8 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def unique_topic(kafka_bootstrap: str) -> Iterator[str]:
     """A fresh topic name (3 partitions) for one test."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
     name = f"test_{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    admin.create_topics([NewTopic(name, 3, 1)])[name].result(30)
+    create_topic(kafka_bootstrap, name, partitions=3)
     yield name
 
 

@@ -10,6 +10,15 @@ if TYPE_CHECKING:
     from confluent_kafka import Message
 
 
+def create_topic(bootstrap: str, name: str, partitions: int = 3, config: dict[str, str] | None = None) -> None:
+    """Create one topic and wait for it (the admin client must outlive the future)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
+    futures[name].result(30)
+
+
 def consume_all(bootstrap: str, topic: str, idle_timeout_s: float = 5.0) -> Iterator[Message]:
     """Every record of ``topic`` from the earliest offset, until the end of all partitions."""
     from confluent_kafka import Consumer, KafkaError, TopicPartition

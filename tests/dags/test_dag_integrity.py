@@ -13,7 +13,7 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 def dag_bag(monkeypatch_module):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    return DagBag(dag_folder=str(DAGS_DIR))
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from ticket_etl.kafka_io import consume_all
+from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.platform.jars import spark_kafka_jars
 
 pytestmark = pytest.mark.integration
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def test_spark_submit_copies_a_topic(kafka_bootstrap: str, unique_topic: str) -> None:
     target = f"test_copy_{uuid.uuid4().hex[:8]}"
-    AdminClient({"bootstrap.servers": kafka_bootstrap}).create_topics([NewTopic(target, 1, 1)])[target].result(30)
+    create_topic(kafka_bootstrap, target, partitions=1)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
     for i in range(20):
         producer.produce(unique_topic, key=f"k{i}", value=f"réseau {i}", headers=[("h", b"v")])

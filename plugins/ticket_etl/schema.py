@@ -1,0 +1,79 @@
+"""The ticket schema, read from its one definition: ``include/schemas/ticket.v1.schema.json``.
+
+The producer validates against it, the Spark job derives its parsing schema and its
+validation rules (required fields, enums, lengths, timestamp format) from it, and the
+tests use it; nothing restates the fields elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from ticket_etl.config import INCLUDE_DIR
+
+if TYPE_CHECKING:
+    from pyspark.sql.types import StructType
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = INCLUDE_DIR / "schemas" / f"ticket.v{SCHEMA_VERSION}.schema.json"
+SCHEMA_VERSION_HEADER = "schema_version"
+CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # strftime gives microseconds: trim to ms
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema document."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def fields() -> list[str]:
+    """Field names, in schema order."""
+    return list(json_schema()["properties"])
+
+
+def required_fields() -> list[str]:
+    return list(json_schema()["required"])
+
+
+def enums() -> dict[str, list[str]]:
+    """Allowed values of each enumerated field."""
+    return {name: spec["enum"] for name, spec in json_schema()["properties"].items() if "enum" in spec}
+
+
+def max_lengths() -> dict[str, int]:
+    return {name: spec["maxLength"] for name, spec in json_schema()["properties"].items() if "maxLength" in spec}
+
+
+def min_lengths() -> dict[str, int]:
+    return {name: spec["minLength"] for name, spec in json_schema()["properties"].items() if "minLength" in spec}
+
+
+def field_types() -> dict[str, str]:
+    """JSON type of each field (``string`` or ``integer``)."""
+    return {name: spec["type"] for name, spec in json_schema()["properties"].items()}
+
+
+def created_at_pattern() -> str:
+    return json_schema()["properties"]["created_at"]["pattern"]
+
+
+def spark_schema() -> StructType:
+    """Spark parsing schema derived from the JSON Schema."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    spark_types = {"string": StringType(), "integer": LongType()}
+    return StructType([StructField(name, spark_types[kind], True) for name, kind in field_types().items()])
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json_schema())
+
+
+def validation_errors(ticket: dict[str, Any]) -> list[str]:
+    """Human-readable reasons why ``ticket`` does not match the schema (empty when valid)."""
+    return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in _validator().iter_errors(ticket)]
