@@ -28,3 +28,4 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL="${LOG_LEVEL}"
 # Connections from the environment, JSON form (the URI form of spark://local[*] does not parse).
 export AIRFLOW_CONN_KAFKA_DEFAULT="{\"conn_type\": \"kafka\", \"extra\": {\"bootstrap.servers\": \"$KAFKA_BROKER\"}}"
 export AIRFLOW_CONN_SPARK_DEFAULT="{\"conn_type\": \"spark\", \"host\": \"$SPARK_MASTER\"}"
+export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"

@@ -1,11 +1,12 @@
 """Session-wide fixtures: one real Kafka broker for the whole suite, started and stopped here.
 
-The test broker lives in .platform/test-kafka on 127.0.0.1:29092 (controller 29093), apart
+The test broker lives in .platform/test-kafka-29092 on 127.0.0.1:29092 (controller 29093), apart
 from the one `make run` starts, and starts from empty data each session.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.kafka_io import create_topic
 from ticket_etl.platform import kafka_service
 
-TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / "test-kafka", 29092, 29093)
+# TEST_KAFKA_PORT lets two suites run side by side (controller on the next port).
+_PORT = int(os.environ.get("TEST_KAFKA_PORT", "29092"))
+TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / f"test-kafka-{_PORT}", _PORT, _PORT + 1)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,21 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# TICKETS_ROOT (set by include/env.sh) wins: when this module is imported from the job's
+# --py-files archive, its own location says nothing about where include/ is.
+PROJECT_ROOT = Path(os.environ.get("TICKETS_ROOT") or Path(__file__).resolve().parents[2])
 INCLUDE_DIR = PROJECT_ROOT / "include"
 PLATFORM_DIR = PROJECT_ROOT / ".platform"  # generated state, git-ignored
 JARS_DIR = PLATFORM_DIR / "jars"
 KAFKA_JARS_DIR = JARS_DIR / "kafka"
 SPARK_KAFKA_JARS_DIR = JARS_DIR / "spark-kafka"
+
+ROUTING_RULES_PATH = INCLUDE_DIR / "routing_rules.yaml"
+STOPWORDS_PATH = INCLUDE_DIR / "stopwords.txt"
+SPARK_DEFAULTS_PATH = INCLUDE_DIR / "spark-defaults.conf"
+SPARK_LOG4J_PATH = INCLUDE_DIR / "spark-log4j2.properties"
+SPARK_JOBS_DIR = PROJECT_ROOT / "spark_jobs"
+ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
 
 DEFAULT_KAFKA_BROKER = "localhost:19092"
 DEFAULT_SOURCE_TOPIC = "client_tickets"
@@ -84,6 +93,12 @@ TEAM_INCIDENT = "tickets_equipe_incident"
 TEAM_SUPPORT_GENERAL = "tickets_equipe_support_general"
 TEAM_PRODUIT = "tickets_equipe_produit"
 TEAM_TOPICS = (TEAM_INCIDENT, TEAM_SUPPORT_GENERAL, TEAM_PRODUIT)
+# Support teams, as named in the routing rules, and the topic each one reads.
+TEAMS: dict[str, str] = {
+    "incident": TEAM_INCIDENT,
+    "support_general": TEAM_SUPPORT_GENERAL,
+    "produit": TEAM_PRODUIT,
+}
 DEAD_LETTER_TOPIC = "client_tickets_dlq"
 
 # Source records carry CreateTime = ticket creation time, so a backfill writes

@@ -1,0 +1,167 @@
+"""Artifact layout, staging and atomic promotion.
+
+    <STATS_DIR>/
+      tickets_enriched/interval=20261128T0400Z_20261128T0500Z/part-*.parquet
+      rejected_tickets/interval=.../      stats_by_type/interval=.../
+      stats_by_team/interval=.../         word_frequency/interval=.../
+      insights/interval=.../insights_summary.json
+      insights_summary.json               (the latest interval's summary)
+      _staging/<run>/...                  (a run's outputs before promotion)
+
+The Spark job writes every output of a run under ``_staging/<run>``, then writes
+``_MANIFEST.json`` last. ``promote`` swaps each dataset's interval folder with the
+staged one (rename aside, rename in, delete the old), so readers see the old or the new
+interval, never a half-written one, and other intervals are untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PARQUET_DATASETS = ("tickets_enriched", "rejected_tickets", "stats_by_type", "stats_by_team", "word_frequency")
+INSIGHTS_DATASET = "insights"
+SUMMARY_NAME = "insights_summary.json"
+MANIFEST_NAME = "_MANIFEST.json"
+STAGING = "_staging"
+TOKEN_FORMAT = "%Y%m%dT%H%MZ"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A half-open UTC time interval [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for moment in (self.start, self.end):
+            if moment.tzinfo is None:
+                raise ValueError(f"interval bounds must be timezone-aware, got {moment!r}")
+        if self.end <= self.start:
+            raise ValueError(f"interval end {self.end.isoformat()} must be after start {self.start.isoformat()}")
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> Interval:
+        """From ISO-8601 strings; a time without offset is taken as UTC."""
+        return cls(_parse_utc(start), _parse_utc(end))
+
+    @classmethod
+    def hour_before(cls, moment: datetime) -> Interval:
+        """The last complete hour before ``moment`` (floored to the hour)."""
+        end = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return cls(end - timedelta(hours=1), end)
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
+
+    @property
+    def token(self) -> str:
+        """Partition value: ``20261128T0400Z_20261128T0500Z``."""
+        return f"{self.start.astimezone(UTC):{TOKEN_FORMAT}}_{self.end.astimezone(UTC):{TOKEN_FORMAT}}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": iso_utc(self.start), "end": iso_utc(self.end)}
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_utc(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def safe_run_id(run_id: str) -> str:
+    """A run id usable as a folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:200]
+
+
+def partition_dir(output: Path, dataset: str, interval: Interval) -> Path:
+    return output / dataset / f"interval={interval.token}"
+
+
+def staging_dir(output: Path, run_id: str) -> Path:
+    return output / STAGING / safe_run_id(run_id)
+
+
+def read_manifest(staged: Path) -> dict[str, Any]:
+    """The manifest of a complete staged run; raises if the run did not finish staging."""
+    path = staged / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing: the analysis of this run did not finish")
+    return json.loads(path.read_text())
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write JSON to a temporary file, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _swap_in(staged: Path, target: Path, trash: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, trash)
+    os.replace(staged, target)
+
+
+def promote(output: Path, run_id: str) -> dict[str, Any]:
+    """Move a staged run's outputs into place and update the latest summary. Returns the summary.
+
+    Safe to call again after a failure: datasets already moved are skipped.
+    """
+    staged = staging_dir(output, run_id)
+    manifest = read_manifest(staged)
+    interval = Interval.parse(manifest["interval"]["start"], manifest["interval"]["end"])
+    trash = output / STAGING / f"{safe_run_id(run_id)}.replaced"
+    for dataset in (*PARQUET_DATASETS, INSIGHTS_DATASET):
+        source = staged / dataset
+        if source.exists():
+            _swap_in(source, partition_dir(output, dataset, interval), trash / dataset)
+    summary_path = partition_dir(output, INSIGHTS_DATASET, interval) / SUMMARY_NAME
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    _update_latest(output, summary)
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(staged, ignore_errors=True)
+    return summary
+
+
+def _update_latest(output: Path, summary: dict[str, Any]) -> None:
+    """``insights_summary.json`` at the root follows the most recent interval (backfills of
+    older hours do not move it back), and a reprocessing of that same interval."""
+    latest = output / SUMMARY_NAME
+    if latest.is_file():
+        current = json.loads(latest.read_text(encoding="utf-8"))
+        if current.get("interval", {}).get("end", "") > summary["interval"]["end"]:
+            return
+    write_json_atomic(latest, summary)
+
+
+def missing_artifacts(output: Path, interval: Interval) -> list[str]:
+    """Published artifacts of ``interval`` that are absent (empty list when complete)."""
+    missing = [
+        dataset for dataset in PARQUET_DATASETS
+        if not (partition_dir(output, dataset, interval) / "_SUCCESS").is_file()
+    ]
+    if not (partition_dir(output, INSIGHTS_DATASET, interval) / SUMMARY_NAME).is_file():
+        missing.append(f"{INSIGHTS_DATASET}/{SUMMARY_NAME}")
+    return missing

@@ -1,0 +1,48 @@
+"""How the analysis job is submitted: one definition for the DAG, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ticket_etl import config
+from ticket_etl.platform.jars import spark_kafka_jars
+
+PY_PACKAGES = (config.PROJECT_ROOT / "plugins" / "ticket_etl", config.SPARK_JOBS_DIR / "ticket_analysis")
+
+
+def build_py_files(target: Path | None = None) -> Path:
+    """Zip the job's Python packages for ``--py-files`` (what a cluster's driver needs)."""
+    target = target or config.PLATFORM_DIR / "build" / "ticket_job.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in PY_PACKAGES:
+            for path in sorted(package.rglob("*.py")):
+                archive.write(path, path.relative_to(package.parent))
+    tmp.replace(target)
+    return target
+
+
+def driver_java_options() -> str:
+    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN)."""
+    return f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}"
+
+
+def jars_argument() -> str:
+    return ",".join(str(jar) for jar in spark_kafka_jars())
+
+
+def spark_submit_command(job_args: list[str], application: Path = config.ANALYZE_JOB_PATH) -> list[str]:
+    """The spark-submit command line for ``application`` with the connector jars and defaults."""
+    return [
+        "spark-submit",
+        "--master", config.spark_master(),
+        "--driver-memory", config.spark_driver_memory(),
+        "--properties-file", str(config.SPARK_DEFAULTS_PATH),
+        "--driver-java-options", driver_java_options(),
+        "--jars", jars_argument(),
+        "--py-files", str(build_py_files()),
+        str(application),
+        *job_args,
+    ]

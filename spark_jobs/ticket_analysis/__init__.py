@@ -1,0 +1,1 @@
+"""Transformations of the ticket analysis job, as small DataFrame -> DataFrame functions."""

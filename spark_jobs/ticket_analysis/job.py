@@ -1,0 +1,165 @@
+"""The analysis of one interval, from the Kafka read to the staged (then promoted) artifacts."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ticket_analysis import enrichment, routing, sinks, statistics, validation
+from ticket_analysis.source import read_interval
+from ticket_analysis.summary import Counts, build_summary
+from ticket_etl import artifacts, schema
+from ticket_etl.artifacts import Interval
+from ticket_etl.rules import RuleSet
+
+log = logging.getLogger("analyze_tickets")
+
+RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
+
+
+def enriched_columns() -> list[Column]:
+    """The contract of the ``tickets_enriched`` dataset."""
+    return [
+        *map(F.col, schema.fields()), *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords")),
+        *map(F.col, ("support_team", "team_topic", "routing_rule_id", "rules_version")),
+        F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
+        *map(F.col, RUN_COLUMNS),
+    ]
+
+
+def rejected_columns() -> list[Column]:
+    """The contract of the ``rejected_tickets`` dataset (original bytes and headers kept)."""
+    return [
+        *map(F.col, ("key", "value", "headers")),
+        F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
+        *map(F.col, ("kafka_timestamp", "reject_reason", *RUN_COLUMNS)),
+    ]
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything one run needs, from the command line."""
+
+    interval: Interval
+    bootstrap: str
+    source_topic: str
+    dead_letter_topic: str
+    output: Path
+    run_id: str
+    rules: RuleSet
+    stopwords: list[str]
+    top_n: int = 20
+    publish_to_kafka: bool = True
+    promote: bool = True
+
+
+def with_run_columns(df: DataFrame, config: JobConfig) -> DataFrame:
+    return (
+        df.withColumn("run_id", F.lit(config.run_id))
+        .withColumn("interval_start", F.lit(config.interval.as_dict()["start"]))
+        .withColumn("interval_end", F.lit(config.interval.as_dict()["end"]))
+    )
+
+
+def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
+    """Accepted tickets -> enriched, routed tickets (the enriched dataset's contract)."""
+    return (
+        accepted.transform(enrichment.with_created_ts)
+        .transform(enrichment.with_priority_level)
+        .transform(partial(enrichment.with_sla_due_at, sla_hours=config.rules.sla_hours))
+        .transform(partial(enrichment.with_keywords, stopwords=config.stopwords))
+        .transform(partial(routing.with_route, rules=config.rules))
+        .transform(partial(with_run_columns, config=config))
+        .select(*enriched_columns())
+    )
+
+
+def _write_parquet(df: DataFrame, path: Path) -> None:
+    df.write.mode("overwrite").parquet(str(path))
+
+
+def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
+    """Collect a small, bounded aggregate."""
+    return [row.asDict() for row in df.limit(limit).collect()]
+
+
+def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
+    """Analyze the interval; returns the insights summary."""
+    staged = artifacts.staging_dir(config.output, config.run_id)
+    shutil.rmtree(staged, ignore_errors=True)
+    classified = (
+        read_interval(spark, config.bootstrap, config.source_topic, config.interval)
+        .transform(validation.with_reject_reason)
+        .transform(validation.with_status)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )  # the source is read once: everything below derives from this
+    status = F.col("status")
+    _write_parquet(enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched")
+    rejected = classified.where(status == validation.REJECTED).transform(partial(with_run_columns, config=config))
+    _write_parquet(rejected.select(*rejected_columns()), staged / "rejected_tickets")
+    by_status = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
+    classified.unpersist()
+
+    enriched = spark.read.parquet(str(staged / "tickets_enriched"))
+    rejected = spark.read.parquet(str(staged / "rejected_tickets"))
+    counts = Counts(
+        read=sum(by_status.values()),
+        enriched=enriched.count(),
+        rejected=rejected.count(),
+        duplicates=by_status.get(validation.DUPLICATE, 0),
+    )
+    summary = _statistics(spark, config, staged, enriched, rejected, counts)
+    if config.publish_to_kafka:
+        sinks.write_to_kafka(sinks.team_records(enriched), config.bootstrap)
+        dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
+        sinks.write_to_kafka(dead_letters, config.bootstrap)
+    artifacts.write_json_atomic(staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME, summary)
+    artifacts.write_json_atomic(
+        staged / artifacts.MANIFEST_NAME,
+        {"interval": config.interval.as_dict(), "run_id": config.run_id, "totals": summary["totals"]},
+    )
+    if config.promote:
+        artifacts.promote(config.output, config.run_id)
+    return summary
+
+
+def _statistics(
+    spark: SparkSession, config: JobConfig, staged: Path, enriched: DataFrame, rejected: DataFrame, counts: Counts
+) -> dict[str, Any]:
+    """Write the statistics datasets and build the summary from them."""
+    outputs = {
+        "stats_by_type": statistics.stats_by_type(enriched, counts.enriched),
+        "stats_by_team": statistics.stats_by_team(enriched, counts.enriched),
+        "word_frequency": statistics.word_frequency(enriched, config.top_n),
+    }
+    for name, df in outputs.items():
+        _write_parquet(with_run_columns(df, config).coalesce(1), staged / name)
+    written = {name: spark.read.parquet(str(staged / name)) for name in outputs}
+    by_type = _rows(written["stats_by_type"].orderBy("type"), 100)
+    by_team = _rows(written["stats_by_team"].orderBy("support_team"), 100)
+    top = _rows(
+        written["word_frequency"].where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"), config.top_n
+    )
+    reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
+    published = {row["team_topic"]: row["tickets"] for row in by_team} if config.publish_to_kafka else {}
+    if config.publish_to_kafka:
+        published[config.dead_letter_topic] = counts.rejected
+    return build_summary(
+        interval=config.interval,
+        run_id=config.run_id,
+        rules_version=config.rules.version,
+        counts=counts,
+        by_type=by_type,
+        by_team=by_team,
+        top_keywords=top,
+        rejected_by_reason={row["reject_reason"]: row["count"] for row in reasons},
+        published=published,
+    )

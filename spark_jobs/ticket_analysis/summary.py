@@ -1,0 +1,83 @@
+"""insights_summary.json: the interval's figures, built from small, bounded aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ticket_etl import schema
+from ticket_etl.artifacts import Interval, iso_utc
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Where every record read went."""
+
+    read: int
+    enriched: int
+    rejected: int
+    duplicates: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == self.enriched + self.rejected + self.duplicates
+
+
+def _group_figures(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    priorities = schema.enums()["priority"]
+    return {
+        row[key]: {
+            "tickets": row["tickets"],
+            "share_of_total": row["share_of_total"],
+            "high_or_critical": row["high_or_critical_count"],
+            "by_priority": {priority: row[f"{priority}_count"] for priority in priorities},
+        }
+        for row in rows
+    }
+
+
+def build_summary(
+    *,
+    interval: Interval,
+    run_id: str,
+    rules_version: str,
+    counts: Counts,
+    by_type: list[dict[str, Any]],
+    by_team: list[dict[str, Any]],
+    top_keywords: list[dict[str, Any]],
+    rejected_by_reason: dict[str, int],
+    published: dict[str, int],
+) -> dict[str, Any]:
+    """The summary document (run metadata under ``run``; everything else depends only on the data)."""
+    high = sum(row["high_or_critical_count"] for row in by_type)
+    busiest = max(by_team, key=lambda row: (row["tickets"], row["support_team"]), default=None)
+    incidents = next((row["tickets"] for row in by_type if row["type"] == "incident"), 0)
+    return {
+        "interval": interval.as_dict(),
+        "run": {"run_id": run_id, "generated_at": iso_utc(datetime.now(UTC))},
+        "rules_version": rules_version,
+        "schema_version": schema.SCHEMA_VERSION,
+        "totals": {
+            "read": counts.read,
+            "enriched": counts.enriched,
+            "rejected": counts.rejected,
+            "duplicates": counts.duplicates,
+        },
+        "reconciliation": {
+            "read": counts.read,
+            "enriched_plus_rejected_plus_duplicates": counts.enriched + counts.rejected + counts.duplicates,
+            "holds": counts.reconciles,
+        },
+        "share_high_or_critical": round(high / counts.enriched, 6) if counts.enriched else 0.0,
+        "incidents": incidents,
+        "busiest_team": (
+            {"team": busiest["support_team"], "tickets": busiest["tickets"]}
+            if busiest and busiest["tickets"] else None
+        ),
+        "top_keywords": [{"word": row["word"], "tickets": row["tickets"]} for row in top_keywords],
+        "by_type": _group_figures(by_type, "type"),
+        "by_team": _group_figures(by_team, "support_team"),
+        "rejected_by_reason": rejected_by_reason,
+        "published": published,
+    }

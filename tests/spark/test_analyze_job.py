@@ -1,0 +1,223 @@
+"""spark-submit of the analysis job against the real broker, on a hand-made batch with every trap:
+malformed records, duplicates, out-of-order timestamps, records just outside the interval."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from confluent_kafka import Producer
+
+from ticket_etl import artifacts
+from ticket_etl.config import TEAM_TOPICS, topic_specs
+from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.spark_submit import spark_submit_command
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 27, 10, tzinfo=UTC)
+END = START + timedelta(hours=1)
+INTERVAL = artifacts.Interval(START, END)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _ticket(n: int, ticket_type: str, priority: str, at: datetime, **extra) -> dict:
+    return {
+        "ticket_id": f"TCK-job-{n}", "client_id": f"CLI-{n % 3}",
+        "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+        "channel": "email", "language": "fr" if n % 2 else "en",
+        "subject": "Panne réseau" if ticket_type == "incident" else "Question facture",
+        "description": "Le réseau de l'agence est en panne depuis ce matin." if n % 2
+        else "Where can I download my invoice export?",
+        "type": ticket_type, "priority": priority, "schema_version": 1, **extra,
+    }
+
+
+def _batch() -> list[tuple[bytes, bytes, int, int]]:
+    """(key, value, timestamp ms, partition) in production order, and the expected outcome."""
+    types = ["incident", "question", "feature_request", "billing"]
+    priorities = ["low", "medium", "high", "critical"]
+    valid = [_ticket(i, types[i % 4], priorities[(i // 4) % 4], START + timedelta(minutes=5 * i)) for i in range(12)]
+    valid[0]["created_at"] = "2026-11-27T10:00:00.000Z"  # first millisecond: inside
+    valid[11]["created_at"] = "2026-11-27T10:59:59.999Z"  # last millisecond: inside
+    records = []
+    for i, ticket in enumerate(valid):
+        at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
+        records.append((ticket["ticket_id"].encode(), json.dumps(ticket, ensure_ascii=False).encode(), _ms(at), i % 3))
+    # just outside the interval, on both sides
+    before = _ticket(100, "incident", "high", START - timedelta(milliseconds=1))
+    after = _ticket(101, "incident", "high", END)
+    records += [(b"TCK-job-100", json.dumps(before).encode(), _ms(START) - 1, 0),
+                (b"TCK-job-101", json.dumps(after).encode(), _ms(END), 0)]
+    # out of order: a later record first, then one of the interval behind it, same partition
+    late = _ticket(102, "question", "low", END + timedelta(minutes=5))
+    records.append((b"TCK-job-102", json.dumps(late).encode(), _ms(END) + 300_000, 1))
+    ooo = _ticket(12, "incident", "critical", START + timedelta(minutes=30))
+    records.append((b"TCK-job-12", json.dumps(ooo, ensure_ascii=False).encode(), _ms(START) + 1_800_000, 1))
+    # duplicates: the same ticket twice more (on other partitions)
+    records.append((records[3][0], records[3][1], records[3][2] + 10, 2))
+    records.append((records[3][0], records[3][1], records[3][2] + 20, 0))
+    # malformed
+    inside = _ms(START) + 60_000
+    missing = _ticket(200, "incident", "low", START)
+    del missing["client_id"]
+    records += [
+        (b"bad-1", b"{not json", inside, 0),
+        (b"bad-2", b"\xc3\x28 invalid utf-8", inside, 1),
+        (b"bad-3", json.dumps(missing).encode(), inside, 2),
+        (b"bad-4", json.dumps(_ticket(201, "incident", 5, START)).encode(), inside, 0),
+        (b"bad-5", json.dumps(_ticket(202, "complaint", "low", START)).encode(), inside, 1),
+        (b"bad-6", json.dumps(_ticket(203, "question", "low", START, description="x" * 6000)).encode(), inside, 2),
+    ]
+    return records
+
+
+EXPECTED = {"read": 13 + 2 + 6, "enriched": 13, "duplicates": 2, "rejected": 6}
+
+
+@pytest.fixture(scope="module")
+def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.topics import ensure_topics
+
+    source, dlq = f"tickets_src_{uuid.uuid4().hex[:8]}", f"tickets_dlq_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, source, partitions=3)
+    create_topic(kafka_bootstrap, dlq, partitions=1)
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}),
+                  tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS))
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
+    for key, value, ts, partition in _batch():
+        producer.produce(source, key=key, value=value, timestamp=ts, partition=partition,
+                         headers=[("schema_version", b"1")])
+    assert producer.flush(30) == 0
+    return {"source": source, "dlq": dlq, "output": tmp_path_factory.mktemp("stats"), "bootstrap": kafka_bootstrap}
+
+
+def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END) -> dict:
+    args = ["--start", start.isoformat(), "--end", end.isoformat(), "--bootstrap-servers", setup["bootstrap"],
+            "--topic", setup["source"], "--dead-letter-topic", setup["dlq"], "--output", str(setup["output"]),
+            "--run-id", run_id]
+    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+
+
+@pytest.fixture(scope="module")
+def first_run(job_setup: dict) -> dict:
+    return _submit(job_setup, "run-1")
+
+
+def _dataset(output: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(artifacts.partition_dir(output, name, INTERVAL))
+
+
+def test_counts_reconcile(first_run: dict, job_setup: dict) -> None:
+    assert first_run["totals"] == EXPECTED
+    assert first_run["reconciliation"]["holds"] is True
+    summary = json.loads((job_setup["output"] / "insights_summary.json").read_text())
+    assert summary["totals"] == EXPECTED
+    assert summary["incidents"] == 4  # tickets 0, 4, 8 and the out-of-order 12
+    assert summary["rejected_by_reason"] == {
+        "invalid_utf8": 1, "missing_field:client_id": 1, "not_json": 1,
+        "too_long:description": 1, "unknown_value:type": 1, "wrong_type:priority": 1,
+    }
+
+
+def test_artifacts_hold_exactly_the_interval(first_run: dict, job_setup: dict) -> None:
+    out = job_setup["output"]
+    enriched = _dataset(out, "tickets_enriched")
+    assert sorted(enriched["ticket_id"]) == sorted(f"TCK-job-{i}" for i in range(13))
+    assert enriched["ticket_id"].is_unique
+    assert set(enriched["routing_rule_id"]) == {
+        "incident-to-incident-team", "question-to-general-support", "feature-request-to-product",
+        "default-general-support",
+    }
+    assert "réseau" in {word for words in enriched["keywords"] for word in words}
+    rejected = _dataset(out, "rejected_tickets")
+    assert sorted(rejected["key"].map(bytes)) == [f"bad-{i}".encode() for i in range(1, 7)]
+    by_type = _dataset(out, "stats_by_type").set_index("type")
+    assert by_type["tickets"].to_dict() == {"incident": 4, "question": 3, "feature_request": 3, "billing": 3}
+    by_team = _dataset(out, "stats_by_team").set_index("support_team")
+    assert by_team["tickets"].to_dict() == {"incident": 4, "support_general": 6, "produit": 3}
+    words = _dataset(out, "word_frequency")
+    assert set(words["scope"]) == {"all", "incident", "question", "feature_request", "billing"}
+    assert artifacts.missing_artifacts(out, INTERVAL) == []
+
+
+def test_team_topics_and_dead_letters(first_run: dict, job_setup: dict) -> None:
+    bootstrap = job_setup["bootstrap"]
+    per_topic = Counter()
+    for topic in TEAM_TOPICS:
+        for message in consume_all(bootstrap, topic):
+            headers = dict(message.headers())
+            if headers["run_id"] == b"run-1":
+                per_topic[topic] += 1
+                assert json.loads(message.value())["ticket_id"] == message.key().decode()
+    assert per_topic == {"tickets_equipe_incident": 4, "tickets_equipe_support_general": 6,
+                         "tickets_equipe_produit": 3}
+    dead = list(consume_all(bootstrap, job_setup["dlq"]))
+    assert len(dead) == 6
+    by_key = {m.key(): m for m in dead}
+    assert by_key[b"bad-2"].value() == b"\xc3\x28 invalid utf-8"  # original bytes
+    headers = dict(by_key[b"bad-2"].headers())
+    assert headers["dlq_reason"] == b"invalid_utf8"
+    assert headers["schema_version"] == b"1"  # original header kept
+    assert {"source_partition", "source_offset", "source_topic", "run_id"} <= set(headers)
+
+
+def _without_run_metadata(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.drop(columns=[c for c in ("run_id", "interval_start", "interval_end") if c in df.columns])
+    df = df.apply(lambda col: col.map(repr))  # arrays and structs become comparable, sortable text
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup: dict) -> None:
+    out = job_setup["output"]
+    before = {name: _without_run_metadata(_dataset(out, name)) for name in artifacts.PARQUET_DATASETS}
+    second = _submit(job_setup, "run-2")
+    assert second["totals"] == EXPECTED
+    for name in artifacts.PARQUET_DATASETS:
+        pd.testing.assert_frame_equal(_without_run_metadata(_dataset(out, name)), before[name], check_like=True)
+    latest_by_key: dict[tuple[str, bytes], dict[str, bytes]] = {}
+    for topic in TEAM_TOPICS:
+        values: dict[str, dict[bytes, bytes]] = {"run-1": {}, "run-2": {}}
+        for message in consume_all(job_setup["bootstrap"], topic):
+            run = dict(message.headers())["run_id"].decode()
+            if run in values:
+                values[run][message.key()] = message.value()
+        assert values["run-1"] == values["run-2"], topic
+        latest_by_key.update({(topic, k): v for k, v in values["run-2"].items()})
+    assert len(latest_by_key) == 13
+
+
+def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
+    start = START - timedelta(days=2)
+    totals = _submit(job_setup, "run-empty", start, start + timedelta(hours=1))["totals"]
+    assert totals == {"read": 0, "enriched": 0, "rejected": 0, "duplicates": 0}
+    interval = artifacts.Interval(start, start + timedelta(hours=1))
+    assert artifacts.missing_artifacts(job_setup["output"], interval) == []
+    enriched = pd.read_parquet(artifacts.partition_dir(job_setup["output"], "tickets_enriched", interval))
+    assert len(enriched) == 0 and "support_team" in enriched.columns
+
+
+def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: x\nrules:\n  - id: r1\n    when: {type: [complaint]}\n    team: incident\n"
+                     "default: {id: d, team: incident}\nsla_hours: {low: 1, medium: 1, high: 1, critical: 1}\n")
+    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--run-id", "bad-rules",
+            "--rules", str(rules), "--output", str(tmp_path)]
+    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    output = result.stdout + result.stderr  # spark-submit merges the Python driver's stderr into stdout
+    assert "rule 'r1': condition 'type' has unknown values ['complaint']" in output
+    assert "Traceback" not in output

@@ -1,0 +1,182 @@
+"""Unit tests of the job's transformations, on a local SparkSession (no Kafka)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from ticket_analysis import enrichment, routing, validation
+from ticket_etl.config import ROUTING_RULES_PATH, STOPWORDS_PATH
+from ticket_etl.rules import RulesError, load_rules, parse_rules
+
+STOPWORDS = enrichment.load_stopwords(STOPWORDS_PATH)
+
+
+def _ticket(**overrides) -> dict:
+    ticket = {
+        "ticket_id": "TCK-1", "client_id": "CLI-1", "created_at": "2026-11-28T04:10:00.123Z",
+        "channel": "email", "language": "fr", "subject": "Panne réseau", "description": "Le réseau est en panne.",
+        "type": "incident", "priority": "high", "schema_version": 1,
+    }
+    ticket.update(overrides)
+    return ticket
+
+
+def _keywords(spark, text: str) -> list[str]:
+    df = spark.createDataFrame([(text,)], "text string")
+    return df.select(enrichment.keywords_of(F.col("text"), STOPWORDS).alias("k")).first()["k"]
+
+
+def test_tokenization_keeps_french_accents(spark) -> None:
+    assert _keywords(spark, "Le réseau ne répond plus, problème de connexion à l'élément") == [
+        "réseau", "répond", "problème", "connexion", "élément",
+    ]
+
+
+def test_tokenization_lowercases_and_drops_stopwords_numbers_and_duplicates(spark) -> None:
+    assert _keywords(spark, "Hello, the INVOICE 2024 is wrong; invoice #42 please!") == ["invoice", "wrong"]
+
+
+def test_tokenization_of_empty_text_is_empty(spark) -> None:
+    assert _keywords(spark, "") == []
+
+
+RULES = parse_rules({
+    "version": "t1",
+    "rules": [
+        {"id": "critical-billing", "when": {"type": ["billing"], "priority": ["critical"]}, "team": "incident"},
+        {"id": "outage-words", "when": {"keywords": ["panne", "outage"]}, "team": "incident"},
+        {"id": "english-questions", "when": {"type": ["question"], "language": ["en"]}, "team": "produit"},
+        {"id": "questions", "when": {"type": ["question"]}, "team": "support_general"},
+    ],
+    "default": {"id": "fallback", "team": "support_general"},
+    "sla_hours": {"low": 72, "medium": 24, "high": 8, "critical": 4},
+})
+
+
+@pytest.mark.parametrize(
+    ("row", "rule_id", "team"),
+    [
+        (("billing", "critical", "fr", ["facture"]), "critical-billing", "incident"),
+        (("billing", "critical", "fr", ["panne"]), "critical-billing", "incident"),  # first match wins
+        (("billing", "low", "fr", ["panne"]), "outage-words", "incident"),
+        (("question", "low", "en", ["login"]), "english-questions", "produit"),
+        (("question", "low", "fr", ["login"]), "questions", "support_general"),
+        (("feature_request", "low", "fr", ["export"]), "fallback", "support_general"),  # default
+    ],
+)
+def test_rules_apply_in_order_with_default(spark, row, rule_id, team) -> None:
+    df = spark.createDataFrame([row], "type string, priority string, language string, keywords array<string>")
+    routed = df.transform(lambda d: routing.with_route(d, RULES)).first()
+    assert (routed["routing_rule_id"], routed["support_team"], routed["rules_version"]) == (rule_id, team, "t1")
+    assert routed["team_topic"] == f"tickets_equipe_{team}"
+
+
+def test_shipped_rules_reproduce_the_proof_of_concept_mapping(spark) -> None:
+    rules = load_rules(ROUTING_RULES_PATH)
+    df = spark.createDataFrame(
+        [(t, "low", "fr", []) for t in ("incident", "question", "feature_request", "billing")],
+        "type string, priority string, language string, keywords array<string>",
+    )
+    teams = {r["type"]: r["support_team"] for r in df.transform(lambda d: routing.with_route(d, rules)).collect()}
+    assert teams == {"incident": "incident", "question": "support_general",
+                     "feature_request": "produit", "billing": "support_general"}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"version": "v", "rules": [{"id": "r", "when": {"type": ["complaint"]}, "team": "incident"}],
+          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': condition 'type' has unknown values"),
+        ({"version": "v", "rules": [{"id": "r", "when": {"type": ["incident"]}, "team": "ops"}],
+          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': unknown team 'ops'"),
+        ({"version": "v", "rules": [{"id": "r", "when": {"colour": ["red"]}, "team": "incident"}],
+          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': unknown condition 'colour'"),
+        ({"version": "v", "rules": [{"id": "r", "when": {}, "team": "incident"}],
+          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': `when` must list"),
+        ({"version": "v", "rules": [{"id": "d", "when": {"type": "incident"}, "team": "incident"}],
+          "default": {"id": "d", "team": "incident"},
+          "sla_hours": {"low": 1, "medium": 1, "high": 1, "critical": 1}}, "repeated: d"),
+        ({"version": "v", "rules": [], "default": {"id": "d", "team": "incident"},
+          "sla_hours": {"low": 1, "medium": 1, "high": -1, "critical": 1}}, "sla_hours.high must be a positive"),
+    ],
+)
+def test_bad_rules_name_the_rule_and_the_problem(document, message) -> None:
+    with pytest.raises(RulesError, match=message.replace("(", r"\(").replace("`", ".")):
+        parse_rules(document)
+
+
+def test_sla_due_time_follows_priority(spark) -> None:
+    rows = [("high", "2026-11-28T04:10:00.123Z"), ("low", "2026-11-28T23:00:00.000Z")]
+    df = spark.createDataFrame(rows, "priority string, created_at string")
+    enriched = (
+        df.transform(enrichment.with_created_ts)
+        .transform(lambda d: enrichment.with_sla_due_at(d, RULES.sla_hours))
+        .transform(enrichment.with_priority_level)
+    )
+    expected = spark.createDataFrame(
+        [("high", datetime(2026, 11, 28, 12, 10, 0, 123000), 3), ("low", datetime(2026, 12, 1, 23, 0), 1)],
+        "priority string, sla_due_at timestamp, priority_level int",
+    )
+    assertDataFrameEqual(enriched.select("priority", "sla_due_at", "priority_level"), expected)
+
+
+def _reasons(spark, values: list[bytes]) -> list[str | None]:
+    records = spark.createDataFrame(
+        [(b"k", v, None, 0, i, datetime(2026, 11, 28, 4)) for i, v in enumerate(values)],
+        "key binary, value binary, headers array<struct<key:string,value:binary>>, partition int, offset long, "
+        "timestamp timestamp",
+    )
+    rows = records.transform(validation.with_reject_reason).orderBy("offset").collect()
+    return [row["reject_reason"] for row in rows]
+
+
+def test_validation_names_the_reason(spark) -> None:
+    def doc(**kw) -> bytes:
+        return json.dumps(_ticket(**kw), ensure_ascii=False).encode()
+
+    missing = _ticket()
+    del missing["priority"]
+    values = [
+        doc(),
+        b"\xff\xfe not utf-8",
+        b"not json at all",
+        b"[1, 2]",
+        doc(extra_field=1),
+        json.dumps(missing).encode(),
+        doc(priority=3),
+        doc(type="complaint"),
+        doc(description="x" * 5001),
+        doc(subject=""),
+        doc(created_at="2026-11-28 04:10:00"),
+        doc(schema_version=2),
+        doc(client_id=None),
+    ]
+    assert _reasons(spark, values) == [
+        None,
+        "invalid_utf8",
+        "not_json",
+        "not_an_object",
+        "unknown_field:extra_field",
+        "missing_field:priority",
+        "wrong_type:priority",
+        "unknown_value:type",
+        "too_long:description",
+        "empty:subject",
+        "invalid_timestamp:created_at",
+        "unsupported_schema_version",
+        "missing_field:client_id",
+    ]
+
+
+def test_unknown_type_is_quarantined_not_routed(spark) -> None:
+    assert _reasons(spark, [json.dumps(_ticket(type="complaint")).encode()]) == ["unknown_value:type"]
+
+
+def test_load_rules_reports_missing_file(tmp_path) -> None:
+    with pytest.raises(RulesError, match="not found"):
+        load_rules(tmp_path / "nope.yaml")
