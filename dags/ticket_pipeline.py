@@ -1,0 +1,163 @@
+"""
+# ticket_pipeline
+
+Every hour, processes the support tickets of the hour that just ended (UTC): the run at
+05:00 covers **[04:00, 05:00)**.
+
+| task | does |
+|---|---|
+| `resolve_interval` | decides the hour (scheduled/backfill: the data interval; manual: the last complete hour, or the `interval_start` param) |
+| `ensure_topics` | creates the Kafka topics if missing, with their retention |
+| `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
+| `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
+| `package_job` | zips the job's Python code for `--py-files` |
+| `analyze` | `spark-submit spark_jobs/analyze_tickets.py`: exact read of the hour, quarantine, routing to the team topics, statistics; outputs staged |
+| `validate` | fails the run if an artifact is missing or read != enriched + rejected + duplicates |
+| `publish` | promotes the hour's artifacts, updates the latest `insights_summary.json`, emits asset events with the counts |
+
+**Reprocess** hours: `airflow backfill create --dag-id ticket_pipeline --from-date 2026-11-27T10:00:00Z
+--to-date 2026-11-27T12:00:00Z --reprocess-behavior completed` (logical dates 10:00..12:00 = hours
+09:00-12:00), or *Trigger* > *Backfill* in the UI, or trigger once with `interval_start`. Re-running
+an hour replaces only that hour's artifacts; team-topic consumers see the same tickets again
+(same key and content, new `run_id` header) and must de-duplicate by key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from ticket_etl import config, pipeline
+from ticket_etl.spark_submit import jars_argument
+
+TICKETS_ENRICHED = Asset(name="tickets_enriched", uri=(config.stats_dir() / "tickets_enriched").as_uri())
+INSIGHTS = Asset(name="ticket_insights", uri=(config.stats_dir() / "insights_summary.json").as_uri())
+
+
+def _data_error(error: Exception) -> AirflowFailException:
+    return AirflowFailException(f"data error (not retried): {error}")
+
+
+@dag(
+    dag_id="ticket_pipeline",
+    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
+    # A fixed start on purpose, with catchup off: a fresh install runs the next hour, not a year of
+    # history; past hours since the start date are reprocessed on request with a backfill.
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,  # one spark-submit at a time: the machine has 2 cores
+    dagrun_timeout=timedelta(hours=2),
+    tags=["tickets", "kafka", "spark", "etl"],
+    doc_md=__doc__,
+    user_defined_macros={"ticket_jars": jars_argument},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=45),
+    },
+    params={
+        "tickets_per_run": Param(config.batch_size(), type="integer", minimum=0, maximum=5_000_000,
+                                 description="Demo tickets generated for the hour (BATCH_SIZE)."),
+        "generate": Param(True, type="boolean",
+                          description="Generate the hour's demo tickets; off: analyze what the topic holds."),
+        "seed": Param(42, type="integer", minimum=0, description="Generator seed (same seed, same tickets)."),
+        "malformed_share": Param(0.0, type="number", minimum=0, maximum=1,
+                                 description="Share of malformed demo records, to exercise the quarantine."),
+        "interval_start": Param(None, type=["null", "string"],
+                                description="Hour to process, e.g. 2026-11-28T04:00:00Z; empty: the run's own hour."),
+        "top_n": Param(20, type="integer", minimum=1, maximum=1000, description="Keywords kept per scope."),
+    },
+)
+def ticket_pipeline() -> None:
+    @task(retries=0)
+    def resolve_interval(params: dict, dag_run=None, data_interval_start=None, data_interval_end=None) -> dict:
+        """The hour this run processes, and the broker address from the Kafka connection."""
+        try:
+            interval = pipeline.resolve_interval(
+                str(dag_run.run_type), data_interval_start, data_interval_end, dag_run.run_after,
+                params.get("interval_start"),
+            )
+        except pipeline.DataError as error:
+            raise _data_error(error) from None
+        return {**interval.as_dict(), "token": interval.token, "bootstrap": pipeline.kafka_bootstrap()}
+
+    @task
+    def ensure_topics() -> list[str]:
+        """Create missing topics (idempotent)."""
+        return pipeline.ensure_topics()
+
+    @task
+    def check_rules() -> str:
+        """Validate the routing rules; a bad file is a data error."""
+        try:
+            return pipeline.check_rules()
+        except pipeline.DataError as error:
+            raise _data_error(error) from None
+
+    @task
+    def generate_tickets(interval: dict, params: dict) -> dict:
+        """Produce the hour's demo tickets, skipping those already in the topic."""
+        if not params["generate"]:
+            raise AirflowSkipException("generate is off: analyzing what the topic already holds")
+        return pipeline.generate(
+            pipeline.Interval.parse(interval["start"], interval["end"]),
+            params["tickets_per_run"], params["seed"], params["malformed_share"],
+        )
+
+    @task
+    def package_job() -> str:
+        """Zip the job's Python packages for spark-submit --py-files."""
+        from ticket_etl.spark_submit import build_py_files
+
+        return str(build_py_files())
+
+    @task(retries=0)
+    def validate(run_id=None) -> dict:
+        """Fail the run when an artifact is missing or the counts do not reconcile."""
+        try:
+            return pipeline.validate(run_id)
+        except pipeline.DataError as error:
+            raise _data_error(error) from None
+
+    @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
+    def publish(run_id=None):
+        """Promote the hour's artifacts and emit asset events carrying the counts."""
+        figures = pipeline.publish(run_id)
+        yield Metadata(TICKETS_ENRICHED, extra=figures)
+        yield Metadata(INSIGHTS, extra=figures)
+
+    interval = resolve_interval()
+    generated = generate_tickets(interval)
+    py_files = package_job()
+    analyze = SparkSubmitOperator(
+        task_id="analyze",
+        conn_id=pipeline.SPARK_CONN_ID,
+        application=str(config.ANALYZE_JOB_PATH),
+        name="analyze_tickets",
+        application_args=pipeline.analyze_args(
+            {"start": "{{ ti.xcom_pull(task_ids='resolve_interval')['start'] }}",
+             "end": "{{ ti.xcom_pull(task_ids='resolve_interval')['end'] }}"},
+            run_id="{{ run_id }}",
+            bootstrap="{{ ti.xcom_pull(task_ids='resolve_interval')['bootstrap'] }}",
+            top_n="{{ params.top_n }}",
+        ),
+        jars="{{ ticket_jars() }}",
+        py_files=py_files,
+        properties_file=str(config.SPARK_DEFAULTS_PATH),
+        driver_memory=config.spark_driver_memory(),
+        conf={"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}"},
+        env_vars={"TICKETS_ROOT": str(config.PROJECT_ROOT), "STATS_DIR": str(config.stats_dir())},
+        trigger_rule="none_failed",  # runs when generate_tickets is skipped
+        execution_timeout=timedelta(minutes=45),
+    )
+    chain([ensure_topics(), check_rules(), generated, py_files], analyze, validate(), publish())
+    chain(interval, analyze)
+
+
+ticket_pipeline()

@@ -1,0 +1,149 @@
+"""What the ``ticket_pipeline`` DAG's tasks do, as plain functions (the DAG file stays thin).
+
+Nothing here opens a connection at import time; Airflow imports stay inside functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ticket_etl import artifacts, config
+from ticket_etl.artifacts import Interval
+
+log = logging.getLogger(__name__)
+
+KAFKA_CONN_ID = "kafka_default"
+SPARK_CONN_ID = "spark_default"
+SCHEDULED_RUN_TYPES = {"scheduled", "backfill"}
+
+
+class DataError(ValueError):
+    """The input or the results are wrong: retrying cannot help (the task fails without retry)."""
+
+
+def resolve_interval(
+    run_type: str,
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    run_after: datetime,
+    interval_start_param: str | None,
+) -> Interval:
+    """The hour a run processes.
+
+    - ``interval_start`` param set: that hour (must be aligned on the hour).
+    - Scheduled and backfill runs: their data interval (the run at 05:00 covers 04:00-05:00).
+    - Manual runs (trigger button, API, ``make run``): the last complete hour before the trigger
+      time; a manual run's own data interval is not aligned on the hour.
+    """
+    if interval_start_param:
+        start = _parse_hour(interval_start_param)
+        return Interval(start, start + timedelta(hours=1))
+    if run_type in SCHEDULED_RUN_TYPES and data_interval_start and data_interval_end:
+        return Interval(data_interval_start, data_interval_end)
+    return Interval.hour_before(run_after)
+
+
+def _parse_hour(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
+        raise DataError(f"interval_start must be on the hour (e.g. 2026-11-28T04:00:00Z), got {text!r}")
+    return moment.astimezone(UTC)
+
+
+def kafka_bootstrap(kafka_conn_id: str = KAFKA_CONN_ID) -> str:
+    """Bootstrap servers of the Airflow Kafka connection (the one source for every task)."""
+    from airflow.sdk import BaseHook
+
+    extra = BaseHook.get_connection(kafka_conn_id).extra_dejson
+    try:
+        return extra["bootstrap.servers"]
+    except KeyError:
+        raise DataError(f"connection {kafka_conn_id} has no bootstrap.servers in its extra") from None
+
+
+def ensure_topics(kafka_conn_id: str = KAFKA_CONN_ID) -> list[str]:
+    """Create the pipeline's topics if missing; returns the ones created."""
+    from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
+
+    from ticket_etl.topics import ensure_topics as ensure
+
+    created = ensure(KafkaAdminClientHook(kafka_config_id=kafka_conn_id).get_conn)
+    log.info("topics created: %s", created or "none (all present)")
+    return created
+
+
+def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> str:
+    """Validate the routing rules before Spark starts; returns their version."""
+    from ticket_etl.rules import RulesError, load_rules
+
+    try:
+        return load_rules(rules_path).version
+    except RulesError as error:
+        raise DataError(str(error)) from None
+
+
+def generate(interval: Interval, count: int, seed: int, malformed_share: float,
+             kafka_conn_id: str = KAFKA_CONN_ID) -> dict[str, int]:
+    """Produce the interval's demo tickets (those already in the topic are skipped)."""
+    from ticket_etl.producer import generate_and_produce, producer_from_connection
+
+    producer = producer_from_connection(kafka_conn_id)
+    report = generate_and_produce(
+        producer, config.source_topic(), interval.start, interval.end, count=count, seed=seed,
+        malformed_share=malformed_share, bootstrap=kafka_bootstrap(kafka_conn_id),
+    )
+    log.info("generation report: %s", report)
+    return {key: getattr(report, key) for key in ("generated", "already_present", "sent", "failed", "malformed")}
+
+
+def analyze_args(interval: dict[str, str], run_id: str, bootstrap: str, top_n: int) -> list[str]:
+    """Arguments of spark_jobs/analyze_tickets.py for one run (outputs left staged)."""
+    return [
+        "--start", interval["start"], "--end", interval["end"], "--run-id", run_id,
+        "--bootstrap-servers", bootstrap, "--topic", config.source_topic(),
+        "--output", str(config.stats_dir()), "--top-n", str(top_n), "--no-promote",
+    ]
+
+
+def validate(run_id: str) -> dict[str, Any]:
+    """Check the staged outputs of a run: every dataset present and the counts reconcile."""
+    staged = artifacts.staging_dir(config.stats_dir(), run_id)
+    try:
+        manifest = artifacts.read_manifest(staged)
+    except FileNotFoundError as error:
+        raise DataError(str(error)) from None
+    missing = [
+        name for name in artifacts.PARQUET_DATASETS if not (staged / name / "_SUCCESS").is_file()
+    ]
+    summary_path = staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME
+    if not summary_path.is_file():
+        missing.append(f"{artifacts.INSIGHTS_DATASET}/{artifacts.SUMMARY_NAME}")
+    if missing:
+        raise DataError(f"run {run_id}: artifacts missing from {staged}: {', '.join(missing)}")
+    import json
+
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    reconciliation = summary["reconciliation"]
+    if not reconciliation["holds"]:
+        raise DataError(
+            f"run {run_id}: reconciliation fails: read {reconciliation['read']} != enriched + rejected + "
+            f"duplicates {reconciliation['enriched_plus_rejected_plus_duplicates']} ({summary['totals']})"
+        )
+    log.info("run %s reconciles: %s", run_id, summary["totals"])
+    return {"interval": manifest["interval"], "totals": summary["totals"]}
+
+
+def publish(run_id: str) -> dict[str, Any]:
+    """Promote the staged outputs into place; returns the figures carried by the asset events."""
+    summary = artifacts.promote(config.stats_dir(), run_id)
+    return {
+        "interval": summary["interval"],
+        "run_id": run_id,
+        "rules_version": summary["rules_version"],
+        **summary["totals"],
+        "published": summary["published"],
+    }
