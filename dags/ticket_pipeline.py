@@ -62,25 +62,47 @@ def _data_error(error: Exception) -> AirflowFailException:
         "execution_timeout": timedelta(minutes=45),
     },
     params={
-        "tickets_per_run": Param(config.batch_size(), type="integer", minimum=0, maximum=5_000_000,
-                                 description="Demo tickets generated for the hour (BATCH_SIZE)."),
-        "generate": Param(True, type="boolean",
-                          description="Generate the hour's demo tickets; off: analyze what the topic holds."),
+        "tickets_per_run": Param(
+            config.batch_size(),
+            type="integer",
+            minimum=0,
+            maximum=5_000_000,
+            description="Demo tickets generated for the hour (BATCH_SIZE).",
+        ),
+        "generate": Param(
+            True,
+            type="boolean",
+            description="Generate the hour's demo tickets; off: analyze what the topic holds.",
+        ),
         "seed": Param(42, type="integer", minimum=0, description="Generator seed (same seed, same tickets)."),
-        "malformed_share": Param(0.0, type="number", minimum=0, maximum=1,
-                                 description="Share of malformed demo records, to exercise the quarantine."),
-        "interval_start": Param(None, type=["null", "string"],
-                                description="Hour to process, e.g. 2026-11-28T04:00:00Z; empty: the run's own hour."),
+        "malformed_share": Param(
+            0.0,
+            type="number",
+            minimum=0,
+            maximum=1,
+            description="Share of malformed demo records, to exercise the quarantine.",
+        ),
+        "interval_start": Param(
+            None,
+            type=["null", "string"],
+            description="Hour to process, e.g. 2026-11-28T04:00:00Z; empty: the run's own hour.",
+        ),
         "top_n": Param(20, type="integer", minimum=1, maximum=1000, description="Keywords kept per scope."),
     },
 )
 def ticket_pipeline() -> None:
     @task(retries=0)
-    def resolve_interval(params: dict, dag_run=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def resolve_interval(
+        params: dict, dag_run=None, data_interval_start=None, data_interval_end=None, logical_date=None
+    ) -> dict:
         """The hour this run processes, and the broker address from the Kafka connection."""
         try:
             interval = pipeline.resolve_interval(
-                str(dag_run.run_type), data_interval_start, data_interval_end, dag_run.run_after,
+                str(dag_run.run_type),
+                data_interval_start,
+                data_interval_end,
+                logical_date,
+                dag_run.run_after,
                 params.get("interval_start"),
             )
         except pipeline.DataError as error:
@@ -107,7 +129,9 @@ def ticket_pipeline() -> None:
             raise AirflowSkipException("generate is off: analyzing what the topic already holds")
         return pipeline.generate(
             pipeline.Interval.parse(interval["start"], interval["end"]),
-            params["tickets_per_run"], params["seed"], params["malformed_share"],
+            params["tickets_per_run"],
+            params["seed"],
+            params["malformed_share"],
         )
 
     @task
@@ -141,8 +165,10 @@ def ticket_pipeline() -> None:
         application=str(config.ANALYZE_JOB_PATH),
         name="analyze_tickets",
         application_args=pipeline.analyze_args(
-            {"start": "{{ ti.xcom_pull(task_ids='resolve_interval')['start'] }}",
-             "end": "{{ ti.xcom_pull(task_ids='resolve_interval')['end'] }}"},
+            {
+                "start": "{{ ti.xcom_pull(task_ids='resolve_interval')['start'] }}",
+                "end": "{{ ti.xcom_pull(task_ids='resolve_interval')['end'] }}",
+            },
             run_id="{{ run_id }}",
             bootstrap="{{ ti.xcom_pull(task_ids='resolve_interval')['bootstrap'] }}",
             top_n="{{ params.top_n }}",

@@ -30,14 +30,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bootstrap-servers", default=config.kafka_broker(), help="default: KAFKA_BROKER")
     parser.add_argument("--topic", default=config.source_topic(), help="source topic, default: TOPIC_NAME")
     parser.add_argument("--dead-letter-topic", default=config.DEAD_LETTER_TOPIC)
-    parser.add_argument("--output", type=Path, default=config.stats_dir(), help="artifacts root (default stats/)")
+    parser.add_argument(
+        "--output", type=Path, default=config.stats_dir(), help="artifacts root (default stats/)"
+    )
     parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
     parser.add_argument("--run-id", required=True, help="identifies this run in artifacts and headers")
     parser.add_argument("--top-n", type=int, default=20, help="keywords kept per scope in word_frequency")
-    parser.add_argument("--no-kafka-output", dest="publish_to_kafka", action="store_false",
-                        help="do not write team topics and the dead-letter topic")
-    parser.add_argument("--no-promote", dest="promote", action="store_false",
-                        help="leave the outputs staged (the DAG promotes them after validation)")
+    parser.add_argument(
+        "--no-kafka-output",
+        dest="publish_to_kafka",
+        action="store_false",
+        help="do not write team topics and the dead-letter topic",
+    )
+    parser.add_argument(
+        "--no-promote",
+        dest="promote",
+        action="store_false",
+        help="leave the outputs staged (the DAG promotes them after validation)",
+    )
     return parser.parse_args(argv)
 
 
@@ -81,8 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(spark, job_config)
     finally:
         spark.stop()
-    print(json.dumps({"interval": summary["interval"], "totals": summary["totals"],
-                      "reconciliation": summary["reconciliation"]}))
+    print(
+        json.dumps(
+            {
+                "interval": summary["interval"],
+                "totals": summary["totals"],
+                "reconciliation": summary["reconciliation"],
+            }
+        )
+    )
     return 0
 
 

@@ -25,7 +25,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-PARQUET_DATASETS = ("tickets_enriched", "rejected_tickets", "stats_by_type", "stats_by_team", "word_frequency")
+PARQUET_DATASETS = (
+    "tickets_enriched",
+    "rejected_tickets",
+    "stats_by_type",
+    "stats_by_team",
+    "word_frequency",
+)
 INSIGHTS_DATASET = "insights"
 SUMMARY_NAME = "insights_summary.json"
 MANIFEST_NAME = "_MANIFEST.json"
@@ -45,7 +51,9 @@ class Interval:
             if moment.tzinfo is None:
                 raise ValueError(f"interval bounds must be timezone-aware, got {moment!r}")
         if self.end <= self.start:
-            raise ValueError(f"interval end {self.end.isoformat()} must be after start {self.start.isoformat()}")
+            raise ValueError(
+                f"interval end {self.end.isoformat()} must be after start {self.start.isoformat()}"
+            )
 
     @classmethod
     def parse(cls, start: str, end: str) -> Interval:
@@ -112,7 +120,9 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write JSON to a temporary file, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
@@ -159,7 +169,8 @@ def _update_latest(output: Path, summary: dict[str, Any]) -> None:
 def missing_artifacts(output: Path, interval: Interval) -> list[str]:
     """Published artifacts of ``interval`` that are absent (empty list when complete)."""
     missing = [
-        dataset for dataset in PARQUET_DATASETS
+        dataset
+        for dataset in PARQUET_DATASETS
         if not (partition_dir(output, dataset, interval) / "_SUCCESS").is_file()
     ]
     if not (partition_dir(output, INSIGHTS_DATASET, interval) / SUMMARY_NAME).is_file():

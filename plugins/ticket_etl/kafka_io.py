@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from confluent_kafka import Message
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 3, config: dict[str, str] | None = None) -> None:
+def create_topic(
+    bootstrap: str, name: str, partitions: int = 3, config: dict[str, str] | None = None
+) -> None:
     """Create one topic and wait for it (the admin client must outlive the future)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -23,14 +25,16 @@ def consume_all(bootstrap: str, topic: str, idle_timeout_s: float = 5.0) -> Iter
     """Every record of ``topic`` from the earliest offset, until the end of all partitions."""
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"reader-{uuid.uuid4().hex}",
-        "enable.auto.commit": False,
-        "enable.partition.eof": True,
-        "auto.offset.reset": "earliest",
-        "log_level": 3,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+            "log_level": 3,
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=30).topics[topic]
         partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]

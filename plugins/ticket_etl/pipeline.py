@@ -28,6 +28,7 @@ def resolve_interval(
     run_type: str,
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
+    logical_date: datetime | None,
     run_after: datetime,
     interval_start_param: str | None,
 ) -> Interval:
@@ -35,15 +36,16 @@ def resolve_interval(
 
     - ``interval_start`` param set: that hour (must be aligned on the hour).
     - Scheduled and backfill runs: their data interval (the run at 05:00 covers 04:00-05:00).
-    - Manual runs (trigger button, API, ``make run``): the last complete hour before the trigger
-      time; a manual run's own data interval is not aligned on the hour.
+    - Manual runs (trigger button, API, ``make run``, ``airflow dags test``): the last complete hour
+      before their logical date, or before the trigger time when they have none (a manual run's
+      own data interval is not aligned on the hour).
     """
     if interval_start_param:
         start = _parse_hour(interval_start_param)
         return Interval(start, start + timedelta(hours=1))
     if run_type in SCHEDULED_RUN_TYPES and data_interval_start and data_interval_end:
         return Interval(data_interval_start, data_interval_end)
-    return Interval.hour_before(run_after)
+    return Interval.hour_before(logical_date or run_after)
 
 
 def _parse_hour(text: str) -> datetime:
@@ -86,26 +88,47 @@ def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> str:
         raise DataError(str(error)) from None
 
 
-def generate(interval: Interval, count: int, seed: int, malformed_share: float,
-             kafka_conn_id: str = KAFKA_CONN_ID) -> dict[str, int]:
+def generate(
+    interval: Interval, count: int, seed: int, malformed_share: float, kafka_conn_id: str = KAFKA_CONN_ID
+) -> dict[str, int]:
     """Produce the interval's demo tickets (those already in the topic are skipped)."""
     from ticket_etl.producer import generate_and_produce, producer_from_connection
 
     producer = producer_from_connection(kafka_conn_id)
     report = generate_and_produce(
-        producer, config.source_topic(), interval.start, interval.end, count=count, seed=seed,
-        malformed_share=malformed_share, bootstrap=kafka_bootstrap(kafka_conn_id),
+        producer,
+        config.source_topic(),
+        interval.start,
+        interval.end,
+        count=count,
+        seed=seed,
+        malformed_share=malformed_share,
+        bootstrap=kafka_bootstrap(kafka_conn_id),
     )
     log.info("generation report: %s", report)
-    return {key: getattr(report, key) for key in ("generated", "already_present", "sent", "failed", "malformed")}
+    return {
+        key: getattr(report, key) for key in ("generated", "already_present", "sent", "failed", "malformed")
+    }
 
 
 def analyze_args(interval: dict[str, str], run_id: str, bootstrap: str, top_n: int) -> list[str]:
     """Arguments of spark_jobs/analyze_tickets.py for one run (outputs left staged)."""
     return [
-        "--start", interval["start"], "--end", interval["end"], "--run-id", run_id,
-        "--bootstrap-servers", bootstrap, "--topic", config.source_topic(),
-        "--output", str(config.stats_dir()), "--top-n", str(top_n), "--no-promote",
+        "--start",
+        interval["start"],
+        "--end",
+        interval["end"],
+        "--run-id",
+        run_id,
+        "--bootstrap-servers",
+        bootstrap,
+        "--topic",
+        config.source_topic(),
+        "--output",
+        str(config.stats_dir()),
+        "--top-n",
+        str(top_n),
+        "--no-promote",
     ]
 
 
@@ -116,9 +139,7 @@ def validate(run_id: str) -> dict[str, Any]:
         manifest = artifacts.read_manifest(staged)
     except FileNotFoundError as error:
         raise DataError(str(error)) from None
-    missing = [
-        name for name in artifacts.PARQUET_DATASETS if not (staged / name / "_SUCCESS").is_file()
-    ]
+    missing = [name for name in artifacts.PARQUET_DATASETS if not (staged / name / "_SUCCESS").is_file()]
     summary_path = staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME
     if not summary_path.is_file():
         missing.append(f"{artifacts.INSIGHTS_DATASET}/{artifacts.SUMMARY_NAME}")

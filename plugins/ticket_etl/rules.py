@@ -75,18 +75,23 @@ def parse_rules(document: Any, source: str = "<rules>") -> RuleSet:
     duplicated = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
     if duplicated:
         raise RulesError(f"{source}: rule ids must be unique, repeated: {', '.join(duplicated)}")
-    return RuleSet(version.strip(), rules, default_id, default["team"], _parse_sla(document["sla_hours"], source))
+    return RuleSet(
+        version.strip(), rules, default_id, default["team"], _parse_sla(document["sla_hours"], source)
+    )
 
 
 def _require_keys(document: dict, expected: set[str], source: str) -> None:
     missing, unknown = expected - set(document), set(document) - expected
     if missing or unknown:
         raise RulesError(
-            f"{source}: " + "; ".join(
-                part for part in (
+            f"{source}: "
+            + "; ".join(
+                part
+                for part in (
                     f"missing keys: {', '.join(sorted(missing))}" if missing else "",
                     f"unknown keys: {', '.join(sorted(unknown))}" if unknown else "",
-                ) if part
+                )
+                if part
             )
         )
 

@@ -43,11 +43,15 @@ def enums() -> dict[str, list[str]]:
 
 
 def max_lengths() -> dict[str, int]:
-    return {name: spec["maxLength"] for name, spec in json_schema()["properties"].items() if "maxLength" in spec}
+    return {
+        name: spec["maxLength"] for name, spec in json_schema()["properties"].items() if "maxLength" in spec
+    }
 
 
 def min_lengths() -> dict[str, int]:
-    return {name: spec["minLength"] for name, spec in json_schema()["properties"].items() if "minLength" in spec}
+    return {
+        name: spec["minLength"] for name, spec in json_schema()["properties"].items() if "minLength" in spec
+    }
 
 
 def field_types() -> dict[str, str]:
@@ -76,4 +80,6 @@ def _validator() -> Any:
 
 def validation_errors(ticket: dict[str, Any]) -> list[str]:
     """Human-readable reasons why ``ticket`` does not match the schema (empty when valid)."""
-    return [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in _validator().iter_errors(ticket)]
+    return [
+        f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in _validator().iter_errors(ticket)
+    ]

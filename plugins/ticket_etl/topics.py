@@ -34,8 +34,10 @@ def ensure_topics(admin: AdminClient, specs: tuple[TopicSpec, ...] | None = None
     missing = [spec for spec in specs if spec.name not in existing]
     if missing:
         futures = admin.create_topics(
-            [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config)
-             for s in missing],
+            [
+                NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config)
+                for s in missing
+            ],
             operation_timeout=ADMIN_TIMEOUT_S,
         )
         for name, future in futures.items():
@@ -52,7 +54,8 @@ def ensure_topics(admin: AdminClient, specs: tuple[TopicSpec, ...] | None = None
     if present:
         resources = [
             ConfigResource(
-                ResourceType.TOPIC, spec.name,
+                ResourceType.TOPIC,
+                spec.name,
                 incremental_configs=[
                     ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
                     for key, value in spec.config.items()

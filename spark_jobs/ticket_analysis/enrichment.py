@@ -50,9 +50,9 @@ def keywords_of(text: Column, stopwords: list[str]) -> Column:
     tokens = F.split(F.lower(text), NON_WORD)
     kept = F.filter(
         tokens,
-        lambda word: (F.char_length(word) >= MIN_KEYWORD_LENGTH)
-        & word.rlike(r"\p{L}")
-        & ~F.array_contains(stop, word),
+        lambda word: (
+            (F.char_length(word) >= MIN_KEYWORD_LENGTH) & word.rlike(r"\p{L}") & ~F.array_contains(stop, word)
+        ),
     )
     return F.array_distinct(kept)
 

@@ -28,9 +28,11 @@ RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
 def enriched_columns() -> list[Column]:
     """The contract of the ``tickets_enriched`` dataset."""
     return [
-        *map(F.col, schema.fields()), *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords")),
+        *map(F.col, schema.fields()),
+        *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords")),
         *map(F.col, ("support_team", "team_topic", "routing_rule_id", "rules_version")),
-        F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
         *map(F.col, RUN_COLUMNS),
     ]
 
@@ -39,7 +41,8 @@ def rejected_columns() -> list[Column]:
     """The contract of the ``rejected_tickets`` dataset (original bytes and headers kept)."""
     return [
         *map(F.col, ("key", "value", "headers")),
-        F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
         *map(F.col, ("kafka_timestamp", "reject_reason", *RUN_COLUMNS)),
     ]
 
@@ -102,8 +105,12 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         .persist(StorageLevel.MEMORY_AND_DISK)
     )  # the source is read once: everything below derives from this
     status = F.col("status")
-    _write_parquet(enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched")
-    rejected = classified.where(status == validation.REJECTED).transform(partial(with_run_columns, config=config))
+    _write_parquet(
+        enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched"
+    )
+    rejected = classified.where(status == validation.REJECTED).transform(
+        partial(with_run_columns, config=config)
+    )
     _write_parquet(rejected.select(*rejected_columns()), staged / "rejected_tickets")
     by_status = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
     classified.unpersist()
@@ -132,7 +139,12 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
 
 
 def _statistics(
-    spark: SparkSession, config: JobConfig, staged: Path, enriched: DataFrame, rejected: DataFrame, counts: Counts
+    spark: SparkSession,
+    config: JobConfig,
+    staged: Path,
+    enriched: DataFrame,
+    rejected: DataFrame,
+    counts: Counts,
 ) -> dict[str, Any]:
     """Write the statistics datasets and build the summary from them."""
     outputs = {
@@ -146,7 +158,8 @@ def _statistics(
     by_type = _rows(written["stats_by_type"].orderBy("type"), 100)
     by_team = _rows(written["stats_by_team"].orderBy("support_team"), 100)
     top = _rows(
-        written["word_frequency"].where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"), config.top_n
+        written["word_frequency"].where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"),
+        config.top_n,
     )
     reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
     published = {row["team_topic"]: row["tickets"] for row in by_team} if config.publish_to_kafka else {}

@@ -26,7 +26,9 @@ def rule_matches(rule: Rule) -> Column:
 
 def routing_rule_id(rules: RuleSet) -> Column:
     """Id of the first matching rule, or of the default rule when none matches."""
-    return F.coalesce(*[F.when(rule_matches(rule), F.lit(rule.id)) for rule in rules.rules], F.lit(rules.default_rule_id))
+    return F.coalesce(
+        *[F.when(rule_matches(rule), F.lit(rule.id)) for rule in rules.rules], F.lit(rules.default_rule_id)
+    )
 
 
 def with_route(tickets: DataFrame, rules: RuleSet) -> DataFrame:

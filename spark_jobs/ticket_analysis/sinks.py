@@ -22,7 +22,12 @@ PRODUCER_OPTIONS = {
 }
 TEAM_MESSAGE_FIELDS = (
     *schema.fields(),
-    "priority_level", "sla_due_at", "keywords", "support_team", "routing_rule_id", "rules_version",
+    "priority_level",
+    "sla_due_at",
+    "keywords",
+    "support_team",
+    "routing_rule_id",
+    "rules_version",
 )
 
 

@@ -63,8 +63,10 @@ def word_frequency(tickets: DataFrame, top_n: int) -> DataFrame:
     """
     words = tickets.select("type", F.explode("keywords").alias("word"))
     per_type = words.groupBy(F.col("type").alias("scope"), "word").agg(F.count(F.lit(1)).alias("tickets"))
-    overall = words.groupBy("word").agg(F.count(F.lit(1)).alias("tickets")).select(
-        F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets"
+    overall = (
+        words.groupBy("word")
+        .agg(F.count(F.lit(1)).alias("tickets"))
+        .select(F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets")
     )
     ranking = Window.partitionBy("scope").orderBy(F.col("tickets").desc(), F.col("word").asc())
     return (

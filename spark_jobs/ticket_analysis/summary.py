@@ -73,7 +73,8 @@ def build_summary(
         "incidents": incidents,
         "busiest_team": (
             {"team": busiest["support_team"], "tickets": busiest["tickets"]}
-            if busiest and busiest["tickets"] else None
+            if busiest and busiest["tickets"]
+            else None
         ),
         "top_keywords": [{"word": row["word"], "tickets": row["tickets"]} for row in top_keywords],
         "by_type": _group_figures(by_type, "type"),

@@ -19,7 +19,6 @@ ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT"}
 
 
-
 def _field(name: str) -> Column:
     return F.variant_get(F.col("_doc"), f"$.{name}", "variant")
 
@@ -54,8 +53,12 @@ def _field_checks() -> list[Column]:
         kind_name = _field_type(name)
         if name in required:
             checks.append(_reason(kind_name.isNull() | (kind_name == "VOID"), f"missing_field:{name}"))
-        checks.append(_reason(kind_name.isNotNull() & (kind_name != VARIANT_TYPES[kind]) & (kind_name != "VOID"),
-                              f"wrong_type:{name}"))
+        checks.append(
+            _reason(
+                kind_name.isNotNull() & (kind_name != VARIANT_TYPES[kind]) & (kind_name != "VOID"),
+                f"wrong_type:{name}",
+            )
+        )
     for name, allowed in schema.enums().items():
         checks.append(_reason(~_field_text(name).isin(*allowed), f"unknown_value:{name}"))
     for name, minimum in schema.min_lengths().items():
@@ -63,31 +66,43 @@ def _field_checks() -> list[Column]:
     for name, maximum in schema.max_lengths().items():
         checks.append(_reason(F.char_length(_field_text(name)) > maximum, f"too_long:{name}"))
     created_at = _field_text("created_at")
-    checks.append(_reason(
-        ~created_at.rlike(schema.created_at_pattern())
-        | F.try_to_timestamp(created_at, F.lit(CREATED_AT_SPARK_FORMAT)).isNull(),
-        "invalid_timestamp:created_at",
-    ))
-    checks.append(_reason(
-        F.try_variant_get(F.col("_doc"), "$.schema_version", "bigint") != F.lit(schema.SCHEMA_VERSION),
-        "unsupported_schema_version",
-    ))
+    checks.append(
+        _reason(
+            ~created_at.rlike(schema.created_at_pattern())
+            | F.try_to_timestamp(created_at, F.lit(CREATED_AT_SPARK_FORMAT)).isNull(),
+            "invalid_timestamp:created_at",
+        )
+    )
+    checks.append(
+        _reason(
+            F.try_variant_get(F.col("_doc"), "$.schema_version", "bigint") != F.lit(schema.SCHEMA_VERSION),
+            "unsupported_schema_version",
+        )
+    )
     return checks
 
 
 def with_reject_reason(records: DataFrame) -> DataFrame:
     """Add ``reject_reason`` (null when the record is a valid ticket) and the typed ticket fields."""
-    parsed = records.withColumn("_text", F.when(F.is_valid_utf8("value"), F.col("value").cast("string"))).withColumn(
-        "_doc", F.try_parse_json("_text")
-    )
+    parsed = records.withColumn(
+        "_text", F.when(F.is_valid_utf8("value"), F.col("value").cast("string"))
+    ).withColumn("_doc", F.try_parse_json("_text"))
     reason = F.coalesce(*_structure_checks(), *_field_checks())
     typed = [
-        (_field_text(name) if kind == "string" else F.try_variant_get(F.col("_doc"), f"$.{name}", "bigint")).alias(name)
+        (
+            _field_text(name) if kind == "string" else F.try_variant_get(F.col("_doc"), f"$.{name}", "bigint")
+        ).alias(name)
         for name, kind in schema.field_types().items()
     ]
     return parsed.select(
-        "key", "value", "headers", "partition", "offset", F.col("timestamp").alias("kafka_timestamp"),
-        reason.alias("reject_reason"), *typed,
+        "key",
+        "value",
+        "headers",
+        "partition",
+        "offset",
+        F.col("timestamp").alias("kafka_timestamp"),
+        reason.alias("reject_reason"),
+        *typed,
     )
 
 

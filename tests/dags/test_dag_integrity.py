@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -42,12 +41,22 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
     assert dag.max_active_runs == 1
     assert dag.catchup is False
     assert set(dag.task_ids) == {
-        "resolve_interval", "ensure_topics", "check_rules", "generate_tickets", "package_job",
-        "analyze", "validate", "publish",
+        "resolve_interval",
+        "ensure_topics",
+        "check_rules",
+        "generate_tickets",
+        "package_job",
+        "analyze",
+        "validate",
+        "publish",
     }
     assert dag.get_task("analyze").retries >= 1
     assert dag.get_task("validate").retries == 0  # data errors are not retried
-    assert dag.get_task("analyze").upstream_task_ids >= {"generate_tickets", "resolve_interval", "check_rules"}
+    assert dag.get_task("analyze").upstream_task_ids >= {
+        "generate_tickets",
+        "resolve_interval",
+        "check_rules",
+    }
     assert set(dag.params.keys()) >= {"tickets_per_run", "generate", "seed"}
 
 
@@ -58,11 +67,16 @@ def test_hourly_interval_is_one_real_hour(dag_bag) -> None:
     from airflow.timetables.trigger import CronTriggerTimetable
 
     declared = dag_bag.dags["ticket_pipeline"].timetable
-    timetable = CronTriggerTimetable(declared.expression, timezone=declared.timezone, interval=declared.interval)
+    timetable = CronTriggerTimetable(
+        declared.expression, timezone=declared.timezone, interval=declared.interval
+    )
     info = timetable.next_dagrun_info(
         last_automated_data_interval=None,
-        restriction=TimeRestriction(earliest=pendulum.datetime(2026, 11, 28, 4, 30), latest=None, catchup=True),
+        restriction=TimeRestriction(
+            earliest=pendulum.datetime(2026, 11, 28, 4, 30), latest=None, catchup=True
+        ),
     )
     assert (info.data_interval.start, info.data_interval.end) == (
-        pendulum.datetime(2026, 11, 28, 4), pendulum.datetime(2026, 11, 28, 5)
+        pendulum.datetime(2026, 11, 28, 4),
+        pendulum.datetime(2026, 11, 28, 5),
     )

@@ -25,11 +25,24 @@ def test_spark_submit_copies_a_topic(kafka_bootstrap: str, unique_topic: str) ->
 
     job = Path(__file__).with_name("spark_copy_job.py")
     result = subprocess.run(
-        ["spark-submit", "--master", "local[2]", "--jars", ",".join(map(str, spark_kafka_jars())),
-         str(job), kafka_bootstrap, unique_topic, target],
-        capture_output=True, text=True, timeout=600,
+        [
+            "spark-submit",
+            "--master",
+            "local[2]",
+            "--jars",
+            ",".join(map(str, spark_kafka_jars())),
+            str(job),
+            kafka_bootstrap,
+            unique_topic,
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
 
-    copied = sorted((m.key().decode(), m.value().decode(), m.headers()) for m in consume_all(kafka_bootstrap, target))
+    copied = sorted(
+        (m.key().decode(), m.value().decode(), m.headers()) for m in consume_all(kafka_bootstrap, target)
+    )
     assert copied == sorted((f"k{i}", f"RÉSEAU {i}", [("h", b"v")]) for i in range(20))

@@ -32,13 +32,19 @@ def _ms(moment: datetime) -> int:
 
 def _ticket(n: int, ticket_type: str, priority: str, at: datetime, **extra) -> dict:
     return {
-        "ticket_id": f"TCK-job-{n}", "client_id": f"CLI-{n % 3}",
+        "ticket_id": f"TCK-job-{n}",
+        "client_id": f"CLI-{n % 3}",
         "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
-        "channel": "email", "language": "fr" if n % 2 else "en",
+        "channel": "email",
+        "language": "fr" if n % 2 else "en",
         "subject": "Panne réseau" if ticket_type == "incident" else "Question facture",
-        "description": "Le réseau de l'agence est en panne depuis ce matin." if n % 2
+        "description": "Le réseau de l'agence est en panne depuis ce matin."
+        if n % 2
         else "Where can I download my invoice export?",
-        "type": ticket_type, "priority": priority, "schema_version": 1, **extra,
+        "type": ticket_type,
+        "priority": priority,
+        "schema_version": 1,
+        **extra,
     }
 
 
@@ -46,18 +52,25 @@ def _batch() -> list[tuple[bytes, bytes, int, int]]:
     """(key, value, timestamp ms, partition) in production order, and the expected outcome."""
     types = ["incident", "question", "feature_request", "billing"]
     priorities = ["low", "medium", "high", "critical"]
-    valid = [_ticket(i, types[i % 4], priorities[(i // 4) % 4], START + timedelta(minutes=5 * i)) for i in range(12)]
+    valid = [
+        _ticket(i, types[i % 4], priorities[(i // 4) % 4], START + timedelta(minutes=5 * i))
+        for i in range(12)
+    ]
     valid[0]["created_at"] = "2026-11-27T10:00:00.000Z"  # first millisecond: inside
     valid[11]["created_at"] = "2026-11-27T10:59:59.999Z"  # last millisecond: inside
     records = []
     for i, ticket in enumerate(valid):
         at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
-        records.append((ticket["ticket_id"].encode(), json.dumps(ticket, ensure_ascii=False).encode(), _ms(at), i % 3))
+        records.append(
+            (ticket["ticket_id"].encode(), json.dumps(ticket, ensure_ascii=False).encode(), _ms(at), i % 3)
+        )
     # just outside the interval, on both sides
     before = _ticket(100, "incident", "high", START - timedelta(milliseconds=1))
     after = _ticket(101, "incident", "high", END)
-    records += [(b"TCK-job-100", json.dumps(before).encode(), _ms(START) - 1, 0),
-                (b"TCK-job-101", json.dumps(after).encode(), _ms(END), 0)]
+    records += [
+        (b"TCK-job-100", json.dumps(before).encode(), _ms(START) - 1, 0),
+        (b"TCK-job-101", json.dumps(after).encode(), _ms(END), 0),
+    ]
     # out of order: a later record first, then one of the interval behind it, same partition
     late = _ticket(102, "question", "low", END + timedelta(minutes=5))
     records.append((b"TCK-job-102", json.dumps(late).encode(), _ms(END) + 300_000, 1))
@@ -76,7 +89,12 @@ def _batch() -> list[tuple[bytes, bytes, int, int]]:
         (b"bad-3", json.dumps(missing).encode(), inside, 2),
         (b"bad-4", json.dumps(_ticket(201, "incident", 5, START)).encode(), inside, 0),
         (b"bad-5", json.dumps(_ticket(202, "complaint", "low", START)).encode(), inside, 1),
-        (b"bad-6", json.dumps(_ticket(203, "question", "low", START, description="x" * 6000)).encode(), inside, 2),
+        (
+            b"bad-6",
+            json.dumps(_ticket(203, "question", "low", START, description="x" * 6000)).encode(),
+            inside,
+            2,
+        ),
     ]
     return records
 
@@ -93,20 +111,46 @@ def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
     source, dlq = f"tickets_src_{uuid.uuid4().hex[:8]}", f"tickets_dlq_{uuid.uuid4().hex[:8]}"
     create_topic(kafka_bootstrap, source, partitions=3)
     create_topic(kafka_bootstrap, dlq, partitions=1)
-    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}),
-                  tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS))
+    ensure_topics(
+        AdminClient({"bootstrap.servers": kafka_bootstrap}),
+        tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
+    )
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
     for key, value, ts, partition in _batch():
-        producer.produce(source, key=key, value=value, timestamp=ts, partition=partition,
-                         headers=[("schema_version", b"1")])
+        producer.produce(
+            source,
+            key=key,
+            value=value,
+            timestamp=ts,
+            partition=partition,
+            headers=[("schema_version", b"1")],
+        )
     assert producer.flush(30) == 0
-    return {"source": source, "dlq": dlq, "output": tmp_path_factory.mktemp("stats"), "bootstrap": kafka_bootstrap}
+    return {
+        "source": source,
+        "dlq": dlq,
+        "output": tmp_path_factory.mktemp("stats"),
+        "bootstrap": kafka_bootstrap,
+    }
 
 
 def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END) -> dict:
-    args = ["--start", start.isoformat(), "--end", end.isoformat(), "--bootstrap-servers", setup["bootstrap"],
-            "--topic", setup["source"], "--dead-letter-topic", setup["dlq"], "--output", str(setup["output"]),
-            "--run-id", run_id]
+    args = [
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--bootstrap-servers",
+        setup["bootstrap"],
+        "--topic",
+        setup["source"],
+        "--dead-letter-topic",
+        setup["dlq"],
+        "--output",
+        str(setup["output"]),
+        "--run-id",
+        run_id,
+    ]
     result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
@@ -128,8 +172,12 @@ def test_counts_reconcile(first_run: dict, job_setup: dict) -> None:
     assert summary["totals"] == EXPECTED
     assert summary["incidents"] == 4  # tickets 0, 4, 8 and the out-of-order 12
     assert summary["rejected_by_reason"] == {
-        "invalid_utf8": 1, "missing_field:client_id": 1, "not_json": 1,
-        "too_long:description": 1, "unknown_value:type": 1, "wrong_type:priority": 1,
+        "invalid_utf8": 1,
+        "missing_field:client_id": 1,
+        "not_json": 1,
+        "too_long:description": 1,
+        "unknown_value:type": 1,
+        "wrong_type:priority": 1,
     }
 
 
@@ -139,7 +187,9 @@ def test_artifacts_hold_exactly_the_interval(first_run: dict, job_setup: dict) -
     assert sorted(enriched["ticket_id"]) == sorted(f"TCK-job-{i}" for i in range(13))
     assert enriched["ticket_id"].is_unique
     assert set(enriched["routing_rule_id"]) == {
-        "incident-to-incident-team", "question-to-general-support", "feature-request-to-product",
+        "incident-to-incident-team",
+        "question-to-general-support",
+        "feature-request-to-product",
         "default-general-support",
     }
     assert "réseau" in {word for words in enriched["keywords"] for word in words}
@@ -163,8 +213,11 @@ def test_team_topics_and_dead_letters(first_run: dict, job_setup: dict) -> None:
             if headers["run_id"] == b"run-1":
                 per_topic[topic] += 1
                 assert json.loads(message.value())["ticket_id"] == message.key().decode()
-    assert per_topic == {"tickets_equipe_incident": 4, "tickets_equipe_support_general": 6,
-                         "tickets_equipe_produit": 3}
+    assert per_topic == {
+        "tickets_equipe_incident": 4,
+        "tickets_equipe_support_general": 6,
+        "tickets_equipe_produit": 3,
+    }
     dead = list(consume_all(bootstrap, job_setup["dlq"]))
     assert len(dead) == 6
     by_key = {m.key(): m for m in dead}
@@ -187,7 +240,9 @@ def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup:
     second = _submit(job_setup, "run-2")
     assert second["totals"] == EXPECTED
     for name in artifacts.PARQUET_DATASETS:
-        pd.testing.assert_frame_equal(_without_run_metadata(_dataset(out, name)), before[name], check_like=True)
+        pd.testing.assert_frame_equal(
+            _without_run_metadata(_dataset(out, name)), before[name], check_like=True
+        )
     latest_by_key: dict[tuple[str, bytes], dict[str, bytes]] = {}
     for topic in TEAM_TOPICS:
         values: dict[str, dict[bytes, bytes]] = {"run-1": {}, "run-2": {}}
@@ -212,10 +267,22 @@ def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
 
 def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: x\nrules:\n  - id: r1\n    when: {type: [complaint]}\n    team: incident\n"
-                     "default: {id: d, team: incident}\nsla_hours: {low: 1, medium: 1, high: 1, critical: 1}\n")
-    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--run-id", "bad-rules",
-            "--rules", str(rules), "--output", str(tmp_path)]
+    rules.write_text(
+        "version: x\nrules:\n  - id: r1\n    when: {type: [complaint]}\n    team: incident\n"
+        "default: {id: d, team: incident}\nsla_hours: {low: 1, medium: 1, high: 1, critical: 1}\n"
+    )
+    args = [
+        "--start",
+        START.isoformat(),
+        "--end",
+        END.isoformat(),
+        "--run-id",
+        "bad-rules",
+        "--rules",
+        str(rules),
+        "--output",
+        str(tmp_path),
+    ]
     result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     output = result.stdout + result.stderr  # spark-submit merges the Python driver's stderr into stdout

@@ -18,9 +18,16 @@ STOPWORDS = enrichment.load_stopwords(STOPWORDS_PATH)
 
 def _ticket(**overrides) -> dict:
     ticket = {
-        "ticket_id": "TCK-1", "client_id": "CLI-1", "created_at": "2026-11-28T04:10:00.123Z",
-        "channel": "email", "language": "fr", "subject": "Panne réseau", "description": "Le réseau est en panne.",
-        "type": "incident", "priority": "high", "schema_version": 1,
+        "ticket_id": "TCK-1",
+        "client_id": "CLI-1",
+        "created_at": "2026-11-28T04:10:00.123Z",
+        "channel": "email",
+        "language": "fr",
+        "subject": "Panne réseau",
+        "description": "Le réseau est en panne.",
+        "type": "incident",
+        "priority": "high",
+        "schema_version": 1,
     }
     ticket.update(overrides)
     return ticket
@@ -33,7 +40,11 @@ def _keywords(spark, text: str) -> list[str]:
 
 def test_tokenization_keeps_french_accents(spark) -> None:
     assert _keywords(spark, "Le réseau ne répond plus, problème de connexion à l'élément") == [
-        "réseau", "répond", "problème", "connexion", "élément",
+        "réseau",
+        "répond",
+        "problème",
+        "connexion",
+        "élément",
     ]
 
 
@@ -45,17 +56,27 @@ def test_tokenization_of_empty_text_is_empty(spark) -> None:
     assert _keywords(spark, "") == []
 
 
-RULES = parse_rules({
-    "version": "t1",
-    "rules": [
-        {"id": "critical-billing", "when": {"type": ["billing"], "priority": ["critical"]}, "team": "incident"},
-        {"id": "outage-words", "when": {"keywords": ["panne", "outage"]}, "team": "incident"},
-        {"id": "english-questions", "when": {"type": ["question"], "language": ["en"]}, "team": "produit"},
-        {"id": "questions", "when": {"type": ["question"]}, "team": "support_general"},
-    ],
-    "default": {"id": "fallback", "team": "support_general"},
-    "sla_hours": {"low": 72, "medium": 24, "high": 8, "critical": 4},
-})
+RULES = parse_rules(
+    {
+        "version": "t1",
+        "rules": [
+            {
+                "id": "critical-billing",
+                "when": {"type": ["billing"], "priority": ["critical"]},
+                "team": "incident",
+            },
+            {"id": "outage-words", "when": {"keywords": ["panne", "outage"]}, "team": "incident"},
+            {
+                "id": "english-questions",
+                "when": {"type": ["question"], "language": ["en"]},
+                "team": "produit",
+            },
+            {"id": "questions", "when": {"type": ["question"]}, "team": "support_general"},
+        ],
+        "default": {"id": "fallback", "team": "support_general"},
+        "sla_hours": {"low": 72, "medium": 24, "high": 8, "critical": 4},
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +93,11 @@ RULES = parse_rules({
 def test_rules_apply_in_order_with_default(spark, row, rule_id, team) -> None:
     df = spark.createDataFrame([row], "type string, priority string, language string, keywords array<string>")
     routed = df.transform(lambda d: routing.with_route(d, RULES)).first()
-    assert (routed["routing_rule_id"], routed["support_team"], routed["rules_version"]) == (rule_id, team, "t1")
+    assert (routed["routing_rule_id"], routed["support_team"], routed["rules_version"]) == (
+        rule_id,
+        team,
+        "t1",
+    )
     assert routed["team_topic"] == f"tickets_equipe_{team}"
 
 
@@ -82,27 +107,74 @@ def test_shipped_rules_reproduce_the_proof_of_concept_mapping(spark) -> None:
         [(t, "low", "fr", []) for t in ("incident", "question", "feature_request", "billing")],
         "type string, priority string, language string, keywords array<string>",
     )
-    teams = {r["type"]: r["support_team"] for r in df.transform(lambda d: routing.with_route(d, rules)).collect()}
-    assert teams == {"incident": "incident", "question": "support_general",
-                     "feature_request": "produit", "billing": "support_general"}
+    teams = {
+        r["type"]: r["support_team"] for r in df.transform(lambda d: routing.with_route(d, rules)).collect()
+    }
+    assert teams == {
+        "incident": "incident",
+        "question": "support_general",
+        "feature_request": "produit",
+        "billing": "support_general",
+    }
 
 
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"version": "v", "rules": [{"id": "r", "when": {"type": ["complaint"]}, "team": "incident"}],
-          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': condition 'type' has unknown values"),
-        ({"version": "v", "rules": [{"id": "r", "when": {"type": ["incident"]}, "team": "ops"}],
-          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': unknown team 'ops'"),
-        ({"version": "v", "rules": [{"id": "r", "when": {"colour": ["red"]}, "team": "incident"}],
-          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': unknown condition 'colour'"),
-        ({"version": "v", "rules": [{"id": "r", "when": {}, "team": "incident"}],
-          "default": {"id": "d", "team": "incident"}, "sla_hours": {}}, "rule 'r': `when` must list"),
-        ({"version": "v", "rules": [{"id": "d", "when": {"type": "incident"}, "team": "incident"}],
-          "default": {"id": "d", "team": "incident"},
-          "sla_hours": {"low": 1, "medium": 1, "high": 1, "critical": 1}}, "repeated: d"),
-        ({"version": "v", "rules": [], "default": {"id": "d", "team": "incident"},
-          "sla_hours": {"low": 1, "medium": 1, "high": -1, "critical": 1}}, "sla_hours.high must be a positive"),
+        (
+            {
+                "version": "v",
+                "rules": [{"id": "r", "when": {"type": ["complaint"]}, "team": "incident"}],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {},
+            },
+            "rule 'r': condition 'type' has unknown values",
+        ),
+        (
+            {
+                "version": "v",
+                "rules": [{"id": "r", "when": {"type": ["incident"]}, "team": "ops"}],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {},
+            },
+            "rule 'r': unknown team 'ops'",
+        ),
+        (
+            {
+                "version": "v",
+                "rules": [{"id": "r", "when": {"colour": ["red"]}, "team": "incident"}],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {},
+            },
+            "rule 'r': unknown condition 'colour'",
+        ),
+        (
+            {
+                "version": "v",
+                "rules": [{"id": "r", "when": {}, "team": "incident"}],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {},
+            },
+            "rule 'r': `when` must list",
+        ),
+        (
+            {
+                "version": "v",
+                "rules": [{"id": "d", "when": {"type": "incident"}, "team": "incident"}],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {"low": 1, "medium": 1, "high": 1, "critical": 1},
+            },
+            "repeated: d",
+        ),
+        (
+            {
+                "version": "v",
+                "rules": [],
+                "default": {"id": "d", "team": "incident"},
+                "sla_hours": {"low": 1, "medium": 1, "high": -1, "critical": 1},
+            },
+            "sla_hours.high must be a positive",
+        ),
     ],
 )
 def test_bad_rules_name_the_rule_and_the_problem(document, message) -> None:

@@ -110,8 +110,11 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     airflow_home().mkdir(parents=True, exist_ok=True)
     with open(_log_file(), "ab") as log:
         process = subprocess.Popen(
-            ["airflow", "standalone"], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            ["airflow", "standalone"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     _pid_file().write_text(f"{process.pid}\n")
     deadline = time.monotonic() + deadline_s
@@ -169,11 +172,13 @@ class AirflowApi:
 
         token = httpx.post(
             f"{base_url()}/auth/token",
-            json={"username": "admin", "password": admin_password()}, timeout=30,
+            json={"username": "admin", "password": admin_password()},
+            timeout=30,
         )
         token.raise_for_status()
         self._client = httpx.Client(
-            base_url=f"{base_url()}/api/v2", timeout=60,
+            base_url=f"{base_url()}/api/v2",
+            timeout=60,
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
 

@@ -35,9 +35,7 @@ def is_fetched(project: str) -> bool:
     target = MAVEN_PROJECTS[project]
     stamp = target / STAMP
     return (
-        stamp.is_file()
-        and stamp.read_text().strip() == _digest(_pom(project))
-        and any(target.glob("*.jar"))
+        stamp.is_file() and stamp.read_text().strip() == _digest(_pom(project)) and any(target.glob("*.jar"))
     )
 
 
@@ -51,8 +49,14 @@ def fetch(project: str) -> bool:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     cmd = [
-        "mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(_pom(project)),
-        "dependency:copy-dependencies", f"-DoutputDirectory={staging}",
+        "mvn",
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        str(_pom(project)),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
     ]
     print(f"fetching {project} jars with Maven into {target}", flush=True)
     result = subprocess.run(cmd, check=False)
@@ -68,9 +72,7 @@ def spark_kafka_jars() -> list[Path]:
     """The connector jars to pass to spark-submit ``--jars``."""
     jars = sorted(SPARK_KAFKA_JARS_DIR.glob("*.jar"))
     if not jars:
-        raise FileNotFoundError(
-            f"no Spark Kafka connector jars in {SPARK_KAFKA_JARS_DIR}: run `make setup`"
-        )
+        raise FileNotFoundError(f"no Spark Kafka connector jars in {SPARK_KAFKA_JARS_DIR}: run `make setup`")
     return jars
 
 

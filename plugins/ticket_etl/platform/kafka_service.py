@@ -117,14 +117,32 @@ def _format_storage(layout: BrokerLayout) -> None:
     if (layout.data_dir / "meta.properties").is_file():
         return
     java, cp = _java(), _classpath()
-    cluster_id = subprocess.run(
-        [java, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
+    cluster_id = (
+        subprocess.run(
+            [java, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     result = subprocess.run(
-        [java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-         "-c", str(layout.config_file), "--standalone", "-g"],
-        capture_output=True, text=True,
+        [
+            java,
+            "-cp",
+            cp,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(layout.config_file),
+            "--standalone",
+            "-g",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise KafkaServiceError(f"formatting {layout.data_dir} failed:\n{result.stdout}{result.stderr}")
@@ -175,14 +193,23 @@ def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADL
     layout.logs_dir.mkdir(parents=True, exist_ok=True)
     heap = os.environ.get("KAFKA_HEAP", "-Xmx512m")
     cmd = [
-        _java(), *heap.split(), "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        _java(),
+        *heap.split(),
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={layout.logs_dir}",
         f"-Dlog4j2.configurationFile={INCLUDE_DIR / 'kafka' / 'log4j2.properties'}",
-        "-cp", _classpath(), "kafka.Kafka", str(layout.config_file),
+        "-cp",
+        _classpath(),
+        "kafka.Kafka",
+        str(layout.config_file),
     ]
     with open(layout.logs_dir / "console.out", "ab") as console:
         process = subprocess.Popen(
-            cmd, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     layout.pid_file.write_text(f"{process.pid}\n")
