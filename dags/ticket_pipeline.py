@@ -33,8 +33,10 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from ticket_etl import config, pipeline
 from ticket_etl.spark_submit import jars_argument
 
-TICKETS_ENRICHED = Asset(name="tickets_enriched", uri=(config.stats_dir() / "tickets_enriched").as_uri())
-INSIGHTS = Asset(name="ticket_insights", uri=(config.stats_dir() / "insights_summary.json").as_uri())
+# Stable identities (not the local path, which changes with STATS_DIR); the events' metadata
+# carries the interval, the counts and where the artifacts are.
+TICKETS_ENRICHED = Asset(name="tickets_enriched")
+INSIGHTS = Asset(name="ticket_insights")
 
 
 def _data_error(error: Exception) -> AirflowFailException:

@@ -46,3 +46,23 @@ def unique_topic(kafka_bootstrap: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def airflow_env(kafka_bootstrap: str, tmp_path_factory) -> dict[str, str]:
+    """Environment for `airflow` subprocesses: the test broker in the Kafka connection, fresh artifacts."""
+    import json
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "KAFKA_BROKER": kafka_bootstrap,
+            "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(
+                {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka_bootstrap}}
+            ),
+            "STATS_DIR": str(tmp_path_factory.mktemp("airflow-stats")),
+        }
+    )
+    if "AIRFLOW_HOME" not in env or not env["AIRFLOW_HOME"].endswith("test-airflow"):
+        raise RuntimeError("run the suite with `make test` (it sets a test AIRFLOW_HOME and migrates its DB)")
+    return env

@@ -164,6 +164,7 @@ def publish(run_id: str) -> dict[str, Any]:
     return {
         "interval": summary["interval"],
         "run_id": run_id,
+        "location": str(config.stats_dir()),
         "rules_version": summary["rules_version"],
         **summary["totals"],
         "published": summary["published"],

@@ -268,7 +268,7 @@ def stop(layout: BrokerLayout = DEFAULT_LAYOUT) -> bool:
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status", "create-topics"])
-    parser.add_argument("--root", type=Path, default=DEFAULT_LAYOUT.root)
+    parser.add_argument("--root", type=lambda p: Path(p).resolve(), default=DEFAULT_LAYOUT.root)
     parser.add_argument("--port", type=int, default=DEFAULT_LAYOUT.broker_port)
     parser.add_argument("--controller-port", type=int, default=DEFAULT_LAYOUT.controller_port)
     return parser.parse_args(argv)
