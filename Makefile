@@ -32,6 +32,7 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	@touch $@
 
 .platform/airflow/.db-migrated: $(VENV)/.runtime-installed
+	@mkdir -p .platform/airflow
 	$(ENV); airflow db migrate > .platform/airflow-db-migrate.log 2>&1 || { tail -20 .platform/airflow-db-migrate.log; exit 1; }
 	@touch $@
 
@@ -55,7 +56,7 @@ status:  ## show what is running
 	-@$(ENV); python -m ticket_etl.platform.kafka_service status; python -m ticket_etl.platform.airflow_service status
 
 test: $(VENV)/.dev-installed .platform/jars/.fetched  ## install what is needed and run the whole test suite
-	$(TEST_ENV); airflow db migrate > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; exit 1; }
+	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; exit 1; }
 	$(TEST_ENV); python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed  ## ruff check and format check

@@ -24,7 +24,12 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# Task processes reach the Execution API through the base URL: it must follow the port.
+export AIRFLOW__API__BASE_URL="http://localhost:$AIRFLOW__API__PORT"
 export AIRFLOW__LOGGING__LOGGING_LEVEL="${LOG_LEVEL}"
+# SQLite metadata DB: wait for the write lock instead of failing (see plugins/ticket_etl/airflow_db.py).
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS=ticket_etl.airflow_db.CONNECT_ARGS
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC=ticket_etl.airflow_db.CONNECT_ARGS_ASYNC
 # Connections from the environment, JSON form (the URI form of spark://local[*] does not parse).
 export AIRFLOW_CONN_KAFKA_DEFAULT="{\"conn_type\": \"kafka\", \"extra\": {\"bootstrap.servers\": \"$KAFKA_BROKER\"}}"
 export AIRFLOW_CONN_SPARK_DEFAULT="{\"conn_type\": \"spark\", \"host\": \"$SPARK_MASTER\"}"

@@ -35,6 +35,12 @@ def kafka_bootstrap() -> Iterator[str]:
         kafka_service.stop(TEST_LAYOUT)
 
 
+@pytest.fixture(scope="session")
+def kafka_layout(kafka_bootstrap: str) -> kafka_service.BrokerLayout:
+    """Where the session's broker lives (config, data, logs, pid file)."""
+    return TEST_LAYOUT
+
+
 @pytest.fixture
 def unique_topic(kafka_bootstrap: str) -> Iterator[str]:
     """A fresh topic name (3 partitions) for one test."""

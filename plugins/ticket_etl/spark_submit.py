@@ -52,3 +52,15 @@ def spark_submit_command(job_args: list[str], application: Path = config.ANALYZE
         str(application),
         *job_args,
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ticket_etl.spark_submit <job args>``: run the analysis job by hand."""
+    import subprocess
+    import sys
+
+    return subprocess.run(spark_submit_command(list(sys.argv[1:] if argv is None else argv))).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR
+from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker
 
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 45.0
@@ -59,7 +59,13 @@ class BrokerLayout:
         return f"127.0.0.1:{self.broker_port}"
 
 
-DEFAULT_LAYOUT = BrokerLayout(PLATFORM_DIR / "kafka")
+def default_layout() -> BrokerLayout:
+    """The broker of `make run`: listens on the port of KAFKA_BROKER, controller on the next one."""
+    port = int(kafka_broker().rpartition(":")[2])
+    return BrokerLayout(PLATFORM_DIR / "kafka", port, port + 1)
+
+
+DEFAULT_LAYOUT = default_layout()
 
 
 def _classpath() -> str:

@@ -1,0 +1,154 @@
+"""End to end with a real scheduler: `airflow standalone`, a three-hour backfill from the CLI, then the
+same backfill again with reprocess behaviour `completed`, which must change nothing but run metadata."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ticket_etl import artifacts
+from ticket_etl.config import TEAM_TOPICS
+from ticket_etl.kafka_io import consume_all
+from ticket_etl.platform import airflow_service
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "ticket_pipeline"
+FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # logical dates 10:00, 11:00, 12:00
+INTERVALS = [
+    artifacts.Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
+    for h in (9, 10, 11)
+]
+CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
+RUN_DEADLINE_S = 1200
+
+
+@pytest.fixture(scope="module")
+def api(airflow_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {**airflow_env, "BATCH_SIZE": "200"}.items():
+            patch.setenv(key, value)
+        airflow_service.stop()
+        airflow_service.start()
+        try:
+            client = airflow_service.AirflowApi()
+            client.wait_for_dag(DAG_ID)
+            yield client
+        finally:
+            airflow_service.stop()
+
+
+def _backfill(env: dict[str, str], *extra: str) -> None:
+    result = subprocess.run(
+        [
+            "airflow",
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            FROM,
+            "--to-date",
+            TO,
+            "--dag-run-conf",
+            json.dumps(CONF),
+            "--max-active-runs",
+            "1",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def _runs_by_logical_date(api: airflow_service.AirflowApi) -> dict[str, dict]:
+    body = api.request("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 100})
+    return {run["logical_date"][:19]: run for run in body["dag_runs"] if run["run_type"] == "backfill"}
+
+
+def _wait_for_backfill(api: airflow_service.AirflowApi, started: datetime) -> list[dict]:
+    """The backfill's three runs once each has finished after ``started`` and the backfill is complete
+    (runs are checked too: the backfill itself can be marked complete early)."""
+    expected = [i.end.isoformat()[:19] for i in INTERVALS]
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    while time.monotonic() < deadline:
+        runs = _runs_by_logical_date(api)
+        done = [
+            runs[date]
+            for date in expected
+            if date in runs
+            and runs[date]["state"] in ("success", "failed")
+            and runs[date]["end_date"]
+            and datetime.fromisoformat(runs[date]["end_date"].replace("Z", "+00:00")) > started
+        ]
+        backfills = api.request("GET", "/backfills", params={"dag_id": DAG_ID})["backfills"]
+        if len(done) == len(expected) and all(b["completed_at"] for b in backfills):
+            return done
+        time.sleep(5)
+    raise AssertionError(f"backfill not finished after {RUN_DEADLINE_S}s: {_runs_by_logical_date(api)}")
+
+
+def _snapshot(stats: Path) -> dict[str, pd.DataFrame]:
+    """Every dataset of the three intervals, without run metadata, in a comparable form."""
+    frames = {}
+    for name in artifacts.PARQUET_DATASETS:
+        parts = [
+            pd.read_parquet(artifacts.partition_dir(stats, name, i)).assign(interval=i.token)
+            for i in INTERVALS
+        ]
+        df = pd.concat(parts, ignore_index=True).drop(columns=["run_id", "interval_start", "interval_end"])
+        df = df.apply(lambda col: col.map(repr))
+        frames[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return frames
+
+
+def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
+    tokens = {i.as_dict()["start"].encode() for i in INTERVALS}
+    values: dict[tuple[str, bytes], set[bytes]] = defaultdict(set)
+    for topic in TEAM_TOPICS:
+        for message in consume_all(bootstrap, topic):
+            if dict(message.headers())["interval_start"] in tokens:
+                values[(topic, message.key())].add(message.value())
+    return values
+
+
+def test_backfill_twice_is_idempotent(api, airflow_env: dict[str, str], kafka_bootstrap: str) -> None:
+    stats = Path(airflow_env["STATS_DIR"])
+    started = datetime.now(UTC)
+    _backfill(airflow_env)
+    first = _wait_for_backfill(api, started)
+    assert [run["state"] for run in first] == ["success"] * 3, first
+    assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
+    for interval in INTERVALS:
+        path = artifacts.partition_dir(stats, "insights", interval) / artifacts.SUMMARY_NAME
+        summary = json.loads(path.read_text())
+        assert summary["reconciliation"]["holds"] is True, interval
+        assert summary["totals"]["read"] == 300 and summary["totals"]["duplicates"] == 0
+    before = _snapshot(stats)
+    enriched = before["tickets_enriched"]
+    assert enriched["ticket_id"].is_unique  # no ticket twice across the three hours
+    topics_before = _team_values_by_key(kafka_bootstrap)
+
+    started = datetime.now(UTC) + timedelta(seconds=1)
+    _backfill(airflow_env, "--reprocess-behavior", "completed")
+    second = _wait_for_backfill(api, started)
+    assert [run["state"] for run in second] == ["success"] * 3, second
+
+    after = _snapshot(stats)
+    for name in artifacts.PARQUET_DATASETS:
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+    topics_after = _team_values_by_key(kafka_bootstrap)
+    assert topics_after.keys() == topics_before.keys()
+    assert all(len(values) == 1 for values in topics_after.values()), "a key changed content on reprocessing"
+    assert len(topics_after) == len(enriched)
