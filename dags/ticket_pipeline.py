@@ -16,8 +16,8 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `publish` | promotes the hour's artifacts, updates the latest `insights_summary.json`, emits asset events with the counts |
 
 **Reprocess** hours: `airflow backfill create --dag-id ticket_pipeline --from-date 2026-11-27T10:00:00Z
---to-date 2026-11-27T12:00:00Z --reprocess-behavior completed` (logical dates 10:00..12:00 = hours
-09:00-12:00), or *Trigger* > *Backfill* in the UI, or trigger once with `interval_start`. Re-running
+--to-date 2026-11-27T12:00:00Z --reprocess-behavior completed` (the runs at 10:00, 11:00 and 12:00:
+hours 09:00-12:00), or *Trigger* > *Backfill* in the UI, or trigger once with `interval_start`. Re-running
 an hour replaces only that hour's artifacts; team-topic consumers see the same tickets again
 (same key and content, new `run_id` header) and must de-duplicate by key.
 """
@@ -100,7 +100,7 @@ def ticket_pipeline() -> None:
         """The hour this run processes, and the broker address from the Kafka connection."""
         try:
             interval = pipeline.resolve_interval(
-                str(dag_run.run_type),
+                dag_run.run_type,
                 data_interval_start,
                 data_interval_end,
                 logical_date,

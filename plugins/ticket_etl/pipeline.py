@@ -25,7 +25,7 @@ class DataError(ValueError):
 
 
 def resolve_interval(
-    run_type: str,
+    run_type: object,
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
     logical_date: datetime | None,
@@ -43,7 +43,8 @@ def resolve_interval(
     if interval_start_param:
         start = _parse_hour(interval_start_param)
         return Interval(start, start + timedelta(hours=1))
-    if run_type in SCHEDULED_RUN_TYPES and data_interval_start and data_interval_end:
+    run_type_name = str(getattr(run_type, "value", run_type))  # Airflow passes a DagRunType enum
+    if run_type_name in SCHEDULED_RUN_TYPES and data_interval_start and data_interval_end:
         return Interval(data_interval_start, data_interval_end)
     return Interval.hour_before(logical_date or run_after)
 

@@ -26,6 +26,16 @@ def test_scheduled_and_backfill_runs_use_their_data_interval() -> None:
         assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
 
 
+def test_run_type_as_airflow_passes_it() -> None:
+    from airflow.sdk.api.datamodels._generated import DagRunType  # what tasks get: str() is "DagRunType.X"
+
+    for run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL):
+        interval = resolve_interval(
+            run_type, _utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5), _utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5), None
+        )
+        assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
+
+
 def test_manual_run_processes_the_last_complete_hour() -> None:
     interval = resolve_interval(
         "manual",

@@ -22,7 +22,7 @@ from ticket_etl.platform import airflow_service
 pytestmark = pytest.mark.integration
 
 DAG_ID = "ticket_pipeline"
-FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # logical dates 10:00, 11:00, 12:00
+FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # runs at 10:00, 11:00, 12:00
 INTERVALS = [
     artifacts.Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
     for h in (9, 10, 11)
@@ -72,18 +72,18 @@ def _backfill(env: dict[str, str], *extra: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def _runs_by_logical_date(api: airflow_service.AirflowApi) -> dict[str, dict]:
+def _runs_by_interval_start(api: airflow_service.AirflowApi) -> dict[str, dict]:
     body = api.request("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 100})
-    return {run["logical_date"][:19]: run for run in body["dag_runs"] if run["run_type"] == "backfill"}
+    return {run["data_interval_start"][:19]: run for run in body["dag_runs"] if run["run_type"] == "backfill"}
 
 
 def _wait_for_backfill(api: airflow_service.AirflowApi, started: datetime) -> list[dict]:
     """The backfill's three runs once each has finished after ``started`` and the backfill is complete
     (runs are checked too: the backfill itself can be marked complete early)."""
-    expected = [i.end.isoformat()[:19] for i in INTERVALS]
+    expected = [i.start.isoformat()[:19] for i in INTERVALS]
     deadline = time.monotonic() + RUN_DEADLINE_S
     while time.monotonic() < deadline:
-        runs = _runs_by_logical_date(api)
+        runs = _runs_by_interval_start(api)
         done = [
             runs[date]
             for date in expected
@@ -96,7 +96,7 @@ def _wait_for_backfill(api: airflow_service.AirflowApi, started: datetime) -> li
         if len(done) == len(expected) and all(b["completed_at"] for b in backfills):
             return done
         time.sleep(5)
-    raise AssertionError(f"backfill not finished after {RUN_DEADLINE_S}s: {_runs_by_logical_date(api)}")
+    raise AssertionError(f"backfill not finished after {RUN_DEADLINE_S}s: {_runs_by_interval_start(api)}")
 
 
 def _snapshot(stats: Path) -> dict[str, pd.DataFrame]:
