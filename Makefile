@@ -63,8 +63,8 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(VENV)/.dev-installed .platform/jars/.fetched  ## producer and Spark benchmarks (prints tables, writes bench/results/)
-	$(ENV); python -m bench.run_all
+bench: $(VENV)/.dev-installed .platform/jars/.fetched  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
+	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
 clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home, artifacts)
 	rm -rf $(VENV) .platform stats bench/results

@@ -1,0 +1,42 @@
+"""Small helpers shared by the benchmarks: medians, Markdown tables, verdicts, reports."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def median(values: Sequence[float]) -> float:
+    """Median of a non-empty sequence."""
+    if not values:
+        raise ValueError("median of no values")
+    return statistics.median(values)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+    """A Markdown table; columns from ``numeric_from`` on are right-aligned."""
+    align = ["---" if i < numeric_from else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def verdict(met: bool) -> str:
+    """Bold ``met`` / ``NOT met``."""
+    return "**met**" if met else "**NOT met**"
+
+
+def title(name: str) -> str:
+    """A report's first line, with the UTC time it was produced."""
+    return f"# {name} ({datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')})"
+
+
+def write_report(path: Path, report: str) -> None:
+    """Print the report and write it to ``path``."""
+    print(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report, encoding="utf-8")

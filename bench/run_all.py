@@ -1,0 +1,96 @@
+"""Every benchmark, in order (the ``make bench`` entry point).
+
+    python -m bench.run_all [--quick] [--spark-counts 100000,1000000] [--runs 3]
+
+Uses the broker at ``KAFKA_BROKER`` if one answers; otherwise starts the default broker
+(``.platform/kafka``), creates the pipeline's topics, and stops it at the end. Then runs the
+producer benchmark, the Spark benchmark, and the orchestration benchmark when an Airflow
+answers (``make run`` starts one); each writes its table to ``bench/results/``.
+``--quick``: 100,000 tickets and one run each (minutes instead of most of an hour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench import orchestration_bench, producer_bench, spark_bench
+from bench.common import RESULTS_DIR
+from ticket_etl import config
+
+QUICK_COUNT = 100_000
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """Bootstrap servers of a running broker; starts (and later stops) the default one if needed."""
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.platform import kafka_service
+    from ticket_etl.topics import ensure_topics
+
+    if kafka_service.broker_answers(config.kafka_broker()):
+        print(f"bench: using the broker at {config.kafka_broker()}", file=sys.stderr)
+        yield config.kafka_broker()
+        return
+    layout = kafka_service.DEFAULT_LAYOUT
+    print(f"bench: no broker at {config.kafka_broker()}; starting one on {layout.bootstrap}", file=sys.stderr)
+    kafka_service.start(layout)
+    try:
+        ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap}))
+        yield layout.bootstrap
+    finally:
+        kafka_service.stop(layout)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_COUNT:,} tickets, one run each")
+    parser.add_argument("--spark-counts", help="Spark benchmark counts (default 100000,1000000)")
+    parser.add_argument("--runs", type=int, help="runs per method (default 3, 1 with --quick)")
+    parser.add_argument("--skip-orchestration", action="store_true", help="even if Airflow answers")
+    return parser.parse_args(argv)
+
+
+def plan(args: argparse.Namespace, bootstrap: str) -> tuple[list[str], list[str], list[str]]:
+    """Arguments of the producer, Spark and orchestration benchmarks."""
+    runs = str(args.runs or (1 if args.quick else 3))
+    producer = ["--bootstrap", bootstrap, "--runs", runs]
+    if args.quick:
+        producer += ["--count", str(QUICK_COUNT), "--baseline-count", str(QUICK_COUNT // 5)]
+    counts = args.spark_counts or (str(QUICK_COUNT) if args.quick else "100000,1000000")
+    spark = ["--bootstrap", bootstrap, "--counts", counts, "--runs", runs]
+    return producer, spark, ["--runs", runs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; the exit code is the first failure's, or 0."""
+    args = parse_args(argv)
+    codes: dict[str, int] = {}
+    with broker() as bootstrap:
+        producer_args, spark_args, orchestration_args = plan(args, bootstrap)
+        print("bench: producer benchmark", file=sys.stderr)
+        codes["producer"] = producer_bench.main(producer_args)
+        print("bench: Spark benchmark", file=sys.stderr)
+        codes["spark"] = spark_bench.main(spark_args)
+    if args.skip_orchestration:
+        print("bench: orchestration benchmark skipped (--skip-orchestration)", file=sys.stderr)
+    elif not orchestration_bench.airflow_answers():
+        from ticket_etl.platform.airflow_service import base_url
+
+        print(
+            f"bench: orchestration benchmark skipped: no Airflow answers at {base_url()} "
+            "(run `make run` first, or set AIRFLOW__API__PORT)",
+            file=sys.stderr,
+        )
+    else:
+        print("bench: orchestration benchmark", file=sys.stderr)
+        codes["orchestration"] = orchestration_bench.main(orchestration_args)
+    print(f"bench: results in {RESULTS_DIR}: " + ", ".join(f"{k} exit {v}" for k, v in codes.items()))
+    return next((code for code in codes.values() if code), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

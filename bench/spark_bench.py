@@ -1,0 +1,327 @@
+"""Spark benchmark: the real analysis job against the proof-of-concept way and a read-only floor.
+
+    python -m bench.spark_bench [--bootstrap B] [--counts 100000,1000000] [--runs 3]
+
+Expects a running broker (it starts nothing). For each count, a fresh 3-partition source
+topic receives ``count`` tickets in one hour (the hour before the last complete one) plus
+``--after`` tickets in the following hour, so the exact-interval filter has work to do.
+Then, run after run (interleaved, median of ``--runs``), the wall time of one
+``spark-submit`` (JVM start included) of:
+
+- ours: ``spark_jobs/analyze_tickets.py``, the full job (validation, enrichment, parquet
+  and JSON artifacts, team topics and a fresh dead-letter topic);
+- (a) ``bench/poc_analyzer.py``: the proof of concept's way, one fresh read of the whole
+  topic for every count and every write;
+- (b) ``bench/floor_job.py``: the same interval read and JSON parsing, then a count.
+
+All three are submitted with :func:`ticket_etl.spark_submit.spark_submit_command`. The peak
+RSS of ours (JVM + Python driver, the whole spark-submit process tree, sampled every 0.2 s)
+is reported too. Targets: (a)/ours >= 5x, ours/(b) <= 1.5x, peak RSS at the largest count
+within 25 % of the smallest. The table is printed and written to ``bench/results/spark.md``.
+
+Note: ours and (a) write to the pipeline's team topics of the broker used (the job's topic
+names are fixed); the source and dead-letter topics are created and deleted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import RESULTS_DIR, markdown_table, median, title, verdict, write_report
+from bench.producer_bench import delete_topic, fresh_topic
+from ticket_etl import config
+
+RESULTS_FILE = RESULTS_DIR / "spark.md"
+BENCH_DIR = Path(__file__).resolve().parent
+POC_APP = BENCH_DIR / "poc_analyzer.py"
+FLOOR_APP = BENCH_DIR / "floor_job.py"
+TARGET_POC_OVER_OURS = 5.0
+TARGET_OURS_OVER_FLOOR = 1.5
+TARGET_RSS_GROWTH = 1.25
+SAMPLE_EVERY_S = 0.2
+MIB = 1024 * 1024
+SUBMIT_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Outcome of one spark-submit."""
+
+    seconds: float
+    peak_rss_mib: float
+
+
+@dataclass
+class CountResult:
+    """Every run of every method at one count."""
+
+    count: int
+    ours: list[Submission] = field(default_factory=list)
+    poc: list[Submission] = field(default_factory=list)
+    floor: list[Submission] = field(default_factory=list)
+
+    def seconds(self, method: str) -> float:
+        return median([s.seconds for s in getattr(self, method)])
+
+    def peak_rss_mib(self) -> float:
+        return median([s.peak_rss_mib for s in self.ours])
+
+
+def tree_rss(root) -> int:  # root: psutil.Process
+    """Resident memory of ``root`` and all its descendants, in bytes (vanished ones count 0)."""
+    import psutil
+
+    total = 0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def submit(command: list[str], label: str) -> Submission:
+    """Run one spark-submit, timing it and sampling its process tree's RSS every 0.2 s."""
+    import psutil
+
+    log = tempfile.TemporaryFile(mode="w+")
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    root = psutil.Process(process.pid)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss(root))
+            stop.wait(SAMPLE_EVERY_S)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        returncode = process.wait(SUBMIT_TIMEOUT_S)
+    finally:
+        elapsed = time.perf_counter() - began
+        stop.set()
+        sampler.join()
+        if process.poll() is None:
+            process.kill()
+    if returncode != 0:
+        log.seek(0)
+        raise RuntimeError(f"{label} failed ({returncode}):\n{log.read()[-4000:]}")
+    log.close()
+    return Submission(elapsed, peak / MIB)
+
+
+def intervals() -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """The measured hour (two hours ago) and the hour after it (the last complete hour)."""
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return (top - timedelta(hours=2), top - timedelta(hours=1)), (top - timedelta(hours=1), top)
+
+
+def fill_topic(bootstrap: str, topic: str, count: int, after: int) -> tuple[datetime, datetime]:
+    """Produce ``count`` tickets in the measured hour and ``after`` in the next; returns the hour."""
+    from ticket_etl.generator import generate_batch
+    from ticket_etl.producer import build_producer, produce_records
+
+    (start, end), (after_start, after_end) = intervals()
+    began = time.perf_counter()
+    producer = build_producer(bootstrap)
+    produce_records(producer, topic, generate_batch(start, end, count, seed=7).records())
+    produce_records(producer, topic, generate_batch(after_start, after_end, after, seed=8).records())
+    print(
+        f"  {topic}: {count:,} + {after:,} tickets produced in {time.perf_counter() - began:.1f}s",
+        file=sys.stderr,
+    )
+    return start, end
+
+
+def ensure_team_topics(bootstrap: str) -> None:
+    """The team topics the jobs write to (the broker does not auto-create topics)."""
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.topics import ensure_topics
+
+    team_specs = tuple(spec for spec in config.topic_specs() if spec.name in config.TEAM_TOPICS)
+    ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), team_specs)
+
+
+def run_ours(bootstrap: str, topic: str, start: datetime, end: datetime, count: int) -> Submission:
+    """The real job on the interval, with a fresh dead-letter topic and output folder."""
+    from ticket_etl.spark_submit import spark_submit_command
+
+    dead_letters = fresh_topic(bootstrap, "dlq")
+    output = Path(tempfile.mkdtemp(prefix="spark_bench_ours_"))
+    args = ["--start", start.isoformat(), "--end", end.isoformat(), "--bootstrap-servers", bootstrap]
+    args += ["--topic", topic, "--dead-letter-topic", dead_letters, "--output", str(output)]
+    args += ["--run-id", f"bench-{uuid.uuid4().hex[:8]}"]
+    try:
+        return submit(spark_submit_command(args), f"ours at {count:,}")
+    finally:
+        shutil.rmtree(output, ignore_errors=True)
+        delete_topic(bootstrap, dead_letters)
+
+
+def run_poc(bootstrap: str, topic: str, count: int) -> Submission:
+    """Baseline (a) on the whole topic."""
+    from ticket_etl.spark_submit import spark_submit_command
+
+    output = Path(tempfile.mkdtemp(prefix="spark_bench_poc_"))
+    args = ["--bootstrap-servers", bootstrap, "--topic", topic, "--output", str(output)]
+    try:
+        return submit(spark_submit_command(args, application=POC_APP), f"(a) at {count:,}")
+    finally:
+        shutil.rmtree(output, ignore_errors=True)
+
+
+def run_floor(bootstrap: str, topic: str, start: datetime, end: datetime, count: int) -> Submission:
+    """Floor (b) on the interval."""
+    from ticket_etl.spark_submit import spark_submit_command
+
+    args = ["--start", start.isoformat(), "--end", end.isoformat()]
+    args += ["--bootstrap-servers", bootstrap, "--topic", topic]
+    return submit(spark_submit_command(args, application=FLOOR_APP), f"(b) at {count:,}")
+
+
+def measure(args: argparse.Namespace, count: int) -> CountResult:
+    """All runs at one count, on one fresh source topic (deleted afterwards)."""
+    topic = fresh_topic(args.bootstrap, f"spark{count}")
+    result = CountResult(count)
+    poc_runs = 1 if count >= args.poc_once_from else args.runs
+    try:
+        start, end = fill_topic(args.bootstrap, topic, count, args.after)
+        for i in range(args.runs):
+            runs = [("ours", lambda: run_ours(args.bootstrap, topic, start, end, count))]
+            if i < poc_runs:
+                runs.append(("poc", lambda: run_poc(args.bootstrap, topic, count)))
+            runs.append(("floor", lambda: run_floor(args.bootstrap, topic, start, end, count)))
+            for method, run in runs:
+                submission = run()
+                getattr(result, method).append(submission)
+                print(
+                    f"  {count:,} run {i + 1}/{args.runs} {method}: {submission.seconds:.1f}s, "
+                    f"peak RSS {submission.peak_rss_mib:,.0f} MiB",
+                    file=sys.stderr,
+                )
+    finally:
+        delete_topic(args.bootstrap, topic)
+    return result
+
+
+def render(results: list[CountResult], after: int) -> str:
+    """The Markdown report with the verdict on each target."""
+    rows = []
+    for r in results:
+        ours, poc, floor = r.seconds("ours"), r.seconds("poc"), r.seconds("floor")
+        rows.append(
+            [
+                f"{r.count:,}",
+                f"{ours:.1f} ({len(r.ours)})",
+                f"{poc:.1f} ({len(r.poc)})",
+                f"{floor:.1f} ({len(r.floor)})",
+                f"{poc / ours:.1f}x",
+                f"{ours / floor:.2f}x",
+                f"{r.peak_rss_mib():,.0f}",
+                f"{r.count / ours:,.0f}",
+            ]
+        )
+    headers = ["tickets in the hour", "ours s (runs)", "(a) PoC s (runs)", "(b) floor s (runs)"]
+    headers += ["(a) / ours", "ours / (b)", "ours peak RSS MiB", "ours tickets/s"]
+    poc_ratios = [r.seconds("poc") / r.seconds("ours") for r in results]
+    floor_ratios = [r.seconds("ours") / r.seconds("floor") for r in results]
+    lines = [
+        title("Spark benchmark"),
+        "",
+        f"Wall time of one spark-submit (JVM start included), median of the runs in brackets. "
+        f"Each source topic also holds {after:,} tickets of the next hour. "
+        f"master {config.spark_master()}, driver memory {config.spark_driver_memory()}.",
+        "",
+        markdown_table(headers, rows),
+        "",
+        f"- target (a) / ours >= {TARGET_POC_OVER_OURS:g}x: "
+        + ", ".join(f"{x:.1f}x" for x in poc_ratios)
+        + f", {verdict(all(x >= TARGET_POC_OVER_OURS for x in poc_ratios))}",
+        f"- target ours / (b) <= {TARGET_OURS_OVER_FLOOR:g}x: "
+        + ", ".join(f"{x:.2f}x" for x in floor_ratios)
+        + f", {verdict(all(x <= TARGET_OURS_OVER_FLOOR for x in floor_ratios))}",
+    ]
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        growth = large.peak_rss_mib() / small.peak_rss_mib()
+        lines.append(
+            f"- target peak RSS about the same (within {TARGET_RSS_GROWTH - 1:.0%}) at {small.count:,} and "
+            f"{large.count:,}: {small.peak_rss_mib():,.0f} vs {large.peak_rss_mib():,.0f} MiB "
+            f"({growth:.2f}x), {verdict(growth <= TARGET_RSS_GROWTH)}"
+        )
+    lines += [
+        "",
+        "ours: spark_jobs/analyze_tickets.py (full job, team topics and dead-letter topic included); "
+        "(a) bench/poc_analyzer.py (a fresh read of the whole topic for each of its 10 actions); "
+        "(b) bench/floor_job.py (interval read, from_json, count). Peak RSS: sum over the spark-submit "
+        "process tree (JVM + Python driver), sampled every 0.2 s, median of the runs.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_counts(text: str) -> list[int]:
+    """``"100000,1000000"`` -> ``[100000, 1000000]`` (sorted, all > 0)."""
+    counts = sorted(int(part) for part in text.split(",") if part.strip())
+    if not counts or counts[0] <= 0:
+        raise argparse.ArgumentTypeError(f"counts must be positive integers, got {text!r}")
+    return counts
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.spark_bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--bootstrap", default=config.kafka_broker(), help="running broker (default KAFKA_BROKER)"
+    )
+    parser.add_argument(
+        "--counts", type=parse_counts, default=[100_000, 1_000_000], help="tickets in the hour"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per method (median)")
+    parser.add_argument("--after", type=int, default=5_000, help="tickets in the hour after (filtered out)")
+    parser.add_argument(
+        "--poc-once-from",
+        type=int,
+        default=1_000_000,
+        help="run (a) only once from this count on (it is slow)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Markdown report")
+    args = parser.parse_args(argv)
+    if args.runs <= 0 or args.after < 0:
+        parser.error("--runs must be > 0 and --after >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure every count, print the report and write it."""
+    args = parse_args(argv)
+    from ticket_etl.platform.kafka_service import broker_answers
+
+    if not broker_answers(args.bootstrap):
+        print(f"error: no broker answers at {args.bootstrap}: start one or pass --bootstrap", file=sys.stderr)
+        return 1
+    ensure_team_topics(args.bootstrap)
+    results = [measure(args, count) for count in args.counts]
+    write_report(args.output, render(results, args.after))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
