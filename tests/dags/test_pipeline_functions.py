@@ -31,7 +31,12 @@ def test_run_type_as_airflow_passes_it() -> None:
 
     for run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL):
         interval = resolve_interval(
-            run_type, _utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5), _utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5), None
+            run_type,
+            _utc(2026, 11, 28, 4),
+            _utc(2026, 11, 28, 5),
+            _utc(2026, 11, 28, 4),
+            _utc(2026, 11, 28, 5),
+            None,
         )
         assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
 
