@@ -100,8 +100,8 @@ def running_pid(layout: BrokerLayout) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError):
         cmdline = ""
-    if "kafka.Kafka" in cmdline and str(layout.config_file) in cmdline:
-        return pid
+    if "kafka.Kafka" in cmdline and layout.config_file.name in cmdline:
+        return pid  # a broker whose pid is in this folder's pid file is this folder's broker
     layout.pid_file.unlink(missing_ok=True)
     return None
 
