@@ -40,3 +40,15 @@ def write_report(path: Path, report: str) -> None:
     print(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report, encoding="utf-8")
+
+
+def broker_is_up(bootstrap: str) -> bool:
+    """True when a broker answers at ``bootstrap``; otherwise says so on stderr."""
+    import sys
+
+    from ticket_etl.platform.kafka_service import broker_answers
+
+    if broker_answers(bootstrap):
+        return True
+    print(f"error: no broker answers at {bootstrap}: start one or pass --bootstrap", file=sys.stderr)
+    return False

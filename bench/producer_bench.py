@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.common import broker_is_up
 from ticket_etl import config
 from ticket_etl.generator import TicketBatch, generate_batch
 from ticket_etl.producer import TUNING_SETTINGS, build_producer, produce_records
@@ -218,10 +219,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from ticket_etl.platform.kafka_service import broker_answers
-
-    if not broker_answers(args.bootstrap):
-        print(f"error: no broker answers at {args.bootstrap}: start one or pass --bootstrap", file=sys.stderr)
+    if not broker_is_up(args.bootstrap):
         return 1
     start, end = interval()
     generate_batch(start, end, 1_000)  # build the text pools outside the timing

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import RESULTS_DIR, markdown_table, median, title, verdict, write_report
+from bench.common import RESULTS_DIR, broker_is_up, markdown_table, median, title, verdict, write_report
 from bench.producer_bench import delete_topic, fresh_topic
 from ticket_etl import config
 
@@ -312,10 +312,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Measure every count, print the report and write it."""
     args = parse_args(argv)
-    from ticket_etl.platform.kafka_service import broker_answers
-
-    if not broker_answers(args.bootstrap):
-        print(f"error: no broker answers at {args.bootstrap}: start one or pass --bootstrap", file=sys.stderr)
+    if not broker_is_up(args.bootstrap):
         return 1
     ensure_team_topics(args.bootstrap)
     results = [measure(args, count) for count in args.counts]
