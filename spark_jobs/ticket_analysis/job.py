@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -94,6 +97,14 @@ def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
     return [row.asDict() for row in df.limit(limit).collect()]
 
 
+@contextmanager
+def _step(name: str) -> Iterator[None]:
+    """Log how long a step of the run took (LOG_LEVEL=INFO shows them in the task log)."""
+    started = time.monotonic()
+    yield
+    log.info("step %s: %.1fs", name, time.monotonic() - started)
+
+
 def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     """Analyze the interval; returns the insights summary."""
     staged = artifacts.staging_dir(config.output, config.run_id)
@@ -105,14 +116,16 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         .persist(StorageLevel.MEMORY_AND_DISK)
     )  # the source is read once: everything below derives from this
     status = F.col("status")
-    _write_parquet(
-        enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched"
-    )
+    with _step("read, validate and write tickets_enriched"):
+        _write_parquet(
+            enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched"
+        )
     rejected = classified.where(status == validation.REJECTED).transform(
         partial(with_run_columns, config=config)
     )
-    _write_parquet(rejected.select(*rejected_columns()), staged / "rejected_tickets")
-    by_status = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
+    with _step("write rejected_tickets and count"):
+        _write_parquet(rejected.select(*rejected_columns()), staged / "rejected_tickets")
+        by_status = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
     classified.unpersist()
 
     enriched = spark.read.parquet(str(staged / "tickets_enriched"))
@@ -123,11 +136,13 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         rejected=rejected.count(),
         duplicates=by_status.get(validation.DUPLICATE, 0),
     )
-    summary = _statistics(spark, config, staged, enriched, rejected, counts)
+    with _step("statistics"):
+        summary = _statistics(spark, config, staged, enriched, rejected, counts)
     if config.publish_to_kafka:
-        sinks.write_to_kafka(sinks.team_records(enriched), config.bootstrap)
-        dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
-        sinks.write_to_kafka(dead_letters, config.bootstrap)
+        with _step("publish to Kafka"):
+            sinks.write_to_kafka(sinks.team_records(enriched), config.bootstrap)
+            dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
+            sinks.write_to_kafka(dead_letters, config.bootstrap)
     artifacts.write_json_atomic(staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME, summary)
     artifacts.write_json_atomic(
         staged / artifacts.MANIFEST_NAME,
