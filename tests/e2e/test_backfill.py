@@ -46,30 +46,39 @@ def api(airflow_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
             airflow_service.stop()
 
 
-def _backfill(env: dict[str, str], *extra: str) -> None:
-    result = subprocess.run(
-        [
-            "airflow",
-            "backfill",
-            "create",
-            "--dag-id",
-            DAG_ID,
-            "--from-date",
-            FROM,
-            "--to-date",
-            TO,
-            "--dag-run-conf",
-            json.dumps(CONF),
-            "--max-active-runs",
-            "1",
-            *extra,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def _backfill(env: dict[str, str], api: airflow_service.AirflowApi, *extra: str) -> None:
+    """`airflow backfill create`, as a user types it.
+
+    On SQLite, the CLI's transaction can lose a write race against the scheduler ("database is
+    locked", rolled back: nothing was created); like a user, try again, but only when no backfill
+    is active (one that was created must not be created twice).
+    """
+    command = [
+        "airflow",
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        FROM,
+        "--to-date",
+        TO,
+        "--dag-run-conf",
+        json.dumps(CONF),
+        "--max-active-runs",
+        "1",
+        *extra,
+    ]
+    for _attempt in range(4):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        output = result.stdout + result.stderr
+        if result.returncode == 0:
+            return
+        backfills = api.request("GET", "/backfills", params={"dag_id": DAG_ID})["backfills"]
+        if "database is locked" not in output or any(not b["completed_at"] for b in backfills):
+            break
+        time.sleep(5)
+    raise AssertionError(output[-3000:])
 
 
 def _runs_by_interval_start(api: airflow_service.AirflowApi) -> dict[str, dict]:
@@ -126,7 +135,7 @@ def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
 def test_backfill_twice_is_idempotent(api, airflow_env: dict[str, str], kafka_bootstrap: str) -> None:
     stats = Path(airflow_env["STATS_DIR"])
     started = datetime.now(UTC)
-    _backfill(airflow_env)
+    _backfill(airflow_env, api)
     first = _wait_for_backfill(api, started)
     assert [run["state"] for run in first] == ["success"] * 3, first
     assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
@@ -141,7 +150,7 @@ def test_backfill_twice_is_idempotent(api, airflow_env: dict[str, str], kafka_bo
     topics_before = _team_values_by_key(kafka_bootstrap)
 
     started = datetime.now(UTC) + timedelta(seconds=1)
-    _backfill(airflow_env, "--reprocess-behavior", "completed")
+    _backfill(airflow_env, api, "--reprocess-behavior", "completed")
     second = _wait_for_backfill(api, started)
     assert [run["state"] for run in second] == ["success"] * 3, second
 
