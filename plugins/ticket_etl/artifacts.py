@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,7 +59,7 @@ class Interval:
     @classmethod
     def parse(cls, start: str, end: str) -> Interval:
         """From ISO-8601 strings; a time without offset is taken as UTC."""
-        return cls(_parse_utc(start), _parse_utc(end))
+        return cls(parse_utc(start), parse_utc(end))
 
     @classmethod
     def hour_before(cls, moment: datetime) -> Interval:
@@ -87,12 +88,13 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _parse_utc(text: str) -> datetime:
+def parse_utc(text: str) -> datetime:
+    """An ISO-8601 date-time in UTC; one without an offset is taken as UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not an ISO-8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def safe_run_id(run_id: str) -> str:
@@ -166,13 +168,19 @@ def _update_latest(output: Path, summary: dict[str, Any]) -> None:
     write_json_atomic(latest, summary)
 
 
-def missing_artifacts(output: Path, interval: Interval) -> list[str]:
-    """Published artifacts of ``interval`` that are absent (empty list when complete)."""
-    missing = [
-        dataset
-        for dataset in PARQUET_DATASETS
-        if not (partition_dir(output, dataset, interval) / "_SUCCESS").is_file()
-    ]
-    if not (partition_dir(output, INSIGHTS_DATASET, interval) / SUMMARY_NAME).is_file():
+def _missing(dataset_dir: Callable[[str], Path]) -> list[str]:
+    """Datasets without their ``_SUCCESS`` marker and a missing summary, given where each dataset is."""
+    missing = [dataset for dataset in PARQUET_DATASETS if not (dataset_dir(dataset) / "_SUCCESS").is_file()]
+    if not (dataset_dir(INSIGHTS_DATASET) / SUMMARY_NAME).is_file():
         missing.append(f"{INSIGHTS_DATASET}/{SUMMARY_NAME}")
     return missing
+
+
+def missing_artifacts(output: Path, interval: Interval) -> list[str]:
+    """Published artifacts of ``interval`` that are absent (empty list when complete)."""
+    return _missing(lambda dataset: partition_dir(output, dataset, interval))
+
+
+def missing_staged(staged: Path) -> list[str]:
+    """Outputs a staged run lacks (empty list when it can be promoted)."""
+    return _missing(lambda dataset: staged / dataset)

@@ -14,10 +14,12 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ticket_etl import config
+from ticket_etl.artifacts import parse_utc
 
 MAX_FUTURE = timedelta(hours=1)  # the broker rejects timestamps more than 1 h ahead
 STREAM_TICK_S = 0.1
@@ -26,42 +28,34 @@ STREAM_TICK_S = 0.1
 def parse_time(text: str) -> datetime:
     """ISO-8601 date-time; without an offset it is UTC."""
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_utc(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid date-time {text!r}: use ISO-8601, e.g. 2026-11-28T04:00 or 2026-11-28T04:00:00+01:00"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _number(text: str, convert: type, kind: str, valid: Callable[[float], bool], requirement: str) -> Any:
+    """``convert(text)`` if it meets ``valid``, else an argparse error naming the requirement."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+    return value
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+    return _number(text, int, "an integer", lambda v: v >= 0, ">= 0")
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+    return _number(text, float, "a number", lambda v: v > 0, "> 0")
 
 
 def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+    return _number(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ Nothing here opens a connection at import time; Airflow imports stay inside func
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,8 +51,10 @@ def resolve_interval(
 
 
 def _parse_hour(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment = artifacts.parse_utc(text)
+    except ValueError as error:
+        raise DataError(f"interval_start: {error}") from None
     if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
         raise DataError(f"interval_start must be on the hour (e.g. 2026-11-28T04:00:00Z), got {text!r}")
     return moment.astimezone(UTC)
@@ -140,14 +143,10 @@ def validate(run_id: str) -> dict[str, Any]:
         manifest = artifacts.read_manifest(staged)
     except FileNotFoundError as error:
         raise DataError(str(error)) from None
-    missing = [name for name in artifacts.PARQUET_DATASETS if not (staged / name / "_SUCCESS").is_file()]
-    summary_path = staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME
-    if not summary_path.is_file():
-        missing.append(f"{artifacts.INSIGHTS_DATASET}/{artifacts.SUMMARY_NAME}")
+    missing = artifacts.missing_staged(staged)
     if missing:
         raise DataError(f"run {run_id}: artifacts missing from {staged}: {', '.join(missing)}")
-    import json
-
+    summary_path = staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     reconciliation = summary["reconciliation"]
     if not reconciliation["holds"]:

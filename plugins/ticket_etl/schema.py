@@ -20,6 +20,7 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = INCLUDE_DIR / "schemas" / f"ticket.v{SCHEMA_VERSION}.schema.json"
 SCHEMA_VERSION_HEADER = "schema_version"
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # strftime gives microseconds: trim to ms
+CREATED_AT_SPARK_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX"  # the same, as a Spark datetime pattern
 
 
 @cache

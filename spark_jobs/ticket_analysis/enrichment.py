@@ -9,7 +9,6 @@ from pyspark.sql import functions as F
 
 from ticket_analysis.columns import map_lookup
 from ticket_etl import schema
-from ticket_etl.validation_formats import CREATED_AT_SPARK_FORMAT
 
 # Letters of any script make words ("réseau" stays "réseau"); anything else separates them,
 # so numbers never become keywords.
@@ -30,7 +29,7 @@ def priority_levels() -> dict[str, int]:
 
 
 def with_created_ts(tickets: DataFrame) -> DataFrame:
-    return tickets.withColumn("created_ts", F.to_timestamp("created_at", CREATED_AT_SPARK_FORMAT))
+    return tickets.withColumn("created_ts", F.to_timestamp("created_at", schema.CREATED_AT_SPARK_FORMAT))
 
 
 def with_priority_level(tickets: DataFrame) -> DataFrame:

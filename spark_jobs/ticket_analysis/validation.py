@@ -18,13 +18,12 @@ import json
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from ticket_analysis.source import SOURCE_COLUMNS
 from ticket_etl import schema
-from ticket_etl.validation_formats import CREATED_AT_SPARK_FORMAT
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT"}
 SPARK_TYPES = {"string": "string", "integer": "bigint"}
-SOURCE_COLUMNS = ("key", "value", "headers", "partition", "offset", "timestamp")
 
 
 def _reason(condition: Column, reason: str | Column) -> Column:
@@ -95,7 +94,7 @@ def _value_checks() -> list[tuple[Column, str]]:
     created_at = F.col("created_at")
     bad_time = (
         ~created_at.rlike(schema.created_at_pattern())
-        | F.try_to_timestamp(created_at, F.lit(CREATED_AT_SPARK_FORMAT)).isNull()
+        | F.try_to_timestamp(created_at, F.lit(schema.CREATED_AT_SPARK_FORMAT)).isNull()
     )
     checks.append((bad_time, "invalid_timestamp:created_at"))
     checks.append((F.col("schema_version") != F.lit(schema.SCHEMA_VERSION), "unsupported_schema_version"))

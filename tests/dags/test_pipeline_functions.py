@@ -13,32 +13,23 @@ def _utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def test_scheduled_and_backfill_runs_use_their_data_interval() -> None:
-    for run_type in ("scheduled", "backfill"):
-        interval = resolve_interval(
-            run_type,
-            _utc(2026, 11, 28, 4),
-            _utc(2026, 11, 28, 5),
-            _utc(2026, 11, 28, 5),
-            _utc(2026, 11, 28, 5),
-            None,
-        )
-        assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
-
-
-def test_run_type_as_airflow_passes_it() -> None:
+def _airflow_run_types() -> list:
     from airflow.sdk.api.datamodels._generated import DagRunType  # what tasks get: str() is "DagRunType.X"
 
-    for run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL):
-        interval = resolve_interval(
-            run_type,
-            _utc(2026, 11, 28, 4),
-            _utc(2026, 11, 28, 5),
-            _utc(2026, 11, 28, 4),
-            _utc(2026, 11, 28, 5),
-            None,
-        )
-        assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
+    return [DagRunType.SCHEDULED, DagRunType.BACKFILL]
+
+
+@pytest.mark.parametrize("run_type", ["scheduled", "backfill", *_airflow_run_types()])
+def test_scheduled_and_backfill_runs_use_their_data_interval(run_type) -> None:
+    interval = resolve_interval(
+        run_type,
+        _utc(2026, 11, 28, 4),
+        _utc(2026, 11, 28, 5),
+        _utc(2026, 11, 28, 4),
+        _utc(2026, 11, 28, 5),
+        None,
+    )
+    assert (interval.start, interval.end) == (_utc(2026, 11, 28, 4), _utc(2026, 11, 28, 5))
 
 
 def test_manual_run_processes_the_last_complete_hour() -> None:

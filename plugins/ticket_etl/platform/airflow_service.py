@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from ticket_etl.platform.processes import pid_from_file, port_open, terminate
 
 STARTUP_DEADLINE_S = 240.0
 STOP_DEADLINE_S = 60.0
@@ -57,22 +57,7 @@ def _log_file() -> Path:
 
 def running_pid() -> int | None:
     """Pid of our `airflow standalone` if it is alive; a stale pid file is removed."""
-    try:
-        pid = int(_pid_file().read_text().strip())
-        cmdline = " ".join(psutil.Process(pid).cmdline())
-    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.ZombieProcess):
-        _pid_file().unlink(missing_ok=True)
-        return None
-    if "standalone" in cmdline:
-        return pid
-    _pid_file().unlink(missing_ok=True)
-    return None
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    return pid_from_file(_pid_file(), "standalone")
 
 
 def _healthy() -> bool:
@@ -102,7 +87,7 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     if pid is not None:
         print(f"airflow: already running (pid {pid}), UI on {base_url()}")
         return pid
-    if _port_in_use(api_port()):
+    if port_open("127.0.0.1", api_port()):
         raise AirflowServiceError(
             f"port {api_port()} is already in use by another program; stop it or set "
             "AIRFLOW__API__PORT (see README, Troubleshooting)"
@@ -138,18 +123,7 @@ def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
         return False
     root = psutil.Process(pid)
     processes = [root, *root.children(recursive=True)]
-    for process in processes:
-        try:
-            process.send_signal(signal.SIGTERM)
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(processes, timeout=deadline_s)
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=10)
+    terminate(processes, deadline_s)
     _pid_file().unlink(missing_ok=True)
     print(f"airflow: stopped (pid {pid} and {len(processes) - 1} child processes)")
     return True

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
+import shutil
 import string
 import subprocess
 import sys
@@ -19,7 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker
+from ticket_etl.platform.processes import pid_from_file, port_open, terminate
 
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 45.0
@@ -79,31 +81,14 @@ def _java() -> str:
     java = Path(java_home) / "bin" / "java" if java_home else None
     if java and java.is_file():
         return str(java)
-    if subprocess.run(["which", "java"], capture_output=True).returncode != 0:
+    if shutil.which("java") is None:
         raise KafkaServiceError("java is not on PATH: install Java 17 (see README, Prerequisites)")
     return "java"
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def running_pid(layout: BrokerLayout) -> int | None:
     """Pid of this layout's broker if it is alive; a stale pid file is removed."""
-    try:
-        pid = int(layout.pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except (FileNotFoundError, ProcessLookupError):
-        cmdline = ""
-    if "kafka.Kafka" in cmdline and layout.config_file.name in cmdline:
-        return pid  # a broker whose pid is in this folder's pid file is this folder's broker
-    layout.pid_file.unlink(missing_ok=True)
-    return None
+    return pid_from_file(layout.pid_file, "kafka.Kafka", layout.config_file.name)
 
 
 def render_config(layout: BrokerLayout) -> None:
@@ -170,10 +155,8 @@ def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
     from confluent_kafka.admin import AdminClient
 
     host, _, port = bootstrap.rpartition(":")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        if sock.connect_ex((host or "127.0.0.1", int(port))) != 0:
-            return False
+    if not port_open(host or "127.0.0.1", int(port)):
+        return False
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     try:
         metadata = admin.list_topics(timeout=timeout_s)
@@ -189,7 +172,7 @@ def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADL
         print(f"kafka: already running (pid {pid}) on {layout.bootstrap}")
         return pid
     for port in (layout.broker_port, layout.controller_port):
-        if _port_in_use(port):
+        if port_open("127.0.0.1", port):
             raise KafkaServiceError(
                 f"port {port} is already in use by another program; stop it or choose other "
                 f"ports (see README, Troubleshooting: `ss -ltnp 'sport = :{port}'` shows who)"
@@ -244,19 +227,9 @@ def _wait_until_ready(layout: BrokerLayout, process: subprocess.Popen, deadline_
 
 def _terminate(pid: int, deadline_s: float = STOP_DEADLINE_S) -> None:
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            finished = 0 if Path(f"/proc/{pid}").exists() else pid
-        if finished == pid or not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+        terminate([psutil.Process(pid)], deadline_s)
+    except psutil.NoSuchProcess:
+        pass
 
 
 def stop(layout: BrokerLayout = DEFAULT_LAYOUT) -> bool:
