@@ -21,6 +21,7 @@ from ticket_etl.artifacts import Interval
 from ticket_etl.rules import RulesError, load_rules
 
 EXIT_DATA_ERROR = 2
+EXIT_SOURCE_ERROR = 3
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
     parser.add_argument("--run-id", required=True, help="identifies this run in artifacts and headers")
     parser.add_argument("--top-n", type=int, default=20, help="keywords kept per scope in word_frequency")
+    parser.add_argument(
+        "--max-records-per-task",
+        type=int,
+        help="Kafka records per Spark task, bounds a task's memory (default: 100000)",
+    )
     parser.add_argument(
         "--no-kafka-output",
         dest="publish_to_kafka",
@@ -54,9 +60,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_config(args: argparse.Namespace):  # -> JobConfig (Spark imports stay below)
     from ticket_analysis.enrichment import load_stopwords
     from ticket_analysis.job import JobConfig
+    from ticket_analysis.source import DEFAULT_MAX_RECORDS_PER_TASK
 
     if args.top_n < 1:
         raise ValueError("--top-n must be >= 1")
+    max_records_per_task = (
+        DEFAULT_MAX_RECORDS_PER_TASK if args.max_records_per_task is None else args.max_records_per_task
+    )
+    if max_records_per_task < 1:
+        raise ValueError("--max-records-per-task must be >= 1")
     return JobConfig(
         interval=Interval.parse(args.start, args.end),
         bootstrap=args.bootstrap_servers,
@@ -67,6 +79,7 @@ def build_config(args: argparse.Namespace):  # -> JobConfig (Spark imports stay 
         rules=load_rules(args.rules),
         stopwords=load_stopwords(config.STOPWORDS_PATH),
         top_n=args.top_n,
+        max_records_per_task=max_records_per_task,
         publish_to_kafka=args.publish_to_kafka,
         promote=args.promote,
     )
@@ -84,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
 
     from ticket_analysis.job import run
+    from ticket_analysis.source import SourceError
 
     spark = SparkSession.builder.appName(f"analyze_tickets {job_config.interval.token}").getOrCreate()
     spark.sparkContext.setLogLevel("WARN" if config.log_level() != "DEBUG" else "INFO")
     try:
         summary = run(spark, job_config)
+    except SourceError as error:
+        print(f"analyze_tickets: error: {error}", file=sys.stderr)
+        return EXIT_SOURCE_ERROR
     finally:
         spark.stop()
     print(

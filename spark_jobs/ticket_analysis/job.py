@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ticket_analysis import enrichment, routing, sinks, statistics, validation
-from ticket_analysis.source import read_interval
+from ticket_analysis.source import DEFAULT_MAX_RECORDS_PER_TASK, read_interval
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
 from ticket_etl.artifacts import Interval
@@ -26,6 +26,13 @@ from ticket_etl.rules import RuleSet
 log = logging.getLogger("analyze_tickets")
 
 RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
+# The checked records of the interval, read once from Kafka: a scratch dataset of the run's
+# staging folder, removed before the run's outputs are promoted. Written fast (it lives for
+# one run): lz4 and no dictionary encoding (ids and texts are all distinct).
+CHECKED_SCRATCH = "_checked"
+SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
+# Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
+BROADCAST_DUPLICATES_MAX = 200_000
 
 
 def enriched_columns() -> list[Column]:
@@ -63,6 +70,7 @@ class JobConfig:
     rules: RuleSet
     stopwords: list[str]
     top_n: int = 20
+    max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
     publish_to_kafka: bool = True
     promote: bool = True
 
@@ -88,8 +96,8 @@ def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
     )
 
 
-def _write_parquet(df: DataFrame, path: Path) -> None:
-    df.write.mode("overwrite").parquet(str(path))
+def _write_parquet(df: DataFrame, path: Path, options: dict[str, str] | None = None) -> None:
+    df.write.mode("overwrite").options(**(options or {})).parquet(str(path))
 
 
 def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
@@ -105,36 +113,64 @@ def _step(name: str) -> Iterator[None]:
     log.info("step %s: %.1fs", name, time.monotonic() - started)
 
 
+def checked_columns() -> list[Column]:
+    """What the run keeps of each record read: its position, time, reject reason and typed
+    fields, and, for a rejected record only, its original key, bytes and headers."""
+    rejected = F.col("reject_reason").isNotNull()
+    return [
+        *[F.when(rejected, F.col(name)).alias(name) for name in ("key", "value", "headers")],
+        *map(F.col, ("partition", "offset", "kafka_timestamp", "reject_reason", *schema.fields())),
+    ]
+
+
+def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> DataFrame:
+    """``valid`` minus the records at the positions of ``duplicates`` (``count`` rows): a
+    broadcast anti-join while the duplicates are few, a shuffled one beyond."""
+    if count == 0:
+        return valid
+    small = count <= BROADCAST_DUPLICATES_MAX
+    return valid.join(
+        F.broadcast(duplicates) if small else duplicates, list(validation.POSITION), "left_anti"
+    )
+
+
 def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
-    """Analyze the interval; returns the insights summary."""
+    """Analyze the interval; returns the insights summary.
+
+    The source is read once, into a scratch Parquet dataset of the checked records inside the
+    run's staging folder; every output derives from it, so memory stays bounded by a task's
+    records whatever the size of the interval.
+    """
     staged = artifacts.staging_dir(config.output, config.run_id)
     shutil.rmtree(staged, ignore_errors=True)
-    classified = (
-        read_interval(spark, config.bootstrap, config.source_topic, config.interval)
-        .transform(validation.with_reject_reason)
-        .transform(validation.with_status)
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )  # the source is read once: everything below derives from this
-    status = F.col("status")
-    with _step("read, validate and write tickets_enriched"):
-        _write_parquet(
-            enrich(classified.where(status == validation.ACCEPTED), config), staged / "tickets_enriched"
+    scratch = staged / CHECKED_SCRATCH
+    with _step("read and validate the interval"):
+        checked = read_interval(
+            spark, config.bootstrap, config.source_topic, config.interval, config.max_records_per_task
+        ).transform(validation.with_reject_reason)
+        _write_parquet(checked.select(*checked_columns()), scratch, SCRATCH_OPTIONS)
+    checked = spark.read.parquet(str(scratch))
+    with _step("find duplicates"):
+        duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
+        duplicate_count = duplicates.count()
+    valid = checked.where(F.col("reject_reason").isNull())
+    with _step("enrich and write tickets_enriched"):
+        accepted = without_duplicates(valid, duplicates, duplicate_count)
+        _write_parquet(enrich(accepted, config), staged / "tickets_enriched")
+    duplicates.unpersist()
+    with _step("write rejected_tickets"):
+        rejected = checked.where(F.col("reject_reason").isNotNull()).transform(
+            partial(with_run_columns, config=config)
         )
-    rejected = classified.where(status == validation.REJECTED).transform(
-        partial(with_run_columns, config=config)
-    )
-    with _step("write rejected_tickets and count"):
         _write_parquet(rejected.select(*rejected_columns()), staged / "rejected_tickets")
-        by_status = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
-    classified.unpersist()
 
     enriched = spark.read.parquet(str(staged / "tickets_enriched"))
     rejected = spark.read.parquet(str(staged / "rejected_tickets"))
     counts = Counts(
-        read=sum(by_status.values()),
+        read=checked.count(),
         enriched=enriched.count(),
         rejected=rejected.count(),
-        duplicates=by_status.get(validation.DUPLICATE, 0),
+        duplicates=duplicate_count,
     )
     with _step("statistics"):
         summary = _statistics(spark, config, staged, enriched, rejected, counts)
@@ -143,6 +179,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
             sinks.write_to_kafka(sinks.team_records(enriched), config.bootstrap)
             dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
             sinks.write_to_kafka(dead_letters, config.bootstrap)
+    shutil.rmtree(scratch)
     artifacts.write_json_atomic(staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME, summary)
     artifacts.write_json_atomic(
         staged / artifacts.MANIFEST_NAME,
@@ -162,13 +199,15 @@ def _statistics(
     counts: Counts,
 ) -> dict[str, Any]:
     """Write the statistics datasets and build the summary from them."""
+    ticket_counts = statistics.ticket_counts(enriched).persist()  # small: one scan for two datasets
     outputs = {
-        "stats_by_type": statistics.stats_by_type(enriched, counts.enriched),
-        "stats_by_team": statistics.stats_by_team(enriched, counts.enriched),
+        "stats_by_type": statistics.stats_by_type(ticket_counts, counts.enriched),
+        "stats_by_team": statistics.stats_by_team(ticket_counts, counts.enriched),
         "word_frequency": statistics.word_frequency(enriched, config.top_n),
     }
     for name, df in outputs.items():
         _write_parquet(with_run_columns(df, config).coalesce(1), staged / name)
+    ticket_counts.unpersist()
     written = {name: spark.read.parquet(str(staged / name)) for name in outputs}
     by_type = _rows(written["stats_by_type"].orderBy("type"), 100)
     by_team = _rows(written["stats_by_team"].orderBy("support_team"), 100)

@@ -17,8 +17,8 @@ PRODUCER_OPTIONS = {
     "kafka.acks": "all",
     "kafka.enable.idempotence": "true",
     "kafka.compression.type": "lz4",
-    "kafka.linger.ms": "20",
-    "kafka.batch.size": "262144",
+    "kafka.linger.ms": "50",
+    "kafka.batch.size": "1048576",
 }
 TEAM_MESSAGE_FIELDS = (
     *schema.fields(),

@@ -12,41 +12,50 @@ HIGH_PRIORITIES = ("high", "critical")
 OVERALL_SCOPE = "all"
 
 
-def _priority_counts() -> list[Column]:
+def ticket_counts(tickets: DataFrame) -> DataFrame:
+    """Tickets per (type, support_team, priority): every count of the statistics, in one scan.
+
+    Small and bounded (the product of the schema's enums and the teams): derive the statistics
+    from it rather than scanning the tickets once per statistic.
+    """
+    return tickets.groupBy("type", "support_team", "priority").agg(F.count(F.lit(1)).alias("tickets"))
+
+
+def _priority_sums() -> list[Column]:
+    tickets = F.col("tickets")
     return [
-        F.count_if(F.col("priority") == F.lit(priority)).alias(f"{priority}_count")
+        F.sum(F.when(F.col("priority") == F.lit(priority), tickets).otherwise(0)).alias(f"{priority}_count")
         for priority in schema.enums()["priority"]
     ]
 
 
-def _counts_by(tickets: DataFrame, key: str, total: int) -> DataFrame:
+def _counts_by(counts: DataFrame, key: str, total: int) -> DataFrame:
     share = F.col("tickets") / F.lit(total) if total else F.lit(None).cast("double")
+    high = F.when(F.col("priority").isin(*HIGH_PRIORITIES), F.col("tickets")).otherwise(0)
     return (
-        tickets.groupBy(key)
+        counts.groupBy(key)
         .agg(
-            F.count(F.lit(1)).alias("tickets"),
-            *_priority_counts(),
-            F.count_if(F.col("priority").isin(*HIGH_PRIORITIES)).alias("high_or_critical_count"),
+            F.sum("tickets").alias("tickets"),
+            *_priority_sums(),
+            F.sum(high).alias("high_or_critical_count"),
         )
         .withColumn("share_of_total", F.round(share, 6))
     )
 
 
-def stats_by_type(tickets: DataFrame, total: int) -> DataFrame:
+def stats_by_type(counts: DataFrame, total: int) -> DataFrame:
     """One row per ticket type of the schema (zero rows for types absent from the interval
-    are included, so every interval has the same rows)."""
-    spark = tickets.sparkSession
+    are included, so every interval has the same rows). ``counts``: :func:`ticket_counts`."""
+    spark = counts.sparkSession
     types = spark.createDataFrame([(t,) for t in schema.enums()["type"]], "type string")
-    counts = _counts_by(tickets, "type", total)
-    return _zero_filled(types.join(counts, on="type", how="left"))
+    return _zero_filled(types.join(_counts_by(counts, "type", total), on="type", how="left"))
 
 
-def stats_by_team(tickets: DataFrame, total: int) -> DataFrame:
-    """One row per support team, with its topic."""
-    spark = tickets.sparkSession
+def stats_by_team(counts: DataFrame, total: int) -> DataFrame:
+    """One row per support team, with its topic. ``counts``: :func:`ticket_counts`."""
+    spark = counts.sparkSession
     teams = spark.createDataFrame(list(TEAMS.items()), "support_team string, team_topic string")
-    counts = _counts_by(tickets, "support_team", total)
-    return _zero_filled(teams.join(counts, on="support_team", how="left"))
+    return _zero_filled(teams.join(_counts_by(counts, "support_team", total), on="support_team", how="left"))
 
 
 def _zero_filled(stats: DataFrame) -> DataFrame:
@@ -58,19 +67,19 @@ def _zero_filled(stats: DataFrame) -> DataFrame:
 def word_frequency(tickets: DataFrame, top_n: int) -> DataFrame:
     """Top ``top_n`` keywords overall (scope ``all``) and per ticket type (scope = the type).
 
-    ``tickets`` counts the tickets whose subject or description mention the word; ties are
+    ``tickets`` counts the tickets whose subject or description mention the word (keywords are
+    distinct per ticket, so the overall count is the sum over the types: one scan); ties are
     broken alphabetically so the ranking is deterministic.
     """
-    words = tickets.select("type", F.explode("keywords").alias("word"))
-    per_type = words.groupBy(F.col("type").alias("scope"), "word").agg(F.count(F.lit(1)).alias("tickets"))
-    overall = (
-        words.groupBy("word")
+    per_type = (
+        tickets.select(F.col("type").alias("scope"), F.explode("keywords").alias("word"))
+        .groupBy("scope", "word")
         .agg(F.count(F.lit(1)).alias("tickets"))
-        .select(F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets")
     )
+    overall = per_type.groupBy("word").agg(F.sum("tickets").alias("tickets"))
     ranking = Window.partitionBy("scope").orderBy(F.col("tickets").desc(), F.col("word").asc())
     return (
-        per_type.unionByName(overall)
+        per_type.unionByName(overall.select(F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets"))
         .withColumn("rank", F.row_number().over(ranking))
         .where(F.col("rank") <= top_n)
         .select("scope", "rank", "word", "tickets")

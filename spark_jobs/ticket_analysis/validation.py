@@ -1,4 +1,5 @@
-"""Parse each record against the ticket schema and classify it: accepted, duplicate or rejected.
+"""Parse each record against the ticket schema, name why an invalid one is rejected, and find
+the duplicates among the valid ones.
 
 Every check is derived from the one JSON Schema (``ticket_etl.schema``). A rejected record
 keeps its original bytes and headers and gets the first failing reason, in this order:
@@ -21,7 +22,8 @@ from pyspark.sql import functions as F
 from ticket_analysis.source import SOURCE_COLUMNS
 from ticket_etl import schema
 
-ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+POSITION = ("partition", "offset")
+DEDUP_ORDER = ("kafka_timestamp", *POSITION)
 VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT"}
 SPARK_TYPES = {"string": "string", "integer": "bigint"}
 
@@ -131,15 +133,18 @@ def with_reject_reason(records: DataFrame) -> DataFrame:
     )
 
 
-def with_status(checked: DataFrame) -> DataFrame:
-    """``status``: rejected, or the first occurrence of a ticket_id (by time, partition, offset)
-    accepted and later ones marked duplicate."""
-    valid_id = F.when(F.col("reject_reason").isNull(), F.col("ticket_id"))
-    first_seen = Window.partitionBy(valid_id).orderBy("kafka_timestamp", "partition", "offset")
-    occurrence = F.row_number().over(first_seen)
-    status = (
-        F.when(F.col("reject_reason").isNotNull(), F.lit(REJECTED))
-        .when(occurrence > 1, F.lit(DUPLICATE))
-        .when(occurrence == 1, F.lit(ACCEPTED))
+def later_occurrences(checked: DataFrame) -> DataFrame:
+    """Source position (``partition``, ``offset``) of every valid record whose ``ticket_id`` was
+    already seen in the interval: the duplicates. The first occurrence is the earliest by Kafka
+    time, then partition and offset, so the choice does not depend on how the read was split.
+
+    Only the id and the position of each record are shuffled and sorted, not the record.
+    """
+    first_seen = Window.partitionBy("ticket_id").orderBy(*DEDUP_ORDER)
+    return (
+        checked.where(F.col("reject_reason").isNull())
+        .select("ticket_id", *DEDUP_ORDER)
+        .withColumn("_occurrence", F.row_number().over(first_seen))
+        .where(F.col("_occurrence") > 1)
+        .select(*POSITION)
     )
-    return checked.withColumn("status", status)

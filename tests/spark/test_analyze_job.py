@@ -134,8 +134,11 @@ def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
     }
 
 
-def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END) -> dict:
+def _submit(
+    setup: dict, run_id: str, start: datetime = START, end: datetime = END, extra: tuple[str, ...] = ()
+) -> dict:
     args = [
+        *extra,
         "--start",
         start.isoformat(),
         "--end",
@@ -237,7 +240,9 @@ def _without_run_metadata(df: pd.DataFrame) -> pd.DataFrame:
 def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup: dict) -> None:
     out = job_setup["output"]
     before = {name: _without_run_metadata(_dataset(out, name)) for name in artifacts.PARQUET_DATASETS}
-    second = _submit(job_setup, "run-2")
+    # The second run splits the read into tasks of 3 records: the split must not change anything
+    # (which occurrence of a duplicate is kept included).
+    second = _submit(job_setup, "run-2", extra=("--max-records-per-task", "3"))
     assert second["totals"] == EXPECTED
     for name in artifacts.PARQUET_DATASETS:
         pd.testing.assert_frame_equal(
@@ -263,6 +268,18 @@ def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
     assert artifacts.missing_artifacts(job_setup["output"], interval) == []
     enriched = pd.read_parquet(artifacts.partition_dir(job_setup["output"], "tickets_enriched", interval))
     assert len(enriched) == 0 and "support_team" in enriched.columns
+
+
+def test_missing_source_topic_stops_with_a_clear_message(job_setup: dict, tmp_path: Path) -> None:
+    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--run-id", "no-topic"]
+    args += ["--bootstrap-servers", job_setup["bootstrap"], "--topic", f"missing-{uuid.uuid4().hex[:8]}"]
+    args += ["--output", str(tmp_path)]
+    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3
+    output = result.stdout + result.stderr
+    assert "cannot read the end offsets of topic 'missing-" in output
+    assert "UnknownTopicOrPartitionException" in output
+    assert "Traceback" not in output
 
 
 def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Path) -> None:
