@@ -26,6 +26,7 @@ from ticket_etl.rules import RuleSet
 log = logging.getLogger("analyze_tickets")
 
 RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
+STATISTICS_DATASETS = ("stats_by_type", "stats_by_team", "word_frequency")
 # The checked records of the interval, read once from Kafka: a scratch dataset of the run's
 # staging folder, removed before the run's outputs are promoted. Written fast (it lives for
 # one run): lz4 and no dictionary encoding (ids and texts are all distinct).
@@ -173,12 +174,11 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         duplicates=duplicate_count,
     )
     with _step("statistics"):
-        summary = _statistics(spark, config, staged, enriched, rejected, counts)
+        _write_statistics(staged, enriched, config, counts.enriched)
+        summary = _summary(spark, config, staged, rejected, counts)
     if config.publish_to_kafka:
         with _step("publish to Kafka"):
-            sinks.write_to_kafka(sinks.team_records(enriched), config.bootstrap)
-            dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
-            sinks.write_to_kafka(dead_letters, config.bootstrap)
+            _publish(enriched, rejected, config)
     shutil.rmtree(scratch)
     artifacts.write_json_atomic(staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME, summary)
     artifacts.write_json_atomic(
@@ -190,25 +190,31 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     return summary
 
 
-def _statistics(
-    spark: SparkSession,
-    config: JobConfig,
-    staged: Path,
-    enriched: DataFrame,
-    rejected: DataFrame,
-    counts: Counts,
-) -> dict[str, Any]:
-    """Write the statistics datasets and build the summary from them."""
+def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> None:
+    """Enriched tickets to their team's topic and rejected records to the dead-letter topic, in
+    one Kafka write."""
+    dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
+    sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.bootstrap)
+
+
+def _write_statistics(staged: Path, enriched: DataFrame, config: JobConfig, total: int) -> None:
+    """``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched tickets)."""
     ticket_counts = statistics.ticket_counts(enriched).persist()  # small: one scan for two datasets
     outputs = {
-        "stats_by_type": statistics.stats_by_type(ticket_counts, counts.enriched),
-        "stats_by_team": statistics.stats_by_team(ticket_counts, counts.enriched),
+        "stats_by_type": statistics.stats_by_type(ticket_counts, total),
+        "stats_by_team": statistics.stats_by_team(ticket_counts, total),
         "word_frequency": statistics.word_frequency(enriched, config.top_n),
     }
     for name, df in outputs.items():
         _write_parquet(with_run_columns(df, config).coalesce(1), staged / name)
     ticket_counts.unpersist()
-    written = {name: spark.read.parquet(str(staged / name)) for name in outputs}
+
+
+def _summary(
+    spark: SparkSession, config: JobConfig, staged: Path, rejected: DataFrame, counts: Counts
+) -> dict[str, Any]:
+    """The insights summary, from the written statistics datasets."""
+    written = {name: spark.read.parquet(str(staged / name)) for name in STATISTICS_DATASETS}
     by_type = _rows(written["stats_by_type"].orderBy("type"), 100)
     by_team = _rows(written["stats_by_team"].orderBy("support_team"), 100)
     top = _rows(
