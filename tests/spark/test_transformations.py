@@ -252,3 +252,37 @@ def test_unknown_type_is_quarantined_not_routed(spark) -> None:
 def test_load_rules_reports_missing_file(tmp_path) -> None:
     with pytest.raises(RulesError, match="not found"):
         load_rules(tmp_path / "nope.yaml")
+
+
+DEDUP_ROWS = [
+    # ticket_id, kafka_timestamp, partition, offset, reject_reason
+    ("A", datetime(2026, 11, 28, 4, 0, 5), 1, 7, None),
+    ("A", datetime(2026, 11, 28, 4, 0, 1), 2, 3, None),  # earliest: the one kept
+    ("A", datetime(2026, 11, 28, 4, 0, 1), 2, 9, None),  # same time, later offset
+    ("B", datetime(2026, 11, 28, 4, 0, 2), 0, 1, None),
+    ("B", datetime(2026, 11, 28, 4, 0, 1), 0, 0, "not_json"),  # rejected: not a first occurrence
+    ("C", datetime(2026, 11, 28, 4, 0, 3), 0, 2, None),
+]
+DEDUP_SCHEMA = "ticket_id string, kafka_timestamp timestamp, partition int, offset long, reject_reason string"
+
+
+def test_later_occurrences_keep_the_earliest_by_time_partition_offset(spark) -> None:
+    checked = spark.createDataFrame(DEDUP_ROWS, DEDUP_SCHEMA)
+    later = {(row["partition"], row["offset"]) for row in validation.later_occurrences(checked).collect()}
+    assert later == {(1, 7), (2, 9)}
+
+
+@pytest.mark.parametrize("broadcast_max", [200_000, 0], ids=["broadcast", "shuffled"])
+def test_without_duplicates_drops_exactly_the_later_occurrences(spark, monkeypatch, broadcast_max) -> None:
+    from ticket_analysis import job
+
+    monkeypatch.setattr(job, "BROADCAST_DUPLICATES_MAX", broadcast_max)
+    checked = spark.createDataFrame(DEDUP_ROWS, DEDUP_SCHEMA)
+    duplicates = validation.later_occurrences(checked)
+    valid = checked.where(F.col("reject_reason").isNull())
+    kept = job.without_duplicates(valid, duplicates, duplicates.count())
+    assert sorted((row["ticket_id"], row["partition"], row["offset"]) for row in kept.collect()) == [
+        ("A", 2, 3),
+        ("B", 0, 1),
+        ("C", 0, 2),
+    ]
