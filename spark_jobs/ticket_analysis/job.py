@@ -26,7 +26,6 @@ from ticket_etl.rules import RuleSet
 log = logging.getLogger("analyze_tickets")
 
 RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
-STATISTICS_DATASETS = ("stats_by_type", "stats_by_team", "word_frequency")
 # The checked records of the interval, read once from Kafka: a scratch dataset of the run's
 # staging folder, removed before the run's outputs are promoted. Written fast (it lives for
 # one run): lz4 and no dictionary encoding (ids and texts are all distinct).
@@ -146,10 +145,10 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     shutil.rmtree(staged, ignore_errors=True)
     scratch = staged / CHECKED_SCRATCH
     with _step("read and validate the interval"):
-        checked = read_interval(
+        from_kafka = read_interval(
             spark, config.bootstrap, config.source_topic, config.interval, config.max_records_per_task
         ).transform(validation.with_reject_reason)
-        _write_parquet(checked.select(*checked_columns()), scratch, SCRATCH_OPTIONS)
+        _write_parquet(from_kafka.select(*checked_columns()), scratch, SCRATCH_OPTIONS)
     checked = spark.read.parquet(str(scratch))
     with _step("find duplicates"):
         duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
@@ -214,11 +213,14 @@ def _summary(
     spark: SparkSession, config: JobConfig, staged: Path, rejected: DataFrame, counts: Counts
 ) -> dict[str, Any]:
     """The insights summary, from the written statistics datasets."""
-    written = {name: spark.read.parquet(str(staged / name)) for name in STATISTICS_DATASETS}
-    by_type = _rows(written["stats_by_type"].orderBy("type"), 100)
-    by_team = _rows(written["stats_by_team"].orderBy("support_team"), 100)
+
+    def written(name: str) -> DataFrame:
+        return spark.read.parquet(str(staged / name))
+
+    by_type = _rows(written("stats_by_type").orderBy("type"), 100)
+    by_team = _rows(written("stats_by_team").orderBy("support_team"), 100)
     top = _rows(
-        written["word_frequency"].where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"),
+        written("word_frequency").where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"),
         config.top_n,
     )
     reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
