@@ -31,7 +31,7 @@ from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ticket_etl import config, pipeline
-from ticket_etl.spark_submit import jars_argument
+from ticket_etl.spark_submit import driver_java_options, jars_argument
 
 # Stable identities (not the local path, which changes with STATS_DIR); the events' metadata
 # carries the interval, the counts and where the artifacts are.
@@ -179,7 +179,7 @@ def ticket_pipeline() -> None:
         py_files=py_files,
         properties_file=str(config.SPARK_DEFAULTS_PATH),
         driver_memory=config.spark_driver_memory(),
-        conf={"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}"},
+        conf={"spark.driver.extraJavaOptions": driver_java_options()},
         env_vars={"TICKETS_ROOT": str(config.PROJECT_ROOT), "STATS_DIR": str(config.stats_dir())},
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),

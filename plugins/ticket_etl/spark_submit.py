@@ -24,9 +24,18 @@ def build_py_files(target: Path | None = None) -> Path:
     return target
 
 
+# The parallel collector: a batch job wants throughput, not short pauses. Measured side by side
+# at 1M tickets on 2 cores: about 6% less wall time than the default G1 (README, Benchmarks).
+GC_OPTION = "-XX:+UseParallelGC"
+
+
 def driver_java_options() -> str:
-    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN)."""
-    return f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}"
+    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN) and the GC.
+
+    In local mode the driver also runs the tasks; executors of a cluster get the same collector
+    from ``spark.executor.extraJavaOptions`` in ``include/spark-defaults.conf``.
+    """
+    return f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH} {GC_OPTION}"
 
 
 def jars_argument() -> str:
