@@ -76,9 +76,19 @@ def spark_kafka_jars() -> list[Path]:
     return jars
 
 
-def main() -> None:
-    """Fetch every Maven project that is missing or out of date."""
-    fetched = [project for project in MAVEN_PROJECTS if fetch(project)]
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ticket_etl.platform.jars [project ...]``: fetch the named Maven projects (all
+    by default) that are missing or out of date. The container image fetches only
+    ``spark-kafka``: its broker is a container of its own."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fetch the JVM dependencies with Maven.")
+    parser.add_argument("projects", nargs="*", metavar="project", help=", ".join(MAVEN_PROJECTS))
+    projects = parser.parse_args(argv).projects or list(MAVEN_PROJECTS)
+    unknown = sorted(set(projects) - set(MAVEN_PROJECTS))
+    if unknown:
+        parser.error(f"unknown project {', '.join(unknown)} (known: {', '.join(MAVEN_PROJECTS)})")
+    fetched = [project for project in projects if fetch(project)]
     print("jars: fetched " + ", ".join(fetched) if fetched else "jars: already present", flush=True)
 
 

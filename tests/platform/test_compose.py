@@ -1,0 +1,140 @@
+"""docker-compose.yml and its image stay true to the facts they restate.
+
+This machine has no Docker engine, so the containers are not started here (README, Running with
+Docker Compose). What can drift is checked: image tags against the pinned versions, the broker
+settings against the template the tests' broker runs with, the pipeline's settings and
+connections against ``ticket_etl.config``, and the files the image is built from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+
+from ticket_etl import config, pipeline
+from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT
+from ticket_etl.platform import jars
+
+COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
+DOCKERFILE_PATH = INCLUDE_DIR / "docker" / "Dockerfile"
+DOCKERIGNORE_PATH = INCLUDE_DIR / "docker" / "Dockerfile.dockerignore"
+BROKER_TEMPLATE_PATH = INCLUDE_DIR / "kafka" / "server.properties.template"
+PIPELINE_SETTINGS = (
+    "KAFKA_BROKER",
+    "TOPIC_NAME",
+    "SPARK_MASTER",
+    "SPARK_DRIVER_MEMORY",
+    "LOG_LEVEL",
+    "BATCH_SIZE",
+)
+# Broker keys that differ on purpose: the container has its own listeners and quorum address.
+CONTAINER_SPECIFIC = {
+    "listeners",
+    "advertised.listeners",
+    "controller.quorum.bootstrap.servers",
+    "inter.broker.listener.name",
+    "listener.security.protocol.map",
+    "log.dirs",
+}
+
+
+@cache
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_PATH.read_text())
+
+
+def service_env(service: str) -> dict[str, str]:
+    """A service's environment with compose's ``${VAR:-default}`` replaced by the default."""
+    environment = compose()["services"][service]["environment"]
+    return {key: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)) for key, value in environment.items()}
+
+
+def pinned(requirement: str) -> str:
+    text = (PROJECT_ROOT / "requirements.txt").read_text()
+    return re.search(rf"^{re.escape(requirement)}==(\S+)$", text, re.MULTILINE).group(1)
+
+
+def broker_template_settings() -> dict[str, str]:
+    lines = BROKER_TEMPLATE_PATH.read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def kafka_image_env_name(key: str) -> str:
+    """The apache/kafka image's variable for a broker setting (``_`` doubled, ``.`` to ``_``)."""
+    return "KAFKA_" + key.replace("_", "__").replace(".", "_").upper()
+
+
+def test_airflow_image_follows_the_pinned_airflow() -> None:
+    base = re.search(r"^FROM apache/airflow:(\S+)-python", DOCKERFILE_PATH.read_text(), re.MULTILINE)
+    assert base.group(1) == pinned("apache-airflow")
+
+
+def test_kafka_image_follows_the_broker_pom() -> None:
+    pom = (INCLUDE_DIR / "maven" / "kafka-broker" / "pom.xml").read_text()
+    version = re.search(r"<kafka.version>(.+)</kafka.version>", pom).group(1)
+    assert compose()["services"]["kafka"]["image"] == f"apache/kafka:{version}"
+
+
+def test_kafka_container_has_the_brokers_settings() -> None:
+    env = service_env("kafka")
+    expected = {
+        kafka_image_env_name(key): value
+        for key, value in broker_template_settings().items()
+        if key not in CONTAINER_SPECIFIC
+    }
+    assert {name: env.get(name) for name in expected} == expected
+
+
+def test_host_reaches_kafka_at_the_default_broker() -> None:
+    host_port = config.DEFAULT_KAFKA_BROKER.rsplit(":", 1)[1]
+    assert f"{host_port}:{host_port}" in compose()["services"]["kafka"]["ports"]
+    assert f"EXTERNAL://{config.DEFAULT_KAFKA_BROKER}" in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_airflow_services_get_the_pipeline_settings_and_connections() -> None:
+    airflow_services = [name for name in compose()["services"] if name.startswith("airflow-")]
+    assert {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"} <= set(
+        airflow_services
+    )
+    for service in airflow_services:
+        env = service_env(service)
+        assert set(PIPELINE_SETTINGS) <= set(env), service
+        internal = env["KAFKA_BROKER"]
+        assert internal in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
+        kafka_conn = json.loads(env[f"AIRFLOW_CONN_{pipeline.KAFKA_CONN_ID.upper()}"])
+        assert kafka_conn["extra"]["bootstrap.servers"] == internal
+        spark_conn = json.loads(env[f"AIRFLOW_CONN_{pipeline.SPARK_CONN_ID.upper()}"])
+        assert spark_conn["host"] == env["SPARK_MASTER"]
+
+
+def test_image_is_built_from_files_that_exist_and_are_sent() -> None:
+    dockerfile = DOCKERFILE_PATH.read_text()
+    copied = re.findall(r"^COPY (?:--\S+ )*(\S+) ", dockerfile, re.MULTILINE)
+    assert copied, "the Dockerfile copies nothing"
+    allowed = {
+        line[1:].rstrip("/") for line in DOCKERIGNORE_PATH.read_text().splitlines() if line.startswith("!")
+    }
+    for source in copied:
+        assert (PROJECT_ROOT / source).exists(), source
+        assert source in allowed, f"{source} is excluded from the build context"
+    build = compose()["x-airflow-common"]["build"]
+    assert (PROJECT_ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE_PATH
+
+
+def test_image_fetches_only_the_connector_jars(capsys) -> None:
+    """The Dockerfile's ``python -m ticket_etl.platform.jars spark-kafka``: a known project is
+    accepted (already fetched by ``make test``, so nothing is downloaded), an unknown one refused."""
+
+    assert re.search(r"python -m ticket_etl\.platform\.jars spark-kafka\b", DOCKERFILE_PATH.read_text())
+    jars.main(["spark-kafka"])
+    assert "jars: already present" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        jars.main(["no-such-project"])
+    assert refused.value.code == 2
+    assert "unknown project no-such-project" in capsys.readouterr().err
