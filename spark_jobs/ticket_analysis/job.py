@@ -173,8 +173,8 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         duplicates=duplicate_count,
     )
     with _step("statistics"):
-        _write_statistics(staged, enriched, config, counts.enriched)
-        summary = _summary(spark, config, staged, rejected, counts)
+        by_type, by_team = _write_statistics(spark, staged, enriched, config, counts.enriched)
+        summary = _summary(spark, config, staged, rejected, counts, by_type, by_team)
     if config.publish_to_kafka:
         with _step("publish to Kafka"):
             _publish(enriched, rejected, config)
@@ -196,31 +196,38 @@ def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> Non
     sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.bootstrap)
 
 
-def _write_statistics(staged: Path, enriched: DataFrame, config: JobConfig, total: int) -> None:
-    """``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched tickets)."""
-    ticket_counts = statistics.ticket_counts(enriched).persist()  # small: one scan for two datasets
+def _write_statistics(
+    spark: SparkSession, staged: Path, enriched: DataFrame, config: JobConfig, total: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write ``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched
+    tickets); returns the rows by type and by team, for the summary."""
+    counts = statistics.count_table(enriched)
+    by_type = statistics.stats_by_type(counts, total)
+    by_team = statistics.stats_by_team(counts, total)
     outputs = {
-        "stats_by_type": statistics.stats_by_type(ticket_counts, total),
-        "stats_by_team": statistics.stats_by_team(ticket_counts, total),
+        "stats_by_type": statistics.stats_frame(spark, by_type, ("type",)),
+        "stats_by_team": statistics.stats_frame(spark, by_team, ("support_team", "team_topic")),
         "word_frequency": statistics.word_frequency(enriched, config.top_n),
     }
     for name, df in outputs.items():
         _write_parquet(with_run_columns(df, config).coalesce(1), staged / name)
-    ticket_counts.unpersist()
+    return by_type, by_team
 
 
 def _summary(
-    spark: SparkSession, config: JobConfig, staged: Path, rejected: DataFrame, counts: Counts
+    spark: SparkSession,
+    config: JobConfig,
+    staged: Path,
+    rejected: DataFrame,
+    counts: Counts,
+    by_type: list[dict[str, Any]],
+    by_team: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The insights summary, from the written statistics datasets."""
-
-    def written(name: str) -> DataFrame:
-        return spark.read.parquet(str(staged / name))
-
-    by_type = _rows(written("stats_by_type").orderBy("type"), 100)
-    by_team = _rows(written("stats_by_team").orderBy("support_team"), 100)
+    """The insights summary, from the statistics rows and the written ``word_frequency``."""
     top = _rows(
-        written("word_frequency").where(F.col("scope") == statistics.OVERALL_SCOPE).orderBy("rank"),
+        spark.read.parquet(str(staged / "word_frequency"))
+        .where(F.col("scope") == statistics.OVERALL_SCOPE)
+        .orderBy("rank"),
         config.top_n,
     )
     reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)

@@ -9,7 +9,8 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from ticket_analysis import enrichment, routing, validation
+from ticket_analysis import enrichment, routing, statistics, validation
+from ticket_etl import schema
 from ticket_etl.config import ROUTING_RULES_PATH, STOPWORDS_PATH
 from ticket_etl.rules import RulesError, load_rules, parse_rules
 
@@ -286,3 +287,67 @@ def test_without_duplicates_drops_exactly_the_later_occurrences(spark, monkeypat
         ("B", 0, 1),
         ("C", 0, 2),
     ]
+
+
+def test_statistics_by_type_and_team_from_the_count_table(spark) -> None:
+    tickets = spark.createDataFrame(
+        [
+            ("incident", "incident", "critical"),
+            ("incident", "incident", "high"),
+            ("incident", "incident", "high"),
+            ("question", "support_general", "low"),
+            ("billing", "support_general", "medium"),
+            ("billing", "support_general", "high"),
+        ],
+        "type string, support_team string, priority string",
+    )
+    counts = statistics.count_table(tickets)
+    by_type = {row["type"]: row for row in statistics.stats_by_type(counts, 6)}
+    assert list(by_type) == sorted(schema.enums()["type"])  # every type, absent ones zero-filled
+    assert by_type["incident"] == {
+        "type": "incident",
+        "tickets": 3,
+        "low_count": 0,
+        "medium_count": 0,
+        "high_count": 2,
+        "critical_count": 1,
+        "high_or_critical_count": 3,
+        "share_of_total": 0.5,
+    }
+    assert by_type["feature_request"]["tickets"] == 0
+    assert by_type["feature_request"]["share_of_total"] == 0.0
+    assert by_type["billing"]["share_of_total"] == 0.333333  # 2/6, six decimals
+    by_team = {row["support_team"]: row for row in statistics.stats_by_team(counts, 6)}
+    assert {team: row["tickets"] for team, row in by_team.items()} == {
+        "incident": 3,
+        "produit": 0,
+        "support_general": 3,
+    }
+    assert by_team["produit"]["team_topic"] == "tickets_equipe_produit"
+    assert by_team["support_general"]["high_or_critical_count"] == 1
+
+
+def test_statistics_of_an_empty_interval_and_their_parquet_types(spark) -> None:
+    empty = spark.createDataFrame([], "type string, support_team string, priority string")
+    by_team = statistics.stats_by_team(statistics.count_table(empty), 0)
+    assert [row["tickets"] for row in by_team] == [0, 0, 0]
+    assert {row["share_of_total"] for row in by_team} == {0.0}
+    frame = statistics.stats_frame(spark, by_team, ("support_team", "team_topic"))
+    assert [(f.name, f.dataType.simpleString(), f.nullable) for f in frame.schema.fields] == [
+        ("support_team", "string", True),
+        ("team_topic", "string", True),
+        ("tickets", "bigint", False),
+        ("low_count", "bigint", False),
+        ("medium_count", "bigint", False),
+        ("high_count", "bigint", False),
+        ("critical_count", "bigint", False),
+        ("high_or_critical_count", "bigint", False),
+        ("share_of_total", "double", False),
+    ]
+    assert frame.count() == 3
+
+
+def test_share_rounds_half_up() -> None:
+    assert statistics._share(1, 8_000_000) == 0.0  # 0.000000125
+    assert statistics._share(5, 10_000_000) == 0.000001  # 0.0000005: half, up
+    assert statistics._share(0, 0) == 0.0
