@@ -9,7 +9,7 @@ VENV := .venv
 TEST_ENV := export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow KAFKA_BROKER=127.0.0.1:29092 \
 	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=28080 && $(ENV)
 
-.PHONY: help setup run password stop status test lint bench clean
+.PHONY: help setup run password stop status test lint bench clean spark-cds
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,7 +36,11 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	$(ENV); airflow db migrate > .platform/airflow-db-migrate.log 2>&1 || { tail -20 .platform/airflow-db-migrate.log; exit 1; }
 	@touch $@
 
-setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-migrated  ## install everything (idempotent)
+# The Spark driver's class-data sharing archive (a training run the first time, then a no-op).
+spark-cds: $(VENV)/.runtime-installed .platform/jars/.fetched
+	@$(ENV); python -m ticket_etl.platform.spark_cds
+
+setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
 
 run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
 	$(ENV); python -m ticket_etl.platform.kafka_service start
@@ -55,7 +59,7 @@ stop:  ## stop Airflow and Kafka started by make run
 status:  ## show what is running
 	-@$(ENV); python -m ticket_etl.platform.kafka_service status; python -m ticket_etl.platform.airflow_service status
 
-test: $(VENV)/.dev-installed .platform/jars/.fetched  ## install what is needed and run the whole test suite
+test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## install what is needed and run the whole test suite
 	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; exit 1; }
 	$(TEST_ENV); python -m pytest $(PYTEST_ARGS)
 
@@ -63,7 +67,7 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(VENV)/.dev-installed .platform/jars/.fetched  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
+bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
 clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home, artifacts)

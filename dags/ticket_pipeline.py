@@ -54,7 +54,8 @@ def _data_error(error: Exception) -> AirflowFailException:
     dagrun_timeout=timedelta(hours=2),
     tags=["tickets", "kafka", "spark", "etl"],
     doc_md=__doc__,
-    user_defined_macros={"ticket_jars": jars_argument},
+    # Rendered when the task runs, not when the file is parsed: the CDS archive may appear later.
+    user_defined_macros={"ticket_jars": jars_argument, "ticket_driver_java_options": driver_java_options},
     default_args={
         "owner": "data-engineering",
         "retries": 3,
@@ -179,7 +180,7 @@ def ticket_pipeline() -> None:
         py_files=py_files,
         properties_file=str(config.SPARK_DEFAULTS_PATH),
         driver_memory=config.spark_driver_memory(),
-        conf={"spark.driver.extraJavaOptions": driver_java_options()},
+        conf={"spark.driver.extraJavaOptions": "{{ ticket_driver_java_options() }}"},
         env_vars={"TICKETS_ROOT": str(config.PROJECT_ROOT), "STATS_DIR": str(config.stats_dir())},
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),

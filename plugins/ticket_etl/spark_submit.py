@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 from ticket_etl import config
+from ticket_etl.platform import spark_cds
 from ticket_etl.platform.jars import spark_kafka_jars
 
 PY_PACKAGES = (config.PROJECT_ROOT / "plugins" / "ticket_etl", config.SPARK_JOBS_DIR / "ticket_analysis")
@@ -29,20 +30,26 @@ def build_py_files(target: Path | None = None) -> Path:
 GC_OPTION = "-XX:+UseParallelGC"
 
 
-def driver_java_options() -> str:
-    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN) and the GC.
+def driver_java_options(cds: bool = True) -> str:
+    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN), the GC, and the
+    class-data sharing archive when setup made one (``cds``; see ``ticket_etl.platform.spark_cds``).
 
     In local mode the driver also runs the tasks; executors of a cluster get the same collector
     from ``spark.executor.extraJavaOptions`` in ``include/spark-defaults.conf``.
     """
-    return f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH} {GC_OPTION}"
+    options = [f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}", GC_OPTION]
+    if cds and (archive := spark_cds.java_options()):
+        options.append(archive)
+    return " ".join(options)
 
 
 def jars_argument() -> str:
     return ",".join(str(jar) for jar in spark_kafka_jars())
 
 
-def spark_submit_command(job_args: list[str], application: Path = config.ANALYZE_JOB_PATH) -> list[str]:
+def spark_submit_command(
+    job_args: list[str], application: Path = config.ANALYZE_JOB_PATH, cds: bool = True
+) -> list[str]:
     """The spark-submit command line for ``application`` with the connector jars and defaults."""
     return [
         "spark-submit",
@@ -53,7 +60,7 @@ def spark_submit_command(job_args: list[str], application: Path = config.ANALYZE
         "--properties-file",
         str(config.SPARK_DEFAULTS_PATH),
         "--driver-java-options",
-        driver_java_options(),
+        driver_java_options(cds),
         "--jars",
         jars_argument(),
         "--py-files",

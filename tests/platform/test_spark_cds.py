@@ -1,0 +1,48 @@
+"""The Spark driver's class-data sharing archive: made at setup, used by every spark-submit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ticket_etl.platform import spark_cds
+from ticket_etl.spark_submit import driver_java_options, spark_submit_command
+
+TINY_APP = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("rows", spark.range(5).count())
+spark.stop()
+"""
+
+
+def test_spark_submit_maps_the_archive_made_at_setup(tmp_path: Path) -> None:
+    """``make test`` trained the archive; the command maps it, and a JVM forced to use it
+    (``-Xshare:on`` fails instead of running without) starts and runs a job."""
+    archive = spark_cds.archive_path()
+    assert archive.is_file(), "run `make setup` (or `make test`), which trains the archive"
+    app = tmp_path / "tiny.py"
+    app.write_text(TINY_APP)
+    command = spark_submit_command([], application=app)
+    options = command.index("--driver-java-options") + 1
+    assert f"-XX:SharedArchiveFile={archive}" in command[options].split()
+    command[options] += " -Xshare:on"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rows 5" in result.stdout
+
+
+def test_no_archive_no_option(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(spark_cds, "CDS_DIR", tmp_path)
+    assert spark_cds.java_options() == ""
+    assert "SharedArchiveFile" not in driver_java_options()
+    assert "-XX:+UseParallelGC" in driver_java_options()
+
+
+def test_archive_name_follows_the_spark_jars(tmp_path: Path, monkeypatch) -> None:
+    """Other Spark jars (an upgrade) give another archive name: the old one is never mapped."""
+    current = spark_cds.archive_path()
+    (tmp_path / "spark-core_2.13-9.9.9.jar").write_bytes(b"not a jar")
+    monkeypatch.setattr(spark_cds, "spark_jars_dir", lambda: tmp_path)
+    assert spark_cds.archive_path() != current
+    assert spark_cds.archive_path().parent == current.parent
