@@ -94,7 +94,9 @@ def _data_error(error: Exception) -> AirflowFailException:
     },
 )
 def ticket_pipeline() -> None:
-    @task(retries=0)
+    # Every task retries what may pass (an API call of the task that timed out, a broker that was
+    # restarting); a data error raises AirflowFailException, which is never retried.
+    @task
     def resolve_interval(
         params: dict, dag_run=None, data_interval_start=None, data_interval_end=None, logical_date=None
     ) -> dict:
@@ -144,7 +146,7 @@ def ticket_pipeline() -> None:
 
         return str(build_py_files())
 
-    @task(retries=0)
+    @task
     def validate(run_id=None) -> dict:
         """Fail the run when an artifact is missing or the counts do not reconcile."""
         try:

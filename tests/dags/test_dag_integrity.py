@@ -50,8 +50,9 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "validate",
         "publish",
     }
-    assert dag.get_task("analyze").retries >= 1
-    assert dag.get_task("validate").retries == 0  # data errors are not retried
+    # Transient failures (an Execution API call that timed out) are retried by every task; data
+    # errors raise AirflowFailException, which Airflow never retries.
+    assert all(task.retries >= 1 for task in dag.tasks)
     assert dag.get_task("analyze").upstream_task_ids >= {
         "generate_tickets",
         "resolve_interval",

@@ -14,11 +14,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from ticket_etl.airflow_db import SQLITE_BUSY_TIMEOUT_S
 from ticket_etl.platform.processes import pid_from_file, port_open, terminate
 
 STARTUP_DEADLINE_S = 240.0
@@ -26,6 +28,10 @@ STOP_DEADLINE_S = 60.0
 DAG_APPEAR_DEADLINE_S = 300.0
 RUN_DEADLINE_S = 3600.0
 TERMINAL_STATES = {"success", "failed"}
+# A request may wait for SQLite's write lock up to its busy timeout: wait longer than that, and
+# retry a request that still got no answer (each one is idempotent, see AirflowApi.trigger).
+REQUEST_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_S + 30
+REQUEST_ATTEMPTS = 3
 
 
 class AirflowServiceError(RuntimeError):
@@ -147,25 +153,45 @@ class AirflowApi:
         token = httpx.post(
             f"{base_url()}/auth/token",
             json={"username": "admin", "password": admin_password()},
-            timeout=30,
+            timeout=REQUEST_TIMEOUT_S,
         )
         token.raise_for_status()
         self._client = httpx.Client(
             base_url=f"{base_url()}/api/v2",
-            timeout=60,
+            timeout=REQUEST_TIMEOUT_S,
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._client.request(method, path, **kwargs)
+        """One API call; one that gets no answer in time is sent again, up to REQUEST_ATTEMPTS."""
+        import httpx
+
+        for attempt in range(1, REQUEST_ATTEMPTS + 1):
+            try:
+                response = self._client.request(method, path, **kwargs)
+                break
+            except httpx.TransportError as error:
+                if attempt == REQUEST_ATTEMPTS:
+                    raise AirflowServiceError(
+                        f"{method} {path}: no answer from {base_url()} after {attempt} attempts ({error!r})"
+                    ) from None
+                print(f"airflow: {method} {path}: no answer ({error!r}); trying again", file=sys.stderr)
         if response.status_code >= 400:
             raise AirflowServiceError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
+    def _dag_exists(self, dag_id: str) -> bool:
+        import httpx
+
+        try:
+            return self._client.get(f"/dags/{dag_id}").status_code == 200
+        except httpx.TransportError:  # no answer yet: asked again by the caller
+            return False
+
     def wait_for_dag(self, dag_id: str, deadline_s: float = DAG_APPEAR_DEADLINE_S) -> None:
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
-            if self._client.get(f"/dags/{dag_id}").status_code == 200:
+            if self._dag_exists(dag_id):
                 errors = self.request("GET", "/importErrors")
                 if errors.get("total_entries"):
                     print(f"warning: import errors: {errors['import_errors']}", file=sys.stderr)
@@ -174,9 +200,17 @@ class AirflowApi:
         raise AirflowServiceError(f"DAG {dag_id} did not appear within {deadline_s:.0f}s")
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
+        """Unpause and trigger one run. The run id is chosen here, so that a trigger sent again
+        after a lost answer finds its run (409) instead of creating a second one."""
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        run = self.request("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
-        return run["dag_run_id"]
+        run_id = f"manual__{datetime.now(UTC).isoformat()}"
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
+        try:
+            self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
+        except AirflowServiceError as error:
+            if " 409 " not in str(error):
+                raise
+        return run_id
 
     def wait_for_run(self, dag_id: str, run_id: str, deadline_s: float = RUN_DEADLINE_S) -> dict:
         deadline = time.monotonic() + deadline_s
@@ -219,6 +253,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    import httpx
+
     args = _parse_args(argv)
     try:
         if args.command == "start":
@@ -233,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_dag(args.dag_id, args.conf)
     except AirflowServiceError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as error:
+        print(f"error: the Airflow API at {base_url()} failed: {error!r}", file=sys.stderr)
         return 1
     return 0
 
