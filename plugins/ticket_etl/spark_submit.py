@@ -30,7 +30,7 @@ def build_py_files(target: Path | None = None) -> Path:
 GC_OPTION = "-XX:+UseParallelGC"
 
 
-def driver_java_options(cds: bool = True) -> str:
+def driver_java_options(cds: bool = True, extra: tuple[str, ...] = ()) -> str:
     """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN), the GC, and the
     class-data sharing archive when setup made one (``cds``; see ``ticket_etl.platform.spark_cds``).
 
@@ -40,7 +40,7 @@ def driver_java_options(cds: bool = True) -> str:
     options = [f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}", GC_OPTION]
     if cds and (archive := spark_cds.java_options()):
         options.append(archive)
-    return " ".join(options)
+    return " ".join([*options, *extra])
 
 
 def jars_argument() -> str:
@@ -48,9 +48,13 @@ def jars_argument() -> str:
 
 
 def spark_submit_command(
-    job_args: list[str], application: Path = config.ANALYZE_JOB_PATH, cds: bool = True
+    job_args: list[str],
+    application: Path = config.ANALYZE_JOB_PATH,
+    cds: bool = True,
+    extra_java_options: tuple[str, ...] = (),
 ) -> list[str]:
-    """The spark-submit command line for ``application`` with the connector jars and defaults."""
+    """The spark-submit command line for ``application`` with the connector jars and defaults
+    (``cds``: map the class-data sharing archive; ``extra_java_options``: more driver JVM options)."""
     return [
         "spark-submit",
         "--master",
@@ -60,7 +64,7 @@ def spark_submit_command(
         "--properties-file",
         str(config.SPARK_DEFAULTS_PATH),
         "--driver-java-options",
-        driver_java_options(cds),
+        driver_java_options(cds, extra_java_options),
         "--jars",
         jars_argument(),
         "--py-files",

@@ -23,10 +23,10 @@ def test_spark_submit_maps_the_archive_made_at_setup(tmp_path: Path) -> None:
     assert archive.is_file(), "run `make setup` (or `make test`), which trains the archive"
     app = tmp_path / "tiny.py"
     app.write_text(TINY_APP)
-    command = spark_submit_command([], application=app)
-    options = command.index("--driver-java-options") + 1
-    assert f"-XX:SharedArchiveFile={archive}" in command[options].split()
-    command[options] += " -Xshare:on"
+    command = spark_submit_command([], application=app, extra_java_options=("-Xshare:on",))
+    options = command[command.index("--driver-java-options") + 1].split()
+    assert f"-XX:SharedArchiveFile={archive}" in options
+    assert "-Xshare:on" in options
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rows 5" in result.stdout

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,12 @@ REQUEST_ATTEMPTS = 3
 
 
 class AirflowServiceError(RuntimeError):
-    """Airflow could not be started, stopped or driven; the message says why."""
+    """Airflow could not be started, stopped or driven; the message says why. ``status_code``:
+    the HTTP status of a refused API call."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def airflow_home() -> Path:
@@ -177,7 +183,9 @@ class AirflowApi:
                     ) from None
                 print(f"airflow: {method} {path}: no answer ({error!r}); trying again", file=sys.stderr)
         if response.status_code >= 400:
-            raise AirflowServiceError(f"{method} {path}: {response.status_code} {response.text}")
+            raise AirflowServiceError(
+                f"{method} {path}: {response.status_code} {response.text}", response.status_code
+            )
         return response.json() if response.content else None
 
     def _dag_exists(self, dag_id: str) -> bool:
@@ -208,7 +216,7 @@ class AirflowApi:
         try:
             self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
         except AirflowServiceError as error:
-            if " 409 " not in str(error):
+            if error.status_code != HTTPStatus.CONFLICT:
                 raise
         return run_id
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import string
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker
-from ticket_etl.platform.processes import pid_from_file, port_open, terminate
+from ticket_etl.platform.processes import java_executable, pid_from_file, port_open, terminate
 
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 45.0
@@ -77,13 +76,10 @@ def _classpath() -> str:
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    java = Path(java_home) / "bin" / "java" if java_home else None
-    if java and java.is_file():
-        return str(java)
-    if shutil.which("java") is None:
-        raise KafkaServiceError("java is not on PATH: install Java 17 (see README, Prerequisites)")
-    return "java"
+    try:
+        return str(java_executable())
+    except FileNotFoundError as error:
+        raise KafkaServiceError(str(error)) from None
 
 
 def running_pid(layout: BrokerLayout) -> int | None:

@@ -15,26 +15,16 @@ it and, if it does not fit, runs without it.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from ticket_etl.config import PLATFORM_DIR
+from ticket_etl.platform.processes import java_executable
 
 CDS_DIR = PLATFORM_DIR / "spark-cds"
 TRAINING_APP = Path(__file__).with_name("spark_cds_training.py")
-
-
-def java_executable() -> Path:
-    """The ``java`` that spark-submit runs: ``$JAVA_HOME/bin/java``, else the one on PATH."""
-    java_home = os.environ.get("JAVA_HOME")
-    found = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
-    if not found or not Path(found).exists():
-        raise FileNotFoundError("java not found: install Java 17 or set JAVA_HOME (README, Prerequisites)")
-    return Path(found).resolve()
 
 
 def spark_jars_dir() -> Path:
@@ -76,9 +66,9 @@ def train() -> bool:
         stale.unlink()
     partial = target.with_suffix(".jsa.partial")
     partial.unlink(missing_ok=True)
-    command = spark_submit_command([], application=TRAINING_APP, cds=False)
-    options = command.index("--driver-java-options") + 1
-    command[options] += f" -XX:ArchiveClassesAtExit={partial}"
+    command = spark_submit_command(
+        [], application=TRAINING_APP, cds=False, extra_java_options=(f"-XX:ArchiveClassesAtExit={partial}",)
+    )
     print(f"spark-cds: training run to make {target}", flush=True)
     with tempfile.TemporaryDirectory(prefix="spark-cds-") as scratch:
         result = subprocess.run([*command, scratch], capture_output=True, text=True, check=False)
