@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from ticket_etl import airflow_db
 from ticket_etl.airflow_db import SQLITE_BUSY_TIMEOUT_S
 from ticket_etl.platform.processes import pid_from_file, port_open, terminate
 
@@ -93,6 +94,16 @@ def _log_tail(lines: int = 40) -> str:
     return f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail)
 
 
+def _prepare_metadata_db() -> None:
+    """A SQLite metadata database runs in write-ahead-log mode (see ticket_etl.airflow_db)."""
+    path = airflow_db.sqlite_path(airflow_home())
+    if path is None:
+        return
+    mode = airflow_db.use_write_ahead_log(path)
+    if mode != "wal":
+        raise AirflowServiceError(f"{path}: SQLite refused write-ahead logging (journal mode {mode})")
+
+
 def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
     pid = running_pid()
@@ -105,6 +116,7 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
             "AIRFLOW__API__PORT (see README, Troubleshooting)"
         )
     airflow_home().mkdir(parents=True, exist_ok=True)
+    _prepare_metadata_db()
     with open(_log_file(), "ab") as log:
         process = subprocess.Popen(
             ["airflow", "standalone"],
