@@ -28,6 +28,9 @@ INTERVALS = [
     artifacts.Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
     for h in (9, 10, 11)
 ]
+MANUAL_INTERVAL = artifacts.Interval(
+    datetime(2026, 11, 25, 14, tzinfo=UTC), datetime(2026, 11, 25, 15, tzinfo=UTC)
+)
 CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
 RUN_DEADLINE_S = 1200
 CREATE_DEADLINE_S = 120  # retrying a backfill creation that lost SQLite's write race
@@ -180,3 +183,25 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     assert topics_after.keys() == topics_before.keys()
     assert all(len(values) == 1 for values in topics_after.values()), "a key changed content on reprocessing"
     assert len(topics_after) == len(enriched)
+
+
+def _manual_runs(api: airflow_service.AirflowApi, interval_start: str) -> list[dict]:
+    runs = api.request("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 100})["dag_runs"]
+    return [
+        r for r in runs if r["run_type"] == "manual" and r["conf"].get("interval_start") == interval_start
+    ]
+
+
+def test_run_dag_runs_once_and_a_repeated_trigger_finds_its_run(api, backfill_env: dict[str, str]) -> None:
+    """`run-dag` (what `make run` calls) against the running stack; then its trigger sent again with
+    the same run id, as after a lost answer: Airflow refuses it (409) and no second run exists."""
+    conf = {**CONF, "interval_start": MANUAL_INTERVAL.start.isoformat()}
+    assert airflow_service.main(["run-dag", DAG_ID, "--conf", json.dumps(conf)]) == 0
+    (run,) = _manual_runs(api, conf["interval_start"])
+    assert run["state"] == "success"
+    assert api.trigger(DAG_ID, conf, run["dag_run_id"]) == run["dag_run_id"]
+    assert [r["dag_run_id"] for r in _manual_runs(api, conf["interval_start"])] == [run["dag_run_id"]]
+    path = artifacts.partition_dir(Path(backfill_env["STATS_DIR"]), "insights", MANUAL_INTERVAL)
+    summary = json.loads((path / artifacts.SUMMARY_NAME).read_text())
+    assert summary["run"]["run_id"] == run["dag_run_id"]
+    assert summary["totals"]["read"] == CONF["tickets_per_run"] and summary["reconciliation"]["holds"] is True

@@ -219,11 +219,12 @@ class AirflowApi:
             time.sleep(3)
         raise AirflowServiceError(f"DAG {dag_id} did not appear within {deadline_s:.0f}s")
 
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        """Unpause and trigger one run. The run id is chosen here, so that a trigger sent again
-        after a lost answer finds its run (409) instead of creating a second one."""
+    def trigger(self, dag_id: str, conf: dict[str, Any], run_id: str | None = None) -> str:
+        """Unpause and trigger one run; returns its id. The id is chosen by the client (by default
+        ``manual__<now>``), so that a trigger sent again after a lost answer finds its run (409)
+        instead of creating a second one."""
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        run_id = f"manual__{datetime.now(UTC).isoformat()}"
+        run_id = run_id or f"manual__{datetime.now(UTC).isoformat()}"
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
         try:
             self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
