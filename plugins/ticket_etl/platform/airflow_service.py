@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -99,7 +100,10 @@ def _prepare_metadata_db() -> None:
     path = airflow_db.sqlite_path(airflow_home())
     if path is None:
         return
-    mode = airflow_db.use_write_ahead_log(path)
+    try:
+        mode = airflow_db.use_write_ahead_log(path)
+    except sqlite3.Error as error:  # e.g. held by an Airflow process this script did not start
+        raise AirflowServiceError(f"{path}: cannot set write-ahead logging: {error}") from None
     if mode != "wal":
         raise AirflowServiceError(f"{path}: SQLite refused write-ahead logging (journal mode {mode})")
 
