@@ -61,9 +61,9 @@ def api(backfill_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
 def _backfill(env: dict[str, str], api: airflow_service.AirflowApi, *extra: str) -> None:
     """`airflow backfill create`, as a user types it.
 
-    On SQLite, the CLI's transaction can lose a write race against the scheduler ("database is
-    locked", rolled back: nothing was created); like a user, try again, but only when no backfill
-    is active (one that was created must not be created twice).
+    On SQLite (even in WAL mode, under load) the CLI can lose a write race against the scheduler
+    ("database is locked"); Airflow then deletes the backfill it had begun. Like a user, try again,
+    but only when no backfill is active (one that was created must not be created twice).
     """
     command = [
         "airflow",
