@@ -6,8 +6,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 ENV := source include/env.sh
 VENV := .venv
-TEST_ENV := export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow KAFKA_BROKER=127.0.0.1:29092 \
-	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=28080 && $(ENV)
+TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
+	KAFKA_BROKER=127.0.0.1:29092 STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=28080 \
+	AIRFLOW_DB_PORT=25432 && $(ENV)
 
 .PHONY: help setup run password stop status test lint bench clean spark-cds
 
@@ -33,6 +34,7 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 
 .platform/airflow/.db-migrated: $(VENV)/.runtime-installed
 	@mkdir -p .platform/airflow
+	$(ENV); python -m ticket_etl.platform.postgres_service start
 	$(ENV); airflow db migrate > .platform/airflow-db-migrate.log 2>&1 || { tail -20 .platform/airflow-db-migrate.log; exit 1; }
 	@touch $@
 
@@ -45,6 +47,7 @@ setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-
 run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
 	$(ENV); python -m ticket_etl.platform.kafka_service start
 	$(ENV); python -m ticket_etl.platform.kafka_service create-topics
+	$(ENV); python -m ticket_etl.platform.postgres_service start
 	$(ENV); python -m ticket_etl.platform.airflow_service start
 	$(ENV); python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
@@ -54,14 +57,18 @@ password:  ## print the Airflow UI password of user admin
 
 stop:  ## stop Airflow and Kafka started by make run
 	-@$(ENV); python -m ticket_etl.platform.airflow_service stop
+	-@$(ENV); python -m ticket_etl.platform.postgres_service stop
 	-@$(ENV); python -m ticket_etl.platform.kafka_service stop
 
 status:  ## show what is running
-	-@$(ENV); python -m ticket_etl.platform.kafka_service status; python -m ticket_etl.platform.airflow_service status
+	@$(ENV); python -m ticket_etl.platform.kafka_service status || true
+	@$(ENV); python -m ticket_etl.platform.postgres_service status || true
+	@$(ENV); python -m ticket_etl.platform.airflow_service status || true
 
 test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## install what is needed and run the whole test suite
-	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; exit 1; }
-	$(TEST_ENV); python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV); python -m ticket_etl.platform.postgres_service start
+	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_etl.platform.postgres_service stop; exit 1; }
+	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_etl.platform.postgres_service stop; exit $${status:-0}
 
 lint: $(VENV)/.dev-installed  ## ruff check and format check
 	$(VENV)/bin/ruff check .

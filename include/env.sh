@@ -27,9 +27,9 @@ export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
 # Task processes reach the Execution API through the base URL: it must follow the port.
 export AIRFLOW__API__BASE_URL="http://localhost:$AIRFLOW__API__PORT"
 export AIRFLOW__LOGGING__LOGGING_LEVEL="${LOG_LEVEL}"
-# SQLite metadata DB: wait for the write lock instead of failing (see plugins/ticket_etl/airflow_db.py).
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS=ticket_etl.airflow_db.CONNECT_ARGS
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC=ticket_etl.airflow_db.CONNECT_ARGS_ASYNC
+# Metadata database: PostgreSQL on loopback, run by make (plugins/ticket_etl/platform/postgres_service.py).
+export AIRFLOW_DB_PORT="${AIRFLOW_DB_PORT:-15432}"
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-postgresql+psycopg2://airflow@127.0.0.1:$AIRFLOW_DB_PORT/airflow}"
 # Connections from the environment, JSON form (the URI form of spark://local[*] does not parse).
 export AIRFLOW_CONN_KAFKA_DEFAULT="{\"conn_type\": \"kafka\", \"extra\": {\"bootstrap.servers\": \"$KAFKA_BROKER\"}}"
 export AIRFLOW_CONN_SPARK_DEFAULT="{\"conn_type\": \"spark\", \"host\": \"$SPARK_MASTER\"}"

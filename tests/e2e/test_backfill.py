@@ -4,7 +4,6 @@ same backfill again with reprocess behaviour `completed`, which must change noth
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import time
 from collections import defaultdict
@@ -15,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ticket_etl import airflow_db, artifacts
+from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS
 from ticket_etl.kafka_io import consume_all
-from ticket_etl.platform import airflow_service
+from ticket_etl.platform import airflow_service, postgres_service
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,6 @@ MANUAL_INTERVAL = artifacts.Interval(
 )
 CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
 RUN_DEADLINE_S = 1200
-CREATE_DEADLINE_S = 120  # retrying a backfill creation that lost SQLite's write race
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +56,8 @@ def api(backfill_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
             airflow_service.stop()
 
 
-def _backfill(env: dict[str, str], api: airflow_service.AirflowApi, *extra: str) -> None:
-    """`airflow backfill create`, as a user types it.
-
-    On SQLite (even in WAL mode, under load) the CLI can lose a write race against the scheduler
-    ("database is locked"); Airflow then deletes the backfill it had begun. Like a user, try again,
-    but only when no backfill is active (one that was created must not be created twice).
-    """
+def _backfill(env: dict[str, str], *extra: str) -> None:
+    """`airflow backfill create`, as a user types it."""
     command = [
         "airflow",
         "backfill",
@@ -81,16 +74,8 @@ def _backfill(env: dict[str, str], api: airflow_service.AirflowApi, *extra: str)
         "1",
         *extra,
     ]
-    deadline = time.monotonic() + CREATE_DEADLINE_S
-    while True:
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        output = result.stdout + result.stderr
-        if result.returncode == 0:
-            return
-        backfills = api.request("GET", "/backfills", params={"dag_id": DAG_ID})["backfills"]
-        lost_the_lock = "database is locked" in output and all(b["completed_at"] for b in backfills)
-        if not lost_the_lock or time.monotonic() > deadline:
-            raise AssertionError(output[-3000:])
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
 
 
 def _runs_by_interval_start(api: airflow_service.AirflowApi) -> dict[str, dict]:
@@ -144,12 +129,19 @@ def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
     return values
 
 
-def test_airflow_runs_on_a_write_ahead_logged_database(api, backfill_env: dict[str, str]) -> None:
-    path = airflow_db.sqlite_path(Path(backfill_env["AIRFLOW_HOME"]))
-    assert path is not None and path.is_file()
-    connection = sqlite3.connect(path, timeout=airflow_db.SQLITE_BUSY_TIMEOUT_S)
+def test_airflow_keeps_its_metadata_in_the_local_postgres(api) -> None:
+    """The running stack's DAG is in the PostgreSQL database that postgres_service runs."""
+    import psycopg2
+
+    server = postgres_service.managed_server()
+    assert server is not None and postgres_service.running(server)
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=server.port, user=server.user, dbname=server.database
+    )
     try:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM dag WHERE dag_id = %s", (DAG_ID,))
+            assert cursor.fetchone() == (1,)
     finally:
         connection.close()
 
@@ -157,7 +149,7 @@ def test_airflow_runs_on_a_write_ahead_logged_database(api, backfill_env: dict[s
 def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_bootstrap: str) -> None:
     stats = Path(backfill_env["STATS_DIR"])
     started = datetime.now(UTC)
-    _backfill(backfill_env, api)
+    _backfill(backfill_env)
     first = _wait_for_backfill(api, started)
     assert [run["state"] for run in first] == ["success"] * 3, first
     assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
@@ -172,7 +164,7 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     topics_before = _team_values_by_key(kafka_bootstrap)
 
     started = datetime.now(UTC) + timedelta(seconds=1)
-    _backfill(backfill_env, api, "--reprocess-behavior", "completed")
+    _backfill(backfill_env, "--reprocess-behavior", "completed")
     second = _wait_for_backfill(api, started)
     assert [run["state"] for run in second] == ["success"] * 3, second
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,8 +21,7 @@ from typing import Any
 
 import psutil
 
-from ticket_etl import airflow_db
-from ticket_etl.airflow_db import SQLITE_BUSY_TIMEOUT_S
+from ticket_etl.platform import postgres_service
 from ticket_etl.platform.processes import pid_from_file, port_open, terminate
 
 STARTUP_DEADLINE_S = 240.0
@@ -31,9 +29,8 @@ STOP_DEADLINE_S = 60.0
 DAG_APPEAR_DEADLINE_S = 300.0
 RUN_DEADLINE_S = 3600.0
 TERMINAL_STATES = {"success", "failed"}
-# A request may wait for SQLite's write lock up to its busy timeout: wait longer than that, and
-# retry a request that still got no answer (each one is idempotent, see AirflowApi.trigger).
-REQUEST_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_S + 30
+# A request that gets no answer in time is sent again (each one is idempotent, see AirflowApi.trigger).
+REQUEST_TIMEOUT_S = 60.0
 REQUEST_ATTEMPTS = 3
 
 
@@ -95,19 +92,6 @@ def _log_tail(lines: int = 40) -> str:
     return f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail)
 
 
-def _prepare_metadata_db() -> None:
-    """A SQLite metadata database runs in write-ahead-log mode (see ticket_etl.airflow_db)."""
-    path = airflow_db.sqlite_path(airflow_home())
-    if path is None:
-        return
-    try:
-        mode = airflow_db.use_write_ahead_log(path)
-    except sqlite3.Error as error:  # e.g. held by an Airflow process this script did not start
-        raise AirflowServiceError(f"{path}: cannot set write-ahead logging: {error}") from None
-    if mode != "wal":
-        raise AirflowServiceError(f"{path}: SQLite refused write-ahead logging (journal mode {mode})")
-
-
 def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
     pid = running_pid()
@@ -120,7 +104,10 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
             "AIRFLOW__API__PORT (see README, Troubleshooting)"
         )
     airflow_home().mkdir(parents=True, exist_ok=True)
-    _prepare_metadata_db()
+    try:
+        postgres_service.start()  # the metadata database, when it is ours (a no-op if running)
+    except postgres_service.PostgresServiceError as error:
+        raise AirflowServiceError(str(error)) from None
     with open(_log_file(), "ab") as log:
         process = subprocess.Popen(
             ["airflow", "standalone"],

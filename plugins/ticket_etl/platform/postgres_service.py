@@ -1,0 +1,230 @@
+"""Airflow's metadata database for the local stack: a PostgreSQL server from the pgserver wheel.
+
+    python -m ticket_etl.platform.postgres_service start|stop|status
+
+Why not SQLite, Airflow's default: SQLite has one write lock for the whole file, and Airflow's
+API server writes its audit log (a trigger, a pause) from its event loop. When another request
+holds the lock, that write blocks the event loop, the lock holder cannot finish, and every
+Airflow component waits for the busy timeout; then the request fails. PostgreSQL locks rows.
+
+The server is the one named by AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (include/env.sh builds it
+from AIRFLOW_DB_PORT) when that is a PostgreSQL URL on this machine; its data lives in
+``$AIRFLOW_HOME/postgres``. PostgreSQL refuses to run as root: as root, the server runs as
+``nobody``, which then owns the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import pwd
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ticket_etl.platform.processes import port_open
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+START_DEADLINE_S = 60
+UNPRIVILEGED_USER = "nobody"
+
+
+class PostgresServiceError(RuntimeError):
+    """The metadata database could not be set up, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """The local server that Airflow's connection URL names."""
+
+    port: int
+    user: str
+    database: str
+    data_dir: Path
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgres.log"
+
+
+def managed_server() -> Server | None:
+    """The server to run here, or None when Airflow's database is not a local PostgreSQL (SQLite,
+    or a server run by someone else)."""
+    url = urlsplit(os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
+    if not url.scheme.startswith("postgresql") or url.hostname not in LOCAL_HOSTS:
+        return None
+    home = os.environ.get("AIRFLOW_HOME")
+    if not home:
+        raise PostgresServiceError("AIRFLOW_HOME is not set: source include/env.sh or use make")
+    return Server(url.port or 5432, url.username or "airflow", url.path.lstrip("/"), Path(home) / "postgres")
+
+
+def _bin(name: str) -> str:
+    """A PostgreSQL program of the pgserver wheel (located, not imported: its import has side
+    effects we do not need)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise PostgresServiceError("pgserver is not installed: run make setup")
+    return str(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name)
+
+
+def _as_server_user() -> dict:
+    """subprocess arguments that drop root to UNPRIVILEGED_USER; nothing when not root."""
+    if os.geteuid() != 0:
+        return {}
+    account = pwd.getpwnam(UNPRIVILEGED_USER)
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": "/"}
+
+
+def _run(command: list[str], what: str) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, **_as_server_user())
+    if result.returncode != 0:
+        raise PostgresServiceError(f"{what} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def _check_reachable(server: Server) -> None:
+    """As root, the server runs as UNPRIVILEGED_USER: it must be able to run the programs and to
+    reach the data directory (it owns the directory and its log file, nothing else)."""
+    if os.geteuid() != 0:
+        return
+    probe = subprocess.run(
+        ["/bin/sh", "-c", 'test -x "$0" && test -x "$1"', _bin("postgres"), str(server.data_dir.parent)],
+        capture_output=True,
+        **_as_server_user(),
+    )
+    if probe.returncode != 0:
+        raise PostgresServiceError(
+            f"PostgreSQL refuses to run as root, and user {UNPRIVILEGED_USER} cannot reach "
+            f"{_bin('postgres')} or {server.data_dir.parent}: put the project where every "
+            "user can traverse the directories, or run as a user other than root"
+        )
+
+
+def _initialize(server: Server) -> None:
+    """A new cluster whose superuser is the URL's user, trusted on loopback only."""
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+    server.data_dir.chmod(0o700)
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(UNPRIVILEGED_USER)
+        os.chown(server.data_dir, account.pw_uid, account.pw_gid)
+    _run(
+        [
+            _bin("initdb"),
+            "-D",
+            str(server.data_dir),
+            "-U",
+            server.user,
+            "-E",
+            "UTF8",
+            "--auth=trust",
+            "--no-instructions",
+        ],
+        "initdb",
+    )
+
+
+def _server_options(server: Server) -> str:
+    return f"-p {server.port} -c listen_addresses=127.0.0.1 -k {server.data_dir}"
+
+
+def running(server: Server) -> bool:
+    result = subprocess.run(
+        [_bin("pg_ctl"), "status", "-D", str(server.data_dir)], capture_output=True, **_as_server_user()
+    )
+    return result.returncode == 0
+
+
+def _ensure_database(server: Server) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, dbname="postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (server.database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{server.database}"')
+    finally:
+        connection.close()
+
+
+def start() -> Server | None:
+    """Initialize (the first time) and start the server, and create Airflow's database in it."""
+    server = managed_server()
+    if server is None:
+        print("postgres: not managed here (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is not a local PostgreSQL)")
+        return None
+    server.data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _check_reachable(server)
+    if not (server.data_dir / "PG_VERSION").is_file():
+        _initialize(server)
+    if running(server):
+        print(f"postgres: already running on 127.0.0.1:{server.port}")
+        return server
+    if port_open("127.0.0.1", server.port):
+        raise PostgresServiceError(
+            f"port {server.port} is already in use by another program; stop it or set AIRFLOW_DB_PORT"
+        )
+    server.log_file.touch()
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(UNPRIVILEGED_USER)
+        os.chown(server.log_file, account.pw_uid, account.pw_gid)
+    _run(
+        [
+            _bin("pg_ctl"),
+            "start",
+            "-D",
+            str(server.data_dir),
+            "-l",
+            str(server.log_file),
+            "-w",
+            "-t",
+            str(START_DEADLINE_S),
+            "-o",
+            _server_options(server),
+        ],
+        f"starting PostgreSQL (log: {server.log_file})",
+    )
+    _ensure_database(server)
+    print(f"postgres: started on 127.0.0.1:{server.port} (data in {server.data_dir})")
+    return server
+
+
+def stop() -> bool:
+    """Stop the server (fast shutdown: open sessions are rolled back). Returns True if it ran."""
+    server = managed_server()
+    if server is None or not (server.data_dir / "PG_VERSION").is_file() or not running(server):
+        print("postgres: not running")
+        return False
+    _run([_bin("pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"], "stopping PostgreSQL")
+    print(f"postgres: stopped (127.0.0.1:{server.port})")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "start":
+            start()
+        elif args.command == "stop":
+            stop()
+        else:
+            server = managed_server()
+            up = server is not None and (server.data_dir / "PG_VERSION").is_file() and running(server)
+            print(f"postgres: running on 127.0.0.1:{server.port}" if up else "postgres: not running")
+            return 0 if up else 3
+    except PostgresServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The local metadata database: which server is ours, and its life cycle on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from ticket_etl.platform import postgres_service
+
+
+def test_server_comes_from_airflow_connection(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2://etl@127.0.0.1:16543/meta"
+    )
+    assert postgres_service.managed_server() == postgres_service.Server(
+        16543, "etl", "meta", tmp_path / "postgres"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////srv/airflow/airflow.db",
+        "postgresql+psycopg2://airflow:secret@db.internal:5432/airflow",
+        "",
+    ],
+)
+def test_other_databases_are_not_ours(monkeypatch, url: str) -> None:
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", url)
+    assert postgres_service.managed_server() is None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def scratch_home(project_root: Path, monkeypatch) -> Iterator[Path]:
+    """An Airflow home of its own, inside the project: as root the server runs as `nobody`,
+    which cannot enter pytest's private temporary directories."""
+    home = project_root / ".platform" / "test-postgres-scratch"
+    shutil.rmtree(home, ignore_errors=True)
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    monkeypatch.setenv(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"postgresql+psycopg2://airflow@127.0.0.1:{_free_port()}/meta"
+    )
+    yield home
+    postgres_service.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.integration
+def test_start_creates_the_database_and_stop_start_keeps_it(scratch_home: Path) -> None:
+    server = postgres_service.start()
+    assert server is not None and postgres_service.running(server)
+
+    def connect():
+        return psycopg2.connect(host="127.0.0.1", port=server.port, user="airflow", dbname="meta")
+
+    connection = connect()
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE kept (x integer)")
+        cursor.execute("INSERT INTO kept VALUES (42)")
+    connection.close()
+    assert postgres_service.start() == server  # already running: a no-op
+    assert postgres_service.stop() is True
+    assert not postgres_service.running(server)
+    assert postgres_service.stop() is False
+    postgres_service.start()
+    connection = connect()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT x FROM kept")
+        assert cursor.fetchall() == [(42,)]
+    connection.close()
