@@ -77,5 +77,6 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check
 bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
-clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home, artifacts)
+clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, artifacts)
+	-@$(ENV); python -m ticket_etl.platform.postgres_service delete
 	rm -rf $(VENV) .platform stats bench/results

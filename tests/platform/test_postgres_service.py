@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ def test_server_comes_from_airflow_connection(monkeypatch, tmp_path: Path) -> No
     monkeypatch.setenv(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2://etl@127.0.0.1:16543/meta"
     )
-    assert postgres_service.managed_server() == postgres_service.Server(
-        16543, "etl", "meta", tmp_path / "postgres"
-    )
+    server = postgres_service.managed_server()
+    assert server is not None and (server.port, server.user, server.database) == (16543, "etl", "meta")
+    assert server.data_dir.name == "postgres"  # where: see the test of an unreachable home below
 
 
 @pytest.mark.parametrize(
@@ -81,3 +82,34 @@ def test_start_creates_the_database_and_stop_start_keeps_it(scratch_home: Path) 
         cursor.execute("SELECT x FROM kept")
         assert cursor.fetchall() == [(42,)]
     connection.close()
+
+
+@pytest.mark.integration
+def test_a_home_the_server_user_cannot_reach_keeps_the_server_elsewhere(
+    project_root: Path, monkeypatch
+) -> None:
+    """As root, the server runs as `nobody`; a project it cannot enter (a private /root, say) gets
+    its server's programs and data under FALLBACK_ROOT. Not root: the home's own folder."""
+    private = project_root / ".platform" / "test-postgres-private"
+    shutil.rmtree(private, ignore_errors=True)
+    home = private / "airflow"
+    home.mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    monkeypatch.setenv(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"postgresql+psycopg2://airflow@127.0.0.1:{_free_port()}/meta"
+    )
+    server = postgres_service.managed_server()
+    assert server is not None
+    try:
+        if os.geteuid() != 0:
+            assert server.data_dir == home / "postgres"
+            return
+        assert server.data_dir.is_relative_to(postgres_service.FALLBACK_ROOT)
+        assert postgres_service.start() == server
+        connection = psycopg2.connect(host="127.0.0.1", port=server.port, user="airflow", dbname="meta")
+        connection.close()
+    finally:
+        postgres_service.delete()
+        shutil.rmtree(private, ignore_errors=True)
+    assert not server.data_dir.exists() and not server.data_dir.parent.exists()

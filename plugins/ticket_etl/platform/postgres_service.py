@@ -1,6 +1,6 @@
 """Airflow's metadata database for the local stack: a PostgreSQL server from the pgserver wheel.
 
-    python -m ticket_etl.platform.postgres_service start|stop|status
+    python -m ticket_etl.platform.postgres_service start|stop|status|delete
 
 Why not SQLite, Airflow's default: SQLite has one write lock for the whole file, and Airflow's
 API server writes its audit log (a trigger, a pause) from its event loop. When another request
@@ -10,15 +10,19 @@ Airflow component waits for the busy timeout; then the request fails. PostgreSQL
 The server is the one named by AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (include/env.sh builds it
 from AIRFLOW_DB_PORT) when that is a PostgreSQL URL on this machine; its data lives in
 ``$AIRFLOW_HOME/postgres``. PostgreSQL refuses to run as root: as root, the server runs as
-``nobody``, which then owns the data directory.
+``nobody``, which then owns the data directory. When ``nobody`` cannot reach the project (say,
+under a private /root), the programs are copied to, and the data kept in, FALLBACK_ROOT instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +34,7 @@ from ticket_etl.platform.processes import port_open
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 START_DEADLINE_S = 60
 UNPRIVILEGED_USER = "nobody"
+FALLBACK_ROOT = Path("/var/tmp/ticket-etl-postgres")
 
 
 class PostgresServiceError(RuntimeError):
@@ -44,6 +49,7 @@ class Server:
     user: str
     database: str
     data_dir: Path
+    bin_dir: Path
 
     @property
     def log_file(self) -> Path:
@@ -59,16 +65,63 @@ def managed_server() -> Server | None:
     home = os.environ.get("AIRFLOW_HOME")
     if not home:
         raise PostgresServiceError("AIRFLOW_HOME is not set: source include/env.sh or use make")
-    return Server(url.port or 5432, url.username or "airflow", url.path.lstrip("/"), Path(home) / "postgres")
+    bin_dir, data_dir = _locations(Path(home))
+    return Server(url.port or 5432, url.username or "airflow", url.path.lstrip("/"), data_dir, bin_dir)
 
 
-def _bin(name: str) -> str:
-    """A PostgreSQL program of the pgserver wheel (located, not imported: its import has side
+def _pgserver_site() -> Path:
+    """The folder holding the pgserver wheel's files (located, not imported: its import has side
     effects we do not need)."""
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise PostgresServiceError("pgserver is not installed: run make setup")
-    return str(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name)
+    return Path(spec.submodule_search_locations[0]).parent
+
+
+# What the server needs of the wheel, in the wheel's layout: the programs find their libraries
+# through a relative RPATH ($ORIGIN/../../../pgserver.libs).
+PROGRAMS = Path("pgserver/pginstall/bin")
+WHEEL_PARTS = ("pgserver/pginstall", "pgserver.libs")
+
+
+def _fallback_site() -> Path:
+    return FALLBACK_ROOT / f"pgserver-{importlib.metadata.version('pgserver')}"
+
+
+def _reachable_by_server_user(*paths: Path) -> bool:
+    """True when UNPRIVILEGED_USER can enter every path (or, for one not made yet, its nearest
+    existing parent)."""
+    existing = [next(p for p in (path, *path.parents) if p.exists()) for path in paths]
+    probe = subprocess.run(
+        ["/bin/sh", "-c", 'for p in "$@"; do test -x "$p" || exit 1; done', "probe", *map(str, existing)],
+        capture_output=True,
+        **_as_server_user(),
+    )
+    return probe.returncode == 0
+
+
+def _locations(airflow_home: Path) -> tuple[Path, Path]:
+    """(programs folder, data folder): in the wheel and in the Airflow home, unless root must hand
+    the server to a user that cannot reach them; then under FALLBACK_ROOT, one folder per home."""
+    programs = _pgserver_site() / PROGRAMS
+    if os.geteuid() != 0 or _reachable_by_server_user(programs / "postgres", airflow_home):
+        return programs, airflow_home / "postgres"
+    key = hashlib.sha256(str(airflow_home.resolve()).encode()).hexdigest()[:12]
+    return _fallback_site() / PROGRAMS, FALLBACK_ROOT / key / "postgres"
+
+
+def _ensure_programs(server: Server) -> None:
+    """Copy the wheel's PostgreSQL to the fallback folder when the server runs from there."""
+    if server.bin_dir == _pgserver_site() / PROGRAMS or (server.bin_dir / "postgres").is_file():
+        return
+    FALLBACK_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+    target = _fallback_site()
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for part in WHEEL_PARTS:
+        shutil.copytree(_pgserver_site() / part, staging / part)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def _as_server_user() -> dict:
@@ -86,24 +139,6 @@ def _run(command: list[str], what: str) -> str:
     return result.stdout
 
 
-def _check_reachable(server: Server) -> None:
-    """As root, the server runs as UNPRIVILEGED_USER: it must be able to run the programs and to
-    reach the data directory (it owns the directory and its log file, nothing else)."""
-    if os.geteuid() != 0:
-        return
-    probe = subprocess.run(
-        ["/bin/sh", "-c", 'test -x "$0" && test -x "$1"', _bin("postgres"), str(server.data_dir.parent)],
-        capture_output=True,
-        **_as_server_user(),
-    )
-    if probe.returncode != 0:
-        raise PostgresServiceError(
-            f"PostgreSQL refuses to run as root, and user {UNPRIVILEGED_USER} cannot reach "
-            f"{_bin('postgres')} or {server.data_dir.parent}: put the project where every "
-            "user can traverse the directories, or run as a user other than root"
-        )
-
-
 def _initialize(server: Server) -> None:
     """A new cluster whose superuser is the URL's user, trusted on loopback only."""
     server.data_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +148,7 @@ def _initialize(server: Server) -> None:
         os.chown(server.data_dir, account.pw_uid, account.pw_gid)
     _run(
         [
-            _bin("initdb"),
+            str(server.bin_dir / "initdb"),
             "-D",
             str(server.data_dir),
             "-U",
@@ -133,7 +168,9 @@ def _server_options(server: Server) -> str:
 
 def running(server: Server) -> bool:
     result = subprocess.run(
-        [_bin("pg_ctl"), "status", "-D", str(server.data_dir)], capture_output=True, **_as_server_user()
+        [str(server.bin_dir / "pg_ctl"), "status", "-D", str(server.data_dir)],
+        capture_output=True,
+        **_as_server_user(),
     )
     return result.returncode == 0
 
@@ -159,7 +196,7 @@ def start() -> Server | None:
         print("postgres: not managed here (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is not a local PostgreSQL)")
         return None
     server.data_dir.parent.mkdir(parents=True, exist_ok=True)
-    _check_reachable(server)
+    _ensure_programs(server)
     if not (server.data_dir / "PG_VERSION").is_file():
         _initialize(server)
     if running(server):
@@ -175,7 +212,7 @@ def start() -> Server | None:
         os.chown(server.log_file, account.pw_uid, account.pw_gid)
     _run(
         [
-            _bin("pg_ctl"),
+            str(server.bin_dir / "pg_ctl"),
             "start",
             "-D",
             str(server.data_dir),
@@ -200,21 +237,40 @@ def stop() -> bool:
     if server is None or not (server.data_dir / "PG_VERSION").is_file() or not running(server):
         print("postgres: not running")
         return False
-    _run([_bin("pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"], "stopping PostgreSQL")
+    _run(
+        [str(server.bin_dir / "pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"],
+        "stopping PostgreSQL",
+    )
     print(f"postgres: stopped (127.0.0.1:{server.port})")
     return True
+
+
+def delete() -> None:
+    """Stop the server and delete its data and log (make clean)."""
+    server = managed_server()
+    if server is None:
+        return
+    if (server.data_dir / "PG_VERSION").is_file() and (server.bin_dir / "pg_ctl").is_file():
+        stop()
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+    server.log_file.unlink(missing_ok=True)
+    if server.data_dir.parent.parent == FALLBACK_ROOT:
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+    print(f"postgres: deleted {server.data_dir}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=["start", "stop", "status", "delete"])
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
             start()
         elif args.command == "stop":
             stop()
+        elif args.command == "delete":
+            delete()
         else:
             server = managed_server()
             up = server is not None and (server.data_dir / "PG_VERSION").is_file() and running(server)
