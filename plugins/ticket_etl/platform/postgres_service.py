@@ -55,6 +55,10 @@ class Server:
     def log_file(self) -> Path:
         return self.data_dir.parent / "postgres.log"
 
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").is_file()
+
 
 def managed_server() -> Server | None:
     """The server to run here, or None when Airflow's database is not a local PostgreSQL (SQLite,
@@ -132,6 +136,13 @@ def _as_server_user() -> dict:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": "/"}
 
 
+def _hand_to_server_user(path: Path) -> None:
+    """As root, give ``path`` to UNPRIVILEGED_USER, which runs the server."""
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(UNPRIVILEGED_USER)
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
 def _run(command: list[str], what: str) -> str:
     result = subprocess.run(command, capture_output=True, text=True, **_as_server_user())
     if result.returncode != 0:
@@ -143,9 +154,7 @@ def _initialize(server: Server) -> None:
     """A new cluster whose superuser is the URL's user, trusted on loopback only."""
     server.data_dir.mkdir(parents=True, exist_ok=True)
     server.data_dir.chmod(0o700)
-    if os.geteuid() == 0:
-        account = pwd.getpwnam(UNPRIVILEGED_USER)
-        os.chown(server.data_dir, account.pw_uid, account.pw_gid)
+    _hand_to_server_user(server.data_dir)
     _run(
         [
             str(server.bin_dir / "initdb"),
@@ -167,6 +176,9 @@ def _server_options(server: Server) -> str:
 
 
 def running(server: Server) -> bool:
+    """True when the server of an initialized cluster is up (``pg_ctl status``)."""
+    if not server.initialized or not (server.bin_dir / "pg_ctl").is_file():
+        return False
     result = subprocess.run(
         [str(server.bin_dir / "pg_ctl"), "status", "-D", str(server.data_dir)],
         capture_output=True,
@@ -197,7 +209,7 @@ def start() -> Server | None:
         return None
     server.data_dir.parent.mkdir(parents=True, exist_ok=True)
     _ensure_programs(server)
-    if not (server.data_dir / "PG_VERSION").is_file():
+    if not server.initialized:
         _initialize(server)
     if running(server):
         print(f"postgres: already running on 127.0.0.1:{server.port}")
@@ -207,9 +219,7 @@ def start() -> Server | None:
             f"port {server.port} is already in use by another program; stop it or set AIRFLOW_DB_PORT"
         )
     server.log_file.touch()
-    if os.geteuid() == 0:
-        account = pwd.getpwnam(UNPRIVILEGED_USER)
-        os.chown(server.log_file, account.pw_uid, account.pw_gid)
+    _hand_to_server_user(server.log_file)
     _run(
         [
             str(server.bin_dir / "pg_ctl"),
@@ -234,7 +244,7 @@ def start() -> Server | None:
 def stop() -> bool:
     """Stop the server (fast shutdown: open sessions are rolled back). Returns True if it ran."""
     server = managed_server()
-    if server is None or not (server.data_dir / "PG_VERSION").is_file() or not running(server):
+    if server is None or not running(server):
         print("postgres: not running")
         return False
     _run(
@@ -250,8 +260,7 @@ def delete() -> None:
     server = managed_server()
     if server is None:
         return
-    if (server.data_dir / "PG_VERSION").is_file() and (server.bin_dir / "pg_ctl").is_file():
-        stop()
+    stop()
     shutil.rmtree(server.data_dir, ignore_errors=True)
     server.log_file.unlink(missing_ok=True)
     if server.data_dir.parent.parent == FALLBACK_ROOT:
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             delete()
         else:
             server = managed_server()
-            up = server is not None and (server.data_dir / "PG_VERSION").is_file() and running(server)
+            up = server is not None and running(server)
             print(f"postgres: running on 127.0.0.1:{server.port}" if up else "postgres: not running")
             return 0 if up else 3
     except PostgresServiceError as error:
