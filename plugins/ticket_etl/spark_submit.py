@@ -25,19 +25,25 @@ def build_py_files(target: Path | None = None) -> Path:
     return target
 
 
-# The parallel collector: a batch job wants throughput, not short pauses. Measured side by side
-# at 1M tickets on 2 cores: about 6% less wall time than the default G1 (README, Benchmarks).
-GC_OPTION = "-XX:+UseParallelGC"
+EXECUTOR_JAVA_OPTIONS = "spark.executor.extraJavaOptions"
+
+
+def task_jvm_options() -> list[str]:
+    """The JVM options of the JVMs that run tasks, from ``include/spark-defaults.conf``: a
+    cluster's executors read them there, and in local mode the driver, which runs the tasks,
+    gets the same ones (:func:`driver_java_options`). The README explains each one."""
+    for line in config.SPARK_DEFAULTS_PATH.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key == EXECUTOR_JAVA_OPTIONS:
+            return value.split()
+    return []
 
 
 def driver_java_options(cds: bool = True, extra: tuple[str, ...] = ()) -> str:
-    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN), the GC, and the
-    class-data sharing archive when setup made one (``cds``; see ``ticket_etl.platform.spark_cds``).
-
-    In local mode the driver also runs the tasks; executors of a cluster get the same collector
-    from ``spark.executor.extraJavaOptions`` in ``include/spark-defaults.conf``.
-    """
-    options = [f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}", GC_OPTION]
+    """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN), the task JVM
+    options (:func:`task_jvm_options`), and the class-data sharing archive when setup made one
+    (``cds``; see ``ticket_etl.platform.spark_cds``), then ``extra``."""
+    options = [f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}", *task_jvm_options()]
     if cds and (archive := spark_cds.java_options()):
         options.append(archive)
     return " ".join([*options, *extra])

@@ -36,7 +36,7 @@ def test_no_archive_no_option(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(spark_cds, "CDS_DIR", tmp_path)
     assert spark_cds.java_options() == ""
     assert "SharedArchiveFile" not in driver_java_options()
-    assert "-XX:+UseParallelGC" in driver_java_options()
+    assert "-XX:+UseParallelGC -XX:-DontCompileHugeMethods" in driver_java_options()
 
 
 def test_archive_name_follows_the_spark_jars(tmp_path: Path, monkeypatch) -> None:

@@ -246,6 +246,78 @@ def test_validation_names_the_reason(spark) -> None:
     ]
 
 
+def _compact(ticket: dict) -> bytes:
+    """The ticket as the producer writes it: compact JSON, schema order, accents unescaped."""
+    return json.dumps(ticket, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_canonical_form_is_only_what_round_trips_exactly(spark) -> None:
+    ticket = _ticket(description='Le réseau "principal" est en panne.\nMerci.')
+    values = {
+        _compact(ticket): True,
+        json.dumps(ticket, ensure_ascii=False).encode(): False,  # spaces
+        json.dumps(ticket, separators=(",", ":")).encode(): False,  # accents escaped
+        _compact(dict(reversed(ticket.items()))): False,  # another field order
+        _compact(_ticket(priority=3)): False,  # a number where a string is expected
+        _compact(_ticket(schema_version="1")): False,  # a string where an integer is expected
+        _compact({**ticket, "extra": "x"}): False,
+        _compact(ticket)[:-1] + b',"type":"question"}': False,  # a key twice
+        b"\xff\xfe": False,
+    }
+    df = spark.createDataFrame([(v,) for v in values], "value binary").select(
+        F.when(F.is_valid_utf8("value"), F.col("value").cast("string")).alias("_text")
+    )
+    parsed = df.withColumn("_ticket", F.from_json("_text", schema.spark_schema()))
+    assert [row[0] for row in parsed.select(validation.canonical()).collect()] == list(values.values())
+
+
+def test_fast_and_exact_paths_give_the_same_rows(spark) -> None:
+    """Every ticket, valid or not, gets the same reason and typed fields whether it arrives in
+    the producer's canonical form (fast path) or with spaces (exact path only)."""
+    tickets = [
+        _ticket(),
+        _ticket(subject="Écran noir après la mise à jour", language="fr"),
+        _ticket(type="complaint"),
+        _ticket(priority=3),
+        _ticket(description="x" * 5001),
+        _ticket(subject=""),
+        _ticket(created_at="2026-11-28 04:10:00"),
+        _ticket(created_at="2026-02-30T04:10:00.000Z"),
+        _ticket(schema_version=2),
+        _ticket(client_id=None),
+        {**_ticket(), "extra": 1},
+    ]
+    compact = [_compact(t) for t in tickets]
+    spaced = [json.dumps(t, ensure_ascii=False).encode() for t in tickets]
+    columns = ["offset", "reject_reason", *schema.fields()]
+
+    def rows(values: list[bytes]) -> list[tuple]:
+        records = spark.createDataFrame(
+            [(b"k", v, None, 0, i, datetime(2026, 11, 28, 4)) for i, v in enumerate(values)],
+            "key binary, value binary, headers array<struct<key:string,value:binary>>, partition int, "
+            "offset long, timestamp timestamp",
+        )
+        checked = records.transform(validation.with_reject_reason).select(*columns).orderBy("offset")
+        return [tuple(row) for row in checked.collect()]
+
+    fast = rows(compact)
+    assert fast == rows(spaced)
+    assert [row[1] for row in fast] == [
+        None,
+        None,
+        "unknown_value:type",
+        "wrong_type:priority",
+        "too_long:description",
+        "empty:subject",
+        "invalid_timestamp:created_at",
+        "invalid_timestamp:created_at",
+        "unsupported_schema_version",
+        "missing_field:client_id",
+        "unknown_field:extra",
+    ]
+    assert fast[1][columns.index("subject")] == "Écran noir après la mise à jour"
+
+
 def test_unknown_type_is_quarantined_not_routed(spark) -> None:
     assert _reasons(spark, [json.dumps(_ticket(type="complaint")).encode()]) == ["unknown_value:type"]
 
