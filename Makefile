@@ -47,7 +47,6 @@ setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-
 run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
 	$(ENV); python -m ticket_etl.platform.kafka_service start
 	$(ENV); python -m ticket_etl.platform.kafka_service create-topics
-	$(ENV); python -m ticket_etl.platform.postgres_service start
 	$(ENV); python -m ticket_etl.platform.airflow_service start
 	$(ENV); python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"

@@ -33,9 +33,9 @@ def task_jvm_options() -> list[str]:
     cluster's executors read them there, and in local mode the driver, which runs the tasks,
     gets the same ones (:func:`driver_java_options`). The README explains each one."""
     for line in config.SPARK_DEFAULTS_PATH.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.strip().partition(" ")
-        if key == EXECUTOR_JAVA_OPTIONS:
-            return value.split()
+        fields = line.split()
+        if fields[:1] == [EXECUTOR_JAVA_OPTIONS]:
+            return fields[1:]
     return []
 
 
