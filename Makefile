@@ -6,20 +6,26 @@ SHELL := /bin/bash
 PYTHON ?= python3
 ENV := source include/env.sh
 VENV := .venv
+# The test stack's ports (README, Tests): move them to run two suites side by side.
+TEST_KAFKA_PORT ?= 29092
+TEST_AIRFLOW_PORT ?= 28080
+TEST_DB_PORT ?= 25432
 TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
-	KAFKA_BROKER=127.0.0.1:29092 STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=28080 \
-	AIRFLOW_DB_PORT=25432 && $(ENV)
+	TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_BROKER=127.0.0.1:$(TEST_KAFKA_PORT) \
+	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
+	AIRFLOW_DB_PORT=$(TEST_DB_PORT) && $(ENV)
 
-.PHONY: help setup run password stop status test lint bench clean spark-cds
+.PHONY: help setup run password stop status test lint bench clean spark-cds check-settings docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.runtime-installed: requirements.txt
+$(VENV)/.runtime-installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ required ($(PYTHON))"; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
@@ -29,45 +35,52 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 .platform/jars/.fetched: include/maven/kafka-broker/pom.xml include/maven/spark-kafka/pom.xml $(VENV)/.runtime-installed
 	@command -v java >/dev/null || { echo "java not found: install Java 17 (README, Prerequisites)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "mvn not found: install Maven (README, Prerequisites)"; exit 1; }
-	$(ENV); python -m ticket_etl.platform.jars
+	$(ENV); python -m ticket_devstack.jars
 	@touch $@
 
 .platform/airflow/.db-migrated: $(VENV)/.runtime-installed
 	@mkdir -p .platform/airflow
-	$(ENV); python -m ticket_etl.platform.postgres_service start
+	$(ENV); python -m ticket_devstack.postgres_service start
 	$(ENV); airflow db migrate > .platform/airflow-db-migrate.log 2>&1 || { tail -20 .platform/airflow-db-migrate.log; exit 1; }
 	@touch $@
 
 # The Spark driver's class-data sharing archive (a training run the first time, then a no-op).
 spark-cds: $(VENV)/.runtime-installed .platform/jars/.fetched
-	@$(ENV); python -m ticket_etl.platform.spark_cds
+	@$(ENV); python -m ticket_devstack.spark_cds
 
-setup: $(VENV)/.runtime-installed .platform/jars/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
+# Every setting checked before anything starts: one line per bad value, naming the setting.
+check-settings: $(VENV)/.runtime-installed
+	@$(ENV); python -m ticket_etl.config check
+
+setup: $(VENV)/.runtime-installed check-settings .platform/jars/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
 
 run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
-	$(ENV); python -m ticket_etl.platform.kafka_service start
-	$(ENV); python -m ticket_etl.platform.kafka_service create-topics
-	$(ENV); python -m ticket_etl.platform.airflow_service start
-	$(ENV); python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline
+	$(ENV); python -m ticket_devstack.kafka_service start
+	$(ENV); python -m ticket_devstack.kafka_service create-topics
+	$(ENV); python -m ticket_devstack.airflow_service start
+	$(ENV); python -m ticket_devstack.airflow_service run-dag ticket_pipeline
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
 
 password:  ## print the Airflow UI password of user admin
 	@$(ENV); cat "$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; echo
 
 stop:  ## stop Airflow and Kafka started by make run
-	-@$(ENV); python -m ticket_etl.platform.airflow_service stop
-	-@$(ENV); python -m ticket_etl.platform.postgres_service stop
-	-@$(ENV); python -m ticket_etl.platform.kafka_service stop
+	-@$(ENV); python -m ticket_devstack.airflow_service stop
+	-@$(ENV); python -m ticket_devstack.postgres_service stop
+	-@$(ENV); python -m ticket_devstack.kafka_service stop
 
 status:  ## show what is running
-	@$(ENV); python -m ticket_etl.platform.kafka_service status || true
-	@$(ENV); python -m ticket_etl.platform.postgres_service status || true
-	@$(ENV); python -m ticket_etl.platform.airflow_service status || true
+	@$(ENV); python -m ticket_devstack.kafka_service status || true
+	@$(ENV); python -m ticket_devstack.postgres_service status || true
+	@$(ENV); python -m ticket_devstack.airflow_service status || true
 
 test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## install what is needed and run the whole test suite
-	$(TEST_ENV); python -m ticket_etl.platform.postgres_service start
-	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_etl.platform.postgres_service stop; exit 1; }
-	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_etl.platform.postgres_service stop; exit $${status:-0}
+	$(TEST_ENV); python -m ticket_devstack.postgres_service start
+	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
+	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.postgres_service stop; exit $${status:-0}
+
+docs: $(VENV)/.runtime-installed  ## regenerate docs/configuration.md from include/defaults.env
+	$(ENV); python -m ticket_etl.config docs > docs/configuration.md
 
 lint: $(VENV)/.dev-installed  ## ruff check and format check
 	$(VENV)/bin/ruff check .
@@ -77,5 +90,5 @@ bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: 
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
 clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, artifacts)
-	-@$(ENV); python -m ticket_etl.platform.postgres_service delete
+	-@$(ENV); python -m ticket_devstack.postgres_service delete
 	rm -rf $(VENV) .platform stats bench/results

@@ -46,7 +46,7 @@ def broker_is_up(bootstrap: str) -> bool:
     """True when a broker answers at ``bootstrap``; otherwise says so on stderr."""
     import sys
 
-    from ticket_etl.platform.kafka_service import broker_answers
+    from ticket_devstack.kafka_service import broker_answers
 
     if broker_answers(bootstrap):
         return True

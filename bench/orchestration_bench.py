@@ -53,7 +53,7 @@ def airflow_answers(timeout_s: float = 3.0) -> bool:
     """True when the Airflow API server at ``AIRFLOW__API__PORT`` answers its health check."""
     import httpx
 
-    from ticket_etl.platform.airflow_service import base_url
+    from ticket_devstack.airflow_service import base_url
 
     try:
         return httpx.get(f"{base_url()}/api/v2/monitor/health", timeout=timeout_s).status_code == 200
@@ -148,7 +148,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Trigger the runs, measure them, print and write the report."""
     args = parse_args(argv)
-    from ticket_etl.platform.airflow_service import AirflowApi, AirflowServiceError, base_url
+    from ticket_devstack.airflow_service import AirflowApi, AirflowServiceError, base_url
 
     if not airflow_answers():
         print(

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 
 from bench import orchestration_bench, producer_bench, spark_bench
 from bench.common import RESULTS_DIR
+from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
-from ticket_etl.platform import kafka_service
 
 QUICK_COUNT = 100_000
 DEFAULT_BENCH_PORT = 39192
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_orchestration:
         print("bench: orchestration benchmark skipped (--skip-orchestration)", file=sys.stderr)
     elif not orchestration_bench.airflow_answers():
-        from ticket_etl.platform.airflow_service import base_url
+        from ticket_devstack.airflow_service import base_url
 
         print(
             f"bench: orchestration benchmark skipped: no Airflow answers at {base_url()} "

@@ -36,10 +36,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.common import RESULTS_DIR, broker_is_up, markdown_table, median, title, verdict, write_report
 from bench.producer_bench import delete_topic, fresh_topic
 from ticket_etl import config
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import JobArguments
 
 RESULTS_FILE = RESULTS_DIR / "spark.md"
 BENCH_DIR = Path(__file__).resolve().parent
@@ -161,17 +164,26 @@ def ensure_team_topics(bootstrap: str) -> None:
     ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), team_specs)
 
 
+def job_arguments(bootstrap: str, topic: str, start: datetime, end: datetime, **extra: Any) -> JobArguments:
+    """The measured interval, as the job (and the floor) read it."""
+    return JobArguments(
+        interval=Interval(start, end),
+        run_id=f"bench-{uuid.uuid4().hex[:8]}",
+        bootstrap=bootstrap,
+        topic=topic,
+        **extra,
+    )
+
+
 def run_ours(bootstrap: str, topic: str, start: datetime, end: datetime, count: int) -> Submission:
     """The real job on the interval, with a fresh dead-letter topic and output folder."""
     from ticket_etl.spark_submit import spark_submit_command
 
     dead_letters = fresh_topic(bootstrap, "dlq")
     output = Path(tempfile.mkdtemp(prefix="spark_bench_ours_"))
-    args = ["--start", start.isoformat(), "--end", end.isoformat(), "--bootstrap-servers", bootstrap]
-    args += ["--topic", topic, "--dead-letter-topic", dead_letters, "--output", str(output)]
-    args += ["--run-id", f"bench-{uuid.uuid4().hex[:8]}"]
+    args = job_arguments(bootstrap, topic, start, end, dead_letter_topic=dead_letters, output=output)
     try:
-        return submit(spark_submit_command(args), f"ours at {count:,}")
+        return submit(spark_submit_command(args.argv()), f"ours at {count:,}")
     finally:
         shutil.rmtree(output, ignore_errors=True)
         delete_topic(bootstrap, dead_letters)
@@ -193,9 +205,8 @@ def run_floor(bootstrap: str, topic: str, start: datetime, end: datetime, count:
     """Floor (b) on the interval."""
     from ticket_etl.spark_submit import spark_submit_command
 
-    args = ["--start", start.isoformat(), "--end", end.isoformat()]
-    args += ["--bootstrap-servers", bootstrap, "--topic", topic]
-    return submit(spark_submit_command(args, application=FLOOR_APP), f"(b) at {count:,}")
+    args = job_arguments(bootstrap, topic, start, end)
+    return submit(spark_submit_command(args.argv(), application=FLOOR_APP), f"(b) at {count:,}")
 
 
 def measure(args: argparse.Namespace, count: int) -> CountResult:

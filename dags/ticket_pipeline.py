@@ -10,7 +10,7 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `ensure_topics` | creates the Kafka topics if missing, with their retention |
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
-| `package_job` | zips the job's Python code for `--py-files` |
+| `spark_submission` | the `analyze` task's spark-submit: connector jars, the job's modules for `--py-files`, settings and arguments |
 | `analyze` | `spark-submit spark_jobs/analyze_tickets.py`: exact read of the hour, quarantine, routing to the team topics, statistics; outputs staged |
 | `validate` | fails the run if an artifact is missing or read != enriched + rejected + duplicates |
 | `publish` | promotes the hour's artifacts, updates the latest `insights_summary.json`, emits asset events with the counts |
@@ -29,9 +29,16 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.serde import allow_class
 
-from ticket_etl import config, pipeline
-from ticket_etl.spark_submit import driver_java_options, jars_argument
+from ticket_airflow import tasks
+from ticket_etl import config
+from ticket_etl.interval import Interval
+from ticket_etl.spark_submit import Submission
+
+# The hour travels between tasks as one typed value (an XCom Airflow deserializes only for
+# allowed classes).
+allow_class(Interval)
 
 # Stable identities (not the local path, which changes with STATS_DIR); the events' metadata
 # carries the interval, the counts and where the artifacts are.
@@ -54,8 +61,6 @@ def _data_error(error: Exception) -> AirflowFailException:
     dagrun_timeout=timedelta(hours=2),
     tags=["tickets", "kafka", "spark", "etl"],
     doc_md=__doc__,
-    # Rendered when the task runs, not when the file is parsed: the CDS archive may appear later.
-    user_defined_macros={"ticket_jars": jars_argument, "ticket_driver_java_options": driver_java_options},
     default_args={
         "owner": "data-engineering",
         "retries": 3,
@@ -69,7 +74,7 @@ def _data_error(error: Exception) -> AirflowFailException:
             config.batch_size(),
             type="integer",
             minimum=0,
-            maximum=5_000_000,
+            maximum=config.MAX_BATCH_SIZE,
             description="Demo tickets generated for the hour (BATCH_SIZE).",
         ),
         "generate": Param(
@@ -99,10 +104,10 @@ def ticket_pipeline() -> None:
     @task
     def resolve_interval(
         params: dict, dag_run=None, data_interval_start=None, data_interval_end=None, logical_date=None
-    ) -> dict:
-        """The hour this run processes, and the broker address from the Kafka connection."""
+    ) -> Interval:
+        """The hour this run processes."""
         try:
-            interval = pipeline.resolve_interval(
+            return tasks.resolve_interval(
                 dag_run.run_type,
                 data_interval_start,
                 data_interval_end,
@@ -110,85 +115,59 @@ def ticket_pipeline() -> None:
                 dag_run.run_after,
                 params.get("interval_start"),
             )
-        except pipeline.DataError as error:
+        except tasks.DataError as error:
             raise _data_error(error) from None
-        return {**interval.as_dict(), "token": interval.token, "bootstrap": pipeline.kafka_bootstrap()}
 
     @task
     def ensure_topics() -> list[str]:
         """Create missing topics (idempotent)."""
-        return pipeline.ensure_topics()
+        return tasks.ensure_topics()
 
     @task
     def check_rules() -> str:
         """Validate the routing rules; a bad file is a data error."""
         try:
-            return pipeline.check_rules()
-        except pipeline.DataError as error:
+            return tasks.check_rules()
+        except tasks.DataError as error:
             raise _data_error(error) from None
 
     @task
-    def generate_tickets(interval: dict, params: dict) -> dict:
+    def generate_tickets(interval: Interval, params: dict) -> dict:
         """Produce the hour's demo tickets, skipping those already in the topic."""
         if not params["generate"]:
             raise AirflowSkipException("generate is off: analyzing what the topic already holds")
-        return pipeline.generate(
-            pipeline.Interval.parse(interval["start"], interval["end"]),
-            params["tickets_per_run"],
-            params["seed"],
-            params["malformed_share"],
-        )
+        return tasks.generate(interval, params["tickets_per_run"], params["seed"], params["malformed_share"])
 
     @task
-    def package_job() -> str:
-        """Zip the job's Python packages for spark-submit --py-files."""
-        from ticket_etl.spark_submit import build_py_files
-
-        return str(build_py_files())
+    def spark_submission(interval: Interval, params: dict, run_id=None) -> dict:
+        """The analyze task's spark-submit for this hour (jars, the job's modules, arguments)."""
+        return tasks.spark_submission(interval, run_id, params["top_n"])
 
     @task
     def validate(run_id=None) -> dict:
         """Fail the run when an artifact is missing or the counts do not reconcile."""
         try:
-            return pipeline.validate(run_id)
-        except pipeline.DataError as error:
+            return tasks.validate(run_id)
+        except tasks.DataError as error:
             raise _data_error(error) from None
 
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
     def publish(run_id=None):
         """Promote the hour's artifacts and emit asset events carrying the counts."""
-        figures = pipeline.publish(run_id)
+        figures = tasks.publish(run_id)
         yield Metadata(TICKETS_ENRICHED, extra=figures)
         yield Metadata(INSIGHTS, extra=figures)
 
     interval = resolve_interval()
-    generated = generate_tickets(interval)
-    py_files = package_job()
+    submission = spark_submission(interval)
     analyze = SparkSubmitOperator(
         task_id="analyze",
-        conn_id=pipeline.SPARK_CONN_ID,
-        application=str(config.ANALYZE_JOB_PATH),
-        name="analyze_tickets",
-        application_args=pipeline.analyze_args(
-            {
-                "start": "{{ ti.xcom_pull(task_ids='resolve_interval')['start'] }}",
-                "end": "{{ ti.xcom_pull(task_ids='resolve_interval')['end'] }}",
-            },
-            run_id="{{ run_id }}",
-            bootstrap="{{ ti.xcom_pull(task_ids='resolve_interval')['bootstrap'] }}",
-            top_n="{{ params.top_n }}",
-        ),
-        jars="{{ ticket_jars() }}",
-        py_files=py_files,
-        properties_file=str(config.SPARK_DEFAULTS_PATH),
-        driver_memory=config.spark_driver_memory(),
-        conf={"spark.driver.extraJavaOptions": "{{ ticket_driver_java_options() }}"},
-        env_vars={"TICKETS_ROOT": str(config.PROJECT_ROOT), "STATS_DIR": str(config.stats_dir())},
+        conn_id=tasks.SPARK_CONN_ID,
+        **{field: submission[field] for field in Submission.__dataclass_fields__},
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),
     )
-    chain([ensure_topics(), check_rules(), generated, py_files], analyze, validate(), publish())
-    chain(interval, analyze)
+    chain([ensure_topics(), check_rules(), generate_tickets(interval)], analyze, validate(), publish())
 
 
 ticket_pipeline()

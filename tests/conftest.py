@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.kafka_io import create_topic
-from ticket_etl.platform import kafka_service
 
-# TEST_KAFKA_PORT lets two suites run side by side (controller on the next port).
-_PORT = int(os.environ.get("TEST_KAFKA_PORT", "29092"))
+# `make test` sets TEST_KAFKA_PORT (two suites can run side by side; controller on the next port).
+_PORT = int(os.environ.get("TEST_KAFKA_PORT") or "0") or pytest.exit("run the suite with `make test`", 2)
 TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / f"test-kafka-{_PORT}", _PORT, _PORT + 1)
 
 

@@ -17,10 +17,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ticket_analysis import enrichment, routing, sinks, statistics, validation
-from ticket_analysis.source import DEFAULT_MAX_RECORDS_PER_TASK, read_interval
+from ticket_analysis.source import read_interval
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
-from ticket_etl.artifacts import Interval
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import DEFAULT_MAX_RECORDS_PER_TASK
 from ticket_etl.rules import RuleSet
 
 log = logging.getLogger("analyze_tickets")

@@ -9,13 +9,10 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ticket_etl.artifacts import Interval
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import DEFAULT_MAX_RECORDS_PER_TASK
 
 SOURCE_COLUMNS = ("key", "value", "headers", "partition", "offset", "timestamp")
-# Records per Spark task: bounds a task's memory whatever the size of the interval, and splits
-# a large Kafka partition so every core gets work (3 Kafka partitions on 2 cores would leave one
-# core idle for a third of the read).
-DEFAULT_MAX_RECORDS_PER_TASK = 100_000
 
 
 class SourceError(RuntimeError):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ticket_etl import schema
-from ticket_etl.artifacts import Interval, iso_utc
+from ticket_etl.interval import Interval, iso_utc
 
 
 @dataclass(frozen=True)

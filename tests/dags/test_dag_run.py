@@ -13,12 +13,13 @@ import pytest
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAMS
+from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
 
 pytestmark = pytest.mark.integration
 
 LOGICAL_DATE = "2026-11-26T09:00:00+00:00"
-INTERVAL = artifacts.Interval(datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC))
+INTERVAL = Interval(datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC))
 CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7}
 
 
@@ -31,7 +32,8 @@ def _dags_test(env: dict[str, str]) -> dict:
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "state=success" in result.stdout + result.stderr or "success" in result.stdout
+    finished = [line for line in (result.stdout + result.stderr).splitlines() if "DagRun Finished:" in line]
+    assert finished and "state=success," in finished[-1], finished
     summary_path = (
         artifacts.partition_dir(Path(env["STATS_DIR"]), "insights", INTERVAL) / artifacts.SUMMARY_NAME
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ticket_etl.pipeline import DataError, resolve_interval
+from ticket_airflow.tasks import DataError, resolve_interval
 
 
 def _utc(*args: int) -> datetime:

@@ -14,22 +14,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ticket_devstack import airflow_service, postgres_service
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS
+from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
-from ticket_etl.platform import airflow_service, postgres_service
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "ticket_pipeline"
 FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # runs at 10:00, 11:00, 12:00
 INTERVALS = [
-    artifacts.Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
+    Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
     for h in (9, 10, 11)
 ]
-MANUAL_INTERVAL = artifacts.Interval(
-    datetime(2026, 11, 25, 14, tzinfo=UTC), datetime(2026, 11, 25, 15, tzinfo=UTC)
-)
+MANUAL_INTERVAL = Interval(datetime(2026, 11, 25, 14, tzinfo=UTC), datetime(2026, 11, 25, 15, tzinfo=UTC))
 CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
 RUN_DEADLINE_S = 1200
 

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ticket_etl import config, pipeline
+from ticket_airflow import tasks
+from ticket_devstack import jars
+from ticket_etl import config
 from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT
-from ticket_etl.platform import jars
 
 COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE_PATH = INCLUDE_DIR / "docker" / "Dockerfile"
@@ -92,9 +93,10 @@ def test_kafka_container_has_the_brokers_settings() -> None:
 
 
 def test_host_reaches_kafka_at_the_default_broker() -> None:
-    host_port = config.DEFAULT_KAFKA_BROKER.rsplit(":", 1)[1]
+    default_broker = config.defaults()["KAFKA_BROKER"].default
+    host_port = default_broker.rsplit(":", 1)[1]
     assert f"{host_port}:{host_port}" in compose()["services"]["kafka"]["ports"]
-    assert f"EXTERNAL://{config.DEFAULT_KAFKA_BROKER}" in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
+    assert f"EXTERNAL://{default_broker}" in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
 
 
 def test_airflow_services_get_the_pipeline_settings_and_connections() -> None:
@@ -103,14 +105,37 @@ def test_airflow_services_get_the_pipeline_settings_and_connections() -> None:
         airflow_services
     )
     for service in airflow_services:
-        env = service_env(service)
-        assert set(PIPELINE_SETTINGS) <= set(env), service
-        internal = env["KAFKA_BROKER"]
-        assert internal in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
-        kafka_conn = json.loads(env[f"AIRFLOW_CONN_{pipeline.KAFKA_CONN_ID.upper()}"])
-        assert kafka_conn["extra"]["bootstrap.servers"] == internal
-        spark_conn = json.loads(env[f"AIRFLOW_CONN_{pipeline.SPARK_CONN_ID.upper()}"])
-        assert spark_conn["host"] == env["SPARK_MASTER"]
+        raw = compose()["services"][service]["environment"]
+        assert set(PIPELINE_SETTINGS) <= set(raw), service
+        assert service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"].count(f"//{raw['KAFKA_BROKER']}") == 1
+        for name in set(PIPELINE_SETTINGS) - {"KAFKA_BROKER"}:
+            # No default restated: an unset setting stays empty, and the container's settings.sh
+            # gives it the default of include/defaults.env.
+            assert raw[name] == f"${{{name}:-}}", (service, name)
+        # The connections are built from the settings by the entry point, not written here.
+        assert not {
+            f"AIRFLOW_CONN_{tasks.KAFKA_CONN_ID.upper()}",
+            f"AIRFLOW_CONN_{tasks.SPARK_CONN_ID.upper()}",
+        } & set(raw)
+
+
+def test_image_entry_point_applies_the_settings(tmp_path) -> None:
+    """The image's entry point sources include/settings.sh, which gives every unset setting its
+    default and builds the Airflow connections from the settings (run here with bash)."""
+    import subprocess
+
+    entrypoint = (INCLUDE_DIR / "docker" / "entrypoint.sh").read_text()
+    assert "source /opt/tickets/include/settings.sh" in entrypoint
+    assert '"/opt/tickets/include/docker/entrypoint.sh"' in DOCKERFILE_PATH.read_text()
+    script = (
+        f'source {INCLUDE_DIR / "settings.sh"}; echo "$TOPIC_NAME|$KAFKA_BROKER|$AIRFLOW_CONN_KAFKA_DEFAULT"'
+    )
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_BROKER": "kafka:9092", "TOPIC_NAME": ""}
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    topic, broker, connection = out.strip().split("|")
+    assert topic == config.defaults()["TOPIC_NAME"].default
+    assert broker == "kafka:9092"
+    assert json.loads(connection)["extra"]["bootstrap.servers"] == "kafka:9092"
 
 
 def test_image_is_built_from_files_that_exist_and_are_sent() -> None:
@@ -128,10 +153,10 @@ def test_image_is_built_from_files_that_exist_and_are_sent() -> None:
 
 
 def test_image_fetches_only_the_connector_jars(capsys) -> None:
-    """The Dockerfile's ``python -m ticket_etl.platform.jars spark-kafka``: a known project is
+    """The Dockerfile's ``python -m ticket_devstack.jars spark-kafka``: a known project is
     accepted (already fetched by ``make test``, so nothing is downloaded), an unknown one refused."""
 
-    assert re.search(r"python -m ticket_etl\.platform\.jars spark-kafka\b", DOCKERFILE_PATH.read_text())
+    assert re.search(r"python -m ticket_devstack\.jars spark-kafka\b", DOCKERFILE_PATH.read_text())
     jars.main(["spark-kafka"])
     assert "jars: already present" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ticket_etl.platform import kafka_service
+from ticket_devstack import kafka_service
 
 pytestmark = pytest.mark.integration
 

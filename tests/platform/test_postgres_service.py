@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from ticket_etl.platform import postgres_service
+from ticket_devstack import postgres_service
 
 
 def test_server_comes_from_airflow_connection(monkeypatch, tmp_path: Path) -> None:

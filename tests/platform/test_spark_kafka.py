@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 
 from ticket_etl.kafka_io import consume_all, create_topic
-from ticket_etl.platform.jars import spark_kafka_jars
+from ticket_etl.spark_submit import spark_kafka_jars
 
 pytestmark = pytest.mark.integration
 

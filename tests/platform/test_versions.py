@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyspark
 
-from ticket_etl.platform.jars import spark_kafka_jars
+from ticket_etl.spark_submit import spark_kafka_jars
 
 
 def _version_of(jar_prefix: str, jars: list[Path]) -> str:

@@ -55,7 +55,7 @@ def test_bad_batch_size_setting_is_a_usage_error() -> None:
     result = run_cli(
         "batch", "--start", "2026-11-28T04:00", "--end", "2026-11-28T05:00", env={"BATCH_SIZE": "x"}
     )
-    assert result.returncode == 2 and "BATCH_SIZE must be an integer" in result.stderr
+    assert result.returncode == 2 and "BATCH_SIZE='x': expected a whole number" in result.stderr
 
 
 @pytest.mark.integration

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ticket_airflow.hooks import TicketProducerHook
 from ticket_etl import schema
-from ticket_etl.generator import generate_batch, to_epoch_ms
+from ticket_etl.generator import generate_batch
+from ticket_etl.interval import to_epoch_ms
 from ticket_etl.kafka_io import consume_all
 from ticket_etl.producer import (
     SAFETY_SETTINGS,
@@ -19,7 +21,6 @@ from ticket_etl.producer import (
     generate_and_produce,
     merged_settings,
     produce_records,
-    producer_from_connection,
 )
 
 pytestmark = pytest.mark.integration
@@ -120,6 +121,6 @@ def test_producer_from_airflow_connection(
         "AIRFLOW_CONN_TICKETS_TEST",
         json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": kafka_bootstrap}}),
     )
-    producer = producer_from_connection("tickets_test")
+    producer = TicketProducerHook("tickets_test").get_producer()
     report = generate_and_produce(producer, unique_topic, START, END, 100, seed=5, bootstrap=kafka_bootstrap)
     assert report.sent == 100

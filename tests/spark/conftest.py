@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 
 import pytest
-
-from ticket_etl.config import SPARK_JOBS_DIR
-
-if str(SPARK_JOBS_DIR) not in sys.path:
-    sys.path.insert(0, str(SPARK_JOBS_DIR))
-
 
 # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after
 # logging has shut down, which prints a "Logging error" trace below the test summary.

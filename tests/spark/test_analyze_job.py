@@ -16,6 +16,8 @@ from confluent_kafka import Producer
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS, topic_specs
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import JobArguments
 from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.spark_submit import spark_submit_command
 
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 START = datetime(2026, 11, 27, 10, tzinfo=UTC)
 END = START + timedelta(hours=1)
-INTERVAL = artifacts.Interval(START, END)
+INTERVAL = Interval(START, END)
 
 
 def _ms(moment: datetime) -> int:
@@ -134,27 +136,26 @@ def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
     }
 
 
-def _submit(
-    setup: dict, run_id: str, start: datetime = START, end: datetime = END, extra: tuple[str, ...] = ()
-) -> dict:
-    args = [
-        *extra,
-        "--start",
-        start.isoformat(),
-        "--end",
-        end.isoformat(),
-        "--bootstrap-servers",
-        setup["bootstrap"],
-        "--topic",
-        setup["source"],
-        "--dead-letter-topic",
-        setup["dlq"],
-        "--output",
-        str(setup["output"]),
-        "--run-id",
-        run_id,
-    ]
-    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=900)
+def _job_args(
+    setup: dict, run_id: str, start: datetime = START, end: datetime = END, **extra
+) -> JobArguments:
+    return JobArguments(
+        interval=Interval(start, end),
+        run_id=run_id,
+        bootstrap=setup["bootstrap"],
+        topic=setup["source"],
+        dead_letter_topic=setup["dlq"],
+        output=setup["output"],
+        **extra,
+    )
+
+
+def _run_job(args: JobArguments, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(spark_submit_command(args.argv()), capture_output=True, text=True, timeout=timeout)
+
+
+def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END, **extra) -> dict:
+    result = _run_job(_job_args(setup, run_id, start, end, **extra))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 
@@ -242,7 +243,7 @@ def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup:
     before = {name: _without_run_metadata(_dataset(out, name)) for name in artifacts.PARQUET_DATASETS}
     # The second run splits the read into tasks of 3 records: the split must not change anything
     # (which occurrence of a duplicate is kept included).
-    second = _submit(job_setup, "run-2", extra=("--max-records-per-task", "3"))
+    second = _submit(job_setup, "run-2", max_records_per_task=3)
     assert second["totals"] == EXPECTED
     for name in artifacts.PARQUET_DATASETS:
         pd.testing.assert_frame_equal(
@@ -264,17 +265,15 @@ def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
     start = START - timedelta(days=2)
     totals = _submit(job_setup, "run-empty", start, start + timedelta(hours=1))["totals"]
     assert totals == {"read": 0, "enriched": 0, "rejected": 0, "duplicates": 0}
-    interval = artifacts.Interval(start, start + timedelta(hours=1))
+    interval = Interval(start, start + timedelta(hours=1))
     assert artifacts.missing_artifacts(job_setup["output"], interval) == []
     enriched = pd.read_parquet(artifacts.partition_dir(job_setup["output"], "tickets_enriched", interval))
     assert len(enriched) == 0 and "support_team" in enriched.columns
 
 
 def test_missing_source_topic_stops_with_a_clear_message(job_setup: dict, tmp_path: Path) -> None:
-    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--run-id", "no-topic"]
-    args += ["--bootstrap-servers", job_setup["bootstrap"], "--topic", f"missing-{uuid.uuid4().hex[:8]}"]
-    args += ["--output", str(tmp_path)]
-    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=300)
+    missing = {**job_setup, "source": f"missing-{uuid.uuid4().hex[:8]}", "output": tmp_path}
+    result = _run_job(_job_args(missing, "no-topic"), timeout=300)
     assert result.returncode == 3
     output = result.stdout + result.stderr
     assert "cannot read the end offsets of topic 'missing-" in output
@@ -288,19 +287,7 @@ def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Pa
         "version: x\nrules:\n  - id: r1\n    when: {type: [complaint]}\n    team: incident\n"
         "default: {id: d, team: incident}\nsla_hours: {low: 1, medium: 1, high: 1, critical: 1}\n"
     )
-    args = [
-        "--start",
-        START.isoformat(),
-        "--end",
-        END.isoformat(),
-        "--run-id",
-        "bad-rules",
-        "--rules",
-        str(rules),
-        "--output",
-        str(tmp_path),
-    ]
-    result = subprocess.run(spark_submit_command(args), capture_output=True, text=True, timeout=300)
+    result = _run_job(_job_args({**job_setup, "output": tmp_path}, "bad-rules", rules=rules), timeout=300)
     assert result.returncode == 2
     output = result.stdout + result.stderr  # spark-submit merges the Python driver's stderr into stdout
     assert "rule 'r1': condition 'type' has unknown values ['complaint']" in output

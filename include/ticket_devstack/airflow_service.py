@@ -1,7 +1,7 @@
 """Run `airflow standalone` in the background, stop it, and trigger DAG runs through its REST API.
 
-    python -m ticket_etl.platform.airflow_service start|stop|status
-    python -m ticket_etl.platform.airflow_service run-dag ticket_pipeline [--conf JSON]
+    python -m ticket_devstack.airflow_service start|stop|status
+    python -m ticket_devstack.airflow_service run-dag ticket_pipeline [--conf JSON]
 
 Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections).
 """
@@ -21,8 +21,9 @@ from typing import Any
 
 import psutil
 
-from ticket_etl.platform import postgres_service
-from ticket_etl.platform.processes import pid_from_file, port_open, terminate
+from ticket_devstack import postgres_service
+from ticket_devstack.processes import pid_from_file, port_open, terminate
+from ticket_etl.config import setting
 
 STARTUP_DEADLINE_S = 240.0
 STOP_DEADLINE_S = 60.0
@@ -51,7 +52,7 @@ def airflow_home() -> Path:
 
 
 def api_port() -> int:
-    return int(os.environ.get("AIRFLOW__API__PORT", "8080"))
+    return int(setting("AIRFLOW__API__PORT"))
 
 
 def base_url() -> str:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 from pathlib import Path
 
 import psutil
 
 KILL_WAIT_S = 10.0
-
-
-def java_executable() -> Path:
-    """The ``java`` to run (the one spark-submit runs too): ``$JAVA_HOME/bin/java``, else the one
-    on PATH. Raises FileNotFoundError, naming the fix, when there is none."""
-    java_home = os.environ.get("JAVA_HOME")
-    found = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
-    if not found or not Path(found).is_file():
-        raise FileNotFoundError(
-            "java not found: install Java 17 or set JAVA_HOME (see README, Prerequisites)"
-        )
-    return Path(found).resolve()
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:

@@ -1,18 +1,19 @@
 """What the ``ticket_pipeline`` DAG's tasks do, as plain functions (the DAG file stays thin).
 
-Nothing here opens a connection at import time; Airflow imports stay inside functions.
+Nothing here opens a connection at import time; Airflow and Kafka imports stay inside functions.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ticket_etl import artifacts, config
-from ticket_etl.artifacts import Interval
+from ticket_etl.interval import Interval, parse_utc
+from ticket_etl.job_args import JobArguments
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ def resolve_interval(
       own data interval is not aligned on the hour).
     """
     if interval_start_param:
-        start = _parse_hour(interval_start_param)
-        return Interval(start, start + timedelta(hours=1))
+        return Interval.hour_starting(_parse_hour(interval_start_param))
     run_type_name = str(getattr(run_type, "value", run_type))  # Airflow passes a DagRunType enum
     if run_type_name in SCHEDULED_RUN_TYPES and data_interval_start and data_interval_end:
         return Interval(data_interval_start, data_interval_end)
@@ -52,7 +52,7 @@ def resolve_interval(
 
 def _parse_hour(text: str) -> datetime:
     try:
-        moment = artifacts.parse_utc(text)
+        moment = parse_utc(text)
     except ValueError as error:
         raise DataError(f"interval_start: {error}") from None
     if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
@@ -96,11 +96,11 @@ def generate(
     interval: Interval, count: int, seed: int, malformed_share: float, kafka_conn_id: str = KAFKA_CONN_ID
 ) -> dict[str, int]:
     """Produce the interval's demo tickets (those already in the topic are skipped)."""
-    from ticket_etl.producer import generate_and_produce, producer_from_connection
+    from ticket_airflow.hooks import TicketProducerHook
+    from ticket_etl.producer import generate_and_produce
 
-    producer = producer_from_connection(kafka_conn_id)
     report = generate_and_produce(
-        producer,
+        TicketProducerHook(kafka_conn_id).get_producer(),
         config.source_topic(),
         interval.start,
         interval.end,
@@ -115,25 +115,15 @@ def generate(
     }
 
 
-def analyze_args(interval: dict[str, str], run_id: str, bootstrap: str, top_n: int) -> list[str]:
-    """Arguments of spark_jobs/analyze_tickets.py for one run (outputs left staged)."""
-    return [
-        "--start",
-        interval["start"],
-        "--end",
-        interval["end"],
-        "--run-id",
-        run_id,
-        "--bootstrap-servers",
-        bootstrap,
-        "--topic",
-        config.source_topic(),
-        "--output",
-        str(config.stats_dir()),
-        "--top-n",
-        str(top_n),
-        "--no-promote",
-    ]
+def spark_submission(interval: Interval, run_id: str, top_n: int) -> dict[str, Any]:
+    """The ``analyze`` task's ``SparkSubmitOperator`` fields for one run: the job's modules zipped
+    for ``--py-files``, and its arguments (outputs left staged: ``publish`` promotes them)."""
+    from ticket_etl.spark_submit import submission
+
+    job_args = JobArguments(
+        interval=interval, run_id=run_id, bootstrap=kafka_bootstrap(), top_n=top_n, promote=False
+    )
+    return submission(job_args.argv()).operator_fields()
 
 
 def validate(run_id: str) -> dict[str, Any]:

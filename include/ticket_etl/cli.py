@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ticket_etl import config
-from ticket_etl.artifacts import parse_utc
+from ticket_etl.interval import parse_utc
 
 MAX_FUTURE = timedelta(hours=1)  # the broker rejects timestamps more than 1 h ahead
 STREAM_TICK_S = 0.1

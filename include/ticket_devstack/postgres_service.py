@@ -1,6 +1,6 @@
 """Airflow's metadata database for the local stack: a PostgreSQL server from the pgserver wheel.
 
-    python -m ticket_etl.platform.postgres_service start|stop|status|delete
+    python -m ticket_devstack.postgres_service start|stop|status|delete
 
 Why not SQLite, Airflow's default: SQLite has one write lock for the whole file, and Airflow's
 API server writes its audit log (a trigger, a pause) from its event loop. When another request
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ticket_etl.platform.processes import port_open
+from ticket_devstack.processes import port_open
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 START_DEADLINE_S = 60

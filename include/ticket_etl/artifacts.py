@@ -21,10 +21,10 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from ticket_etl.interval import Interval
 
 PARQUET_DATASETS = (
     "tickets_enriched",
@@ -37,64 +37,6 @@ INSIGHTS_DATASET = "insights"
 SUMMARY_NAME = "insights_summary.json"
 MANIFEST_NAME = "_MANIFEST.json"
 STAGING = "_staging"
-TOKEN_FORMAT = "%Y%m%dT%H%MZ"
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A half-open UTC time interval [start, end)."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        for moment in (self.start, self.end):
-            if moment.tzinfo is None:
-                raise ValueError(f"interval bounds must be timezone-aware, got {moment!r}")
-        if self.end <= self.start:
-            raise ValueError(
-                f"interval end {self.end.isoformat()} must be after start {self.start.isoformat()}"
-            )
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> Interval:
-        """From ISO-8601 strings; a time without offset is taken as UTC."""
-        return cls(parse_utc(start), parse_utc(end))
-
-    @classmethod
-    def hour_before(cls, moment: datetime) -> Interval:
-        """The last complete hour before ``moment`` (floored to the hour)."""
-        end = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        return cls(end - timedelta(hours=1), end)
-
-    @property
-    def start_ms(self) -> int:
-        return int(self.start.timestamp() * 1000)
-
-    @property
-    def end_ms(self) -> int:
-        return int(self.end.timestamp() * 1000)
-
-    @property
-    def token(self) -> str:
-        """Partition value: ``20261128T0400Z_20261128T0500Z``."""
-        return f"{self.start.astimezone(UTC):{TOKEN_FORMAT}}_{self.end.astimezone(UTC):{TOKEN_FORMAT}}"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"start": iso_utc(self.start), "end": iso_utc(self.end)}
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_utc(text: str) -> datetime:
-    """An ISO-8601 date-time in UTC; one without an offset is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 time: {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def safe_run_id(run_id: str) -> str:

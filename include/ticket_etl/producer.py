@@ -8,8 +8,8 @@
 - Re-running an interval skips the tickets already in the topic for that interval
   (:func:`existing_keys`), so the analysis never counts a ticket twice.
 
-Heavy imports (confluent_kafka, airflow) happen inside functions: DAG files may import this
-module while they are parsed.
+Heavy imports (confluent_kafka) happen inside functions: DAG files may import this module while
+they are parsed. The producer of an Airflow connection is ``ticket_airflow.hooks``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ticket_etl import config, schema
-from ticket_etl.generator import Record, generate_batch, to_epoch_ms
+from ticket_etl.generator import Record, generate_batch
+from ticket_etl.interval import to_epoch_ms
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
@@ -96,32 +97,6 @@ def build_producer(bootstrap: str | None = None, delivery_timeout_ms: int = DELI
     return Producer(
         {"bootstrap.servers": bootstrap or config.kafka_broker(), **producer_settings(delivery_timeout_ms)}
     )
-
-
-def connection_config(kafka_config_id: str = "kafka_default") -> dict[str, Any]:
-    """Client config of an Airflow Kafka connection, as the provider's hooks build it."""
-    from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
-
-    return KafkaBaseHook(kafka_config_id)._build_config()
-
-
-def producer_from_connection(
-    kafka_config_id: str = "kafka_default", delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS
-) -> Producer:
-    """``KafkaProducerHook(kafka_config_id).get_producer()`` with the ticket producer settings.
-
-    The provider builds the Producer from the connection's extra only (no idempotence, no
-    ``acks=all``); this hook overrides ``_get_client``, the provider's own extension point,
-    to merge :func:`merged_settings` into that config before the Producer is created.
-    """
-    from airflow.providers.apache.kafka.hooks.produce import KafkaProducerHook
-    from confluent_kafka import Producer
-
-    class TicketProducerHook(KafkaProducerHook):
-        def _get_client(self, config: dict[str, Any]) -> Producer:
-            return Producer(merged_settings(config, delivery_timeout_ms))
-
-    return TicketProducerHook(kafka_config_id).get_producer()
 
 
 def produce_records(

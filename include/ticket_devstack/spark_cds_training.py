@@ -1,4 +1,4 @@
-"""Training run of the CDS archive (``ticket_etl.platform.spark_cds``): loads the classes the
+"""Training run of the CDS archive (``ticket_devstack.spark_cds``): loads the classes the
 pipeline's Spark jobs use, without Kafka, so the archive holds them.
 
     spark-submit ... spark_cds_training.py SCRATCH_DIR

@@ -68,16 +68,8 @@ def fetch(project: str) -> bool:
     return True
 
 
-def spark_kafka_jars() -> list[Path]:
-    """The connector jars to pass to spark-submit ``--jars``."""
-    jars = sorted(SPARK_KAFKA_JARS_DIR.glob("*.jar"))
-    if not jars:
-        raise FileNotFoundError(f"no Spark Kafka connector jars in {SPARK_KAFKA_JARS_DIR}: run `make setup`")
-    return jars
-
-
 def main(argv: list[str] | None = None) -> None:
-    """``python -m ticket_etl.platform.jars [project ...]``: fetch the named Maven projects (all
+    """``python -m ticket_devstack.jars [project ...]``: fetch the named Maven projects (all
     by default) that are missing or out of date. The container image fetches only
     ``spark-kafka``: its broker is a container of its own."""
     import argparse

@@ -20,7 +20,7 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from itertools import product
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ticket_etl import config, schema
+from ticket_etl.interval import to_epoch_ms
 
 Record = tuple[bytes, bytes, int]  # (key = ticket_id, value = JSON, Kafka timestamp in ms)
 
@@ -538,20 +539,6 @@ def ticket_ids(id_key_a: int, id_key_b: int, first_index: int, count: int) -> li
     )
     digits = raw.tobytes().hex()
     return ["TCK-" + digits[i : i + 20] for i in range(0, 20 * count, 20)]
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch, rounded up; a naive datetime is taken as UTC.
-
-    Rounding up keeps every whole millisecond ``t`` with ``start_ms <= t < end_ms`` inside
-    ``[start, end)`` even when the bounds carry microseconds.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return -(-((moment - _EPOCH) // timedelta(microseconds=1)) // 1000)
 
 
 _MS_SUFFIXES = np.array([f".{ms:03d}Z" for ms in range(1000)], dtype=object)

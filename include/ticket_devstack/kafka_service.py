@@ -1,6 +1,6 @@
 """Start, stop and inspect a single-node KRaft Kafka broker run from Maven jars.
 
-    python -m ticket_etl.platform.kafka_service start|stop|status|create-topics
+    python -m ticket_devstack.kafka_service start|stop|status|create-topics
 
 The broker lives in one folder (``.platform/kafka`` by default: config, data,
 logs, pid file). Tests run a second broker in another folder on other ports.
@@ -9,7 +9,6 @@ logs, pid file). Tests run a second broker in another folder on other ports.
 from __future__ import annotations
 
 import argparse
-import os
 import string
 import subprocess
 import sys
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import psutil
 
-from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker
-from ticket_etl.platform.processes import java_executable, pid_from_file, port_open, terminate
+from ticket_devstack.processes import pid_from_file, port_open, terminate
+from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker, setting
+from ticket_etl.jvm import java_executable
 
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 45.0
@@ -176,7 +176,7 @@ def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADL
     render_config(layout)
     _format_storage(layout)
     layout.logs_dir.mkdir(parents=True, exist_ok=True)
-    heap = os.environ.get("KAFKA_HEAP", "-Xmx512m")
+    heap = setting("KAFKA_HEAP")
     cmd = [
         _java(),
         *heap.split(),

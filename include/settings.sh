@@ -1,0 +1,15 @@
+# The pipeline's settings for a shell (bash): every one not already set takes its default from
+# include/defaults.env, the one place defaults are written; then the Airflow connections follow
+# the settings. Sourced by include/env.sh (local stack) and include/docker/entrypoint.sh (image).
+
+_tickets_include="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+while IFS='=' read -r name value; do
+    case "$name" in '' | '#'*) continue ;; esac
+    [ -n "${!name:-}" ] || export "$name=$value"
+done < "$_tickets_include/defaults.env"
+unset _tickets_include name value
+
+# Connections from the environment, JSON form (the URI form of spark://local[*] does not parse).
+export AIRFLOW_CONN_KAFKA_DEFAULT="{\"conn_type\": \"kafka\", \"extra\": {\"bootstrap.servers\": \"$KAFKA_BROKER\"}}"
+export AIRFLOW_CONN_SPARK_DEFAULT="{\"conn_type\": \"spark\", \"host\": \"$SPARK_MASTER\"}"
+export AIRFLOW__LOGGING__LOGGING_LEVEL="$LOG_LEVEL"

@@ -1,0 +1,97 @@
+"""The hour a run processes: a half-open UTC interval, and the one conversion of a time to the
+epoch milliseconds that Kafka timestamps use (the producer and the Spark job share it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+TOKEN_FORMAT = "%Y%m%dT%H%MZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as a plain ``datetime`` in UTC (a naive one is taken as UTC; a subclass such as
+    the pendulum DateTime that Airflow hands out becomes a plain ``datetime``)."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded up; a naive datetime is taken as UTC.
+
+    Rounding up makes the test on whole milliseconds exact: a Kafka timestamp ``t`` lies in
+    ``[start, end)`` exactly when ``to_epoch_ms(start) <= t < to_epoch_ms(end)``, even when the
+    bounds carry microseconds (and without the float error of ``timestamp() * 1000``).
+    """
+    return -(-((as_utc(moment) - _EPOCH) // timedelta(microseconds=1)) // 1000)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-28T04:00:00Z`` (microseconds kept when present)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO-8601 date-time in UTC; one without an offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 time: {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A half-open UTC time interval [start, end): what a run processes, passed as one value from
+    the DAG's ``resolve_interval`` task to the Spark job's read (Airflow serializes it as a
+    dataclass; the DAG allows the class for deserialization)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            moment = getattr(self, name)
+            if moment.tzinfo is None:
+                raise ValueError(f"interval bounds must be timezone-aware, got {moment!r}")
+            object.__setattr__(self, name, as_utc(moment))
+        if self.end <= self.start:
+            raise ValueError(
+                f"interval end {self.end.isoformat()} must be after start {self.start.isoformat()}"
+            )
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> Interval:
+        """From ISO-8601 strings; a time without offset is taken as UTC."""
+        return cls(parse_utc(start), parse_utc(end))
+
+    @classmethod
+    def hour_before(cls, moment: datetime) -> Interval:
+        """The last complete hour before ``moment`` (floored to the hour)."""
+        end = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return cls(end - timedelta(hours=1), end)
+
+    @classmethod
+    def hour_starting(cls, start: datetime) -> Interval:
+        """The hour that starts at ``start``."""
+        return cls(start, start + timedelta(hours=1))
+
+    @property
+    def start_ms(self) -> int:
+        return to_epoch_ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        return to_epoch_ms(self.end)
+
+    @property
+    def token(self) -> str:
+        """Partition value: ``20261128T0400Z_20261128T0500Z``."""
+        return f"{self.start.astimezone(UTC):{TOKEN_FORMAT}}_{self.end.astimezone(UTC):{TOKEN_FORMAT}}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": iso_utc(self.start), "end": iso_utc(self.end)}
+
+    def __str__(self) -> str:
+        return f"[{iso_utc(self.start)}, {iso_utc(self.end)})"

@@ -1,0 +1,117 @@
+"""The command line of the Spark analysis job (``spark_jobs/analyze_tickets.py``), defined once:
+:meth:`JobArguments.argv` writes it (the DAG, the tests, the benchmarks) and
+:meth:`JobArguments.parse` reads it (the job), so the two cannot drift."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ticket_etl import config
+from ticket_etl.interval import Interval
+
+# Kafka records per Spark task: bounds a task's memory whatever the size of the interval, and
+# splits a large Kafka partition so every core gets work.
+DEFAULT_MAX_RECORDS_PER_TASK = 100_000
+DEFAULT_TOP_N = 20
+
+
+@dataclass(frozen=True)
+class JobArguments:
+    """Everything one run of the job is told on its command line."""
+
+    interval: Interval
+    run_id: str
+    bootstrap: str = field(default_factory=config.kafka_broker)
+    topic: str = field(default_factory=config.source_topic)
+    dead_letter_topic: str = config.DEAD_LETTER_TOPIC
+    output: Path = field(default_factory=config.stats_dir)
+    rules: Path = config.ROUTING_RULES_PATH
+    top_n: int = DEFAULT_TOP_N
+    max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
+    publish_to_kafka: bool = True
+    promote: bool = True
+
+    def __post_init__(self) -> None:
+        if self.top_n < 1:
+            raise ValueError(f"--top-n must be >= 1, got {self.top_n}")
+        if self.max_records_per_task < 1:
+            raise ValueError(f"--max-records-per-task must be >= 1, got {self.max_records_per_task}")
+
+    def argv(self) -> list[str]:
+        """The job's arguments, as :meth:`parse` reads them."""
+        bounds = self.interval.as_dict()
+        args = ["--start", bounds["start"], "--end", bounds["end"], "--run-id", self.run_id]
+        args += ["--bootstrap-servers", self.bootstrap, "--topic", self.topic]
+        args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.output)]
+        args += ["--rules", str(self.rules), "--top-n", str(self.top_n)]
+        args += ["--max-records-per-task", str(self.max_records_per_task)]
+        if not self.publish_to_kafka:
+            args.append("--no-kafka-output")
+        if not self.promote:
+            args.append("--no-promote")
+        return args
+
+    @classmethod
+    def parse(cls, argv: list[str] | None = None) -> JobArguments:
+        """Read a command line; exits with code 2 and a usage message when it is invalid."""
+        parser = _parser()
+        args = parser.parse_args(argv)
+        try:
+            return cls(
+                interval=Interval.parse(args.start, args.end),
+                run_id=args.run_id,
+                bootstrap=args.bootstrap_servers,
+                topic=args.topic,
+                dead_letter_topic=args.dead_letter_topic,
+                output=args.output.resolve(),
+                rules=args.rules,
+                top_n=args.top_n,
+                max_records_per_task=args.max_records_per_task,
+                publish_to_kafka=args.publish_to_kafka,
+                promote=args.promote,
+            )
+        except ValueError as error:
+            parser.error(str(error))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="analyze_tickets.py", description="Analyze the support tickets of one interval [start, end)."
+    )
+    parser.add_argument("--start", required=True, help="interval start, ISO-8601 (UTC if no offset)")
+    parser.add_argument("--end", required=True, help="interval end (exclusive), ISO-8601")
+    parser.add_argument("--run-id", required=True, help="identifies this run in artifacts and headers")
+    parser.add_argument("--bootstrap-servers", default=config.kafka_broker(), help="default: KAFKA_BROKER")
+    parser.add_argument("--topic", default=config.source_topic(), help="source topic, default: TOPIC_NAME")
+    parser.add_argument("--dead-letter-topic", default=config.DEAD_LETTER_TOPIC)
+    parser.add_argument("--output", type=Path, default=config.stats_dir(), help="artifacts root (STATS_DIR)")
+    parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
+    parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
+    parser.add_argument(
+        "--max-records-per-task",
+        type=_int,
+        default=DEFAULT_MAX_RECORDS_PER_TASK,
+        help="Kafka records per Spark task, bounds a task's memory (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-kafka-output",
+        dest="publish_to_kafka",
+        action="store_false",
+        help="do not write team topics and the dead-letter topic",
+    )
+    parser.add_argument(
+        "--no-promote",
+        dest="promote",
+        action="store_false",
+        help="leave the outputs staged (the DAG promotes them after validation)",
+    )
+    return parser
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
