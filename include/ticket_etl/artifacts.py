@@ -21,10 +21,11 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ticket_etl.interval import Interval
+from ticket_etl.interval import Interval, interval_of_token
 
 PARQUET_DATASETS = (
     "tickets_enriched",
@@ -99,15 +100,49 @@ def promote(output: Path, run_id: str) -> dict[str, Any]:
     return summary
 
 
-def _update_latest(output: Path, summary: dict[str, Any]) -> None:
-    """``insights_summary.json`` at the root follows the most recent interval (backfills of
-    older hours do not move it back), and a reprocessing of that same interval."""
+def _update_latest(output: Path, summary: dict[str, Any], now: datetime | None = None) -> None:
+    """``insights_summary.json`` at the root: the summary of the most recent hour that has ended.
+
+    It follows the most recent hour (backfills of older hours do not move it back; a reprocessing
+    of that same hour does), and never points at an hour that has not ended: such a summary is
+    not taken, and one found there (written before this rule) is replaced by the most recent
+    published hour that has ended.
+    """
     latest = output / SUMMARY_NAME
-    if latest.is_file():
-        current = json.loads(latest.read_text(encoding="utf-8"))
-        if current.get("interval", {}).get("end", "") > summary["interval"]["end"]:
-            return
-    write_json_atomic(latest, summary)
+    current = json.loads(latest.read_text(encoding="utf-8")) if latest.is_file() else None
+    if current is None or not _interval_of(current).has_ended(now):
+        best = latest_ended_summary(output, now)
+        if best is not None:
+            write_json_atomic(latest, best)
+        elif current is not None:
+            latest.unlink()
+        return
+    new = _interval_of(summary)
+    if new.has_ended(now) and new.end >= _interval_of(current).end:
+        write_json_atomic(latest, summary)
+
+
+def _interval_of(summary: dict[str, Any]) -> Interval:
+    return Interval.parse(summary["interval"]["start"], summary["interval"]["end"])
+
+
+def published_intervals(output: Path) -> list[Interval]:
+    """The intervals with a published summary, oldest first (from the folder names)."""
+    intervals = []
+    for folder in (output / INSIGHTS_DATASET).glob("interval=*"):
+        interval = interval_of_token(folder.name.removeprefix("interval="))
+        if interval is not None and (folder / SUMMARY_NAME).is_file():
+            intervals.append(interval)
+    return sorted(intervals, key=lambda interval: interval.start)
+
+
+def latest_ended_summary(output: Path, now: datetime | None = None) -> dict[str, Any] | None:
+    """The published summary of the most recent interval that has ended, if any."""
+    ended = [interval for interval in published_intervals(output) if interval.has_ended(now)]
+    if not ended:
+        return None
+    path = partition_dir(output, INSIGHTS_DATASET, ended[-1]) / SUMMARY_NAME
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _missing(dataset_dir: Callable[[str], Path]) -> list[str]:

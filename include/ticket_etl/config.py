@@ -94,7 +94,9 @@ def kafka_broker() -> str:
         re.fullmatch(_HOST_PORT, part) and 0 < int(part.rsplit(":", 1)[1]) < 65536
         for part in value.split(",")
     )
-    return _checked("KAFKA_BROKER", valid, "host:port, or several separated by commas (e.g. broker-1:9092,broker-2:9092)")
+    return _checked(
+        "KAFKA_BROKER", valid, "host:port, or several separated by commas (e.g. broker-1:9092,broker-2:9092)"
+    )
 
 
 def source_topic() -> str:

@@ -8,6 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 TOKEN_FORMAT = "%Y%m%dT%H%MZ"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An hour counts as ended when its end is at most this far after the clock of the machine that
+# asks: the scheduler starts the 05:00 run at 05:00 by its own clock, and the worker's clock may
+# be a little behind it. Records that arrive after a run are late records, handled as such.
+CLOCK_SKEW_ALLOWANCE = timedelta(seconds=60)
+
+
+class HourNotEndedError(ValueError):
+    """An interval that has not ended (or ends in the future) was given for processing."""
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -39,6 +47,15 @@ def parse_utc(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"not an ISO-8601 time: {text!r}") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def interval_of_token(token: str) -> Interval | None:
+    """The interval of a partition value (:attr:`Interval.token`), or None if it is not one."""
+    try:
+        start, end = (datetime.strptime(part, TOKEN_FORMAT).replace(tzinfo=UTC) for part in token.split("_"))
+        return Interval(start, end)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -95,3 +112,19 @@ class Interval:
 
     def __str__(self) -> str:
         return f"[{iso_utc(self.start)}, {iso_utc(self.end)})"
+
+    def has_ended(self, now: datetime | None = None) -> bool:
+        """True when the interval ended by ``now`` (default: the clock), with the allowance for
+        clock skew (:data:`CLOCK_SKEW_ALLOWANCE`)."""
+        return self.end <= as_utc(now or datetime.now(UTC)) + CLOCK_SKEW_ALLOWANCE
+
+    def require_ended(self, now: datetime | None = None) -> Interval:
+        """This interval, or :class:`HourNotEndedError` when it has not ended: processing an hour
+        in progress would publish a part of it as if it were complete."""
+        now = as_utc(now or datetime.now(UTC))
+        if not self.has_ended(now):
+            raise HourNotEndedError(
+                f"the hour {self} has not ended (it is {iso_utc(now.replace(microsecond=0))} now): "
+                "an hour is processed once it is over"
+            )
+        return self

@@ -55,12 +55,13 @@ class JobArguments:
 
     @classmethod
     def parse(cls, argv: list[str] | None = None) -> JobArguments:
-        """Read a command line; exits with code 2 and a usage message when it is invalid."""
+        """Read a command line; exits with code 2 and a usage message when it is invalid,
+        including an interval that has not ended."""
         parser = _parser()
         args = parser.parse_args(argv)
         try:
             return cls(
-                interval=Interval.parse(args.start, args.end),
+                interval=Interval.parse(args.start, args.end).require_ended(),
                 run_id=args.run_id,
                 bootstrap=args.bootstrap_servers,
                 topic=args.topic,

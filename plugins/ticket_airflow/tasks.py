@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ticket_etl import artifacts, config
-from ticket_etl.interval import Interval, parse_utc
+from ticket_etl.interval import HourNotEndedError, Interval, parse_utc
 from ticket_etl.job_args import JobArguments
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,26 @@ def resolve_interval(
     - Manual runs (trigger button, API, ``make run``, ``airflow dags test``): the last complete hour
       before their logical date, or before the trigger time when they have none (a manual run's
       own data interval is not aligned on the hour).
+
+    An hour that has not ended yet is a data error (:meth:`Interval.require_ended`).
     """
+    interval = _requested_interval(
+        run_type, data_interval_start, data_interval_end, logical_date, run_after, interval_start_param
+    )
+    try:
+        return interval.require_ended()
+    except HourNotEndedError as error:
+        raise DataError(str(error)) from None
+
+
+def _requested_interval(
+    run_type: object,
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    logical_date: datetime | None,
+    run_after: datetime,
+    interval_start_param: str | None,
+) -> Interval:
     if interval_start_param:
         return Interval.hour_starting(_parse_hour(interval_start_param))
     run_type_name = str(getattr(run_type, "value", run_type))  # Airflow passes a DagRunType enum

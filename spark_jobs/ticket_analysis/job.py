@@ -34,6 +34,8 @@ CHECKED_SCRATCH = "_checked"
 SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
 # Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
 BROADCAST_DUPLICATES_MAX = 200_000
+# Keywords kept per scope in the summary (at least --top-n), so that readers can merge hours.
+KEYWORDS_IN_SUMMARY = 100
 
 
 def enriched_columns() -> list[Column]:
@@ -174,8 +176,8 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         duplicates=duplicate_count,
     )
     with _step("statistics"):
-        by_type, by_team = _write_statistics(spark, staged, enriched, config, counts.enriched)
-        summary = _summary(spark, config, staged, rejected, counts, by_type, by_team)
+        figures = _write_statistics(spark, staged, enriched, config, counts.enriched)
+        summary = _summary(config, rejected, counts, figures)
     if config.publish_to_kafka:
         with _step("publish to Kafka"):
             _publish(enriched, rejected, config)
@@ -199,40 +201,45 @@ def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> Non
 
 def _write_statistics(
     spark: SparkSession, staged: Path, enriched: DataFrame, config: JobConfig, total: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> dict[str, Any]:
     """Write ``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched
-    tickets); returns the rows by type and by team, for the summary."""
+    tickets) from two small collected aggregates, the count table and the keyword ranking;
+    returns the figures the summary needs."""
     counts = statistics.count_table(enriched)
     by_type = statistics.stats_by_type(counts, total)
     by_team = statistics.stats_by_team(counts, total)
+    kept = max(config.top_n, KEYWORDS_IN_SUMMARY)
+    scopes = 1 + len(schema.enums()["type"])  # "all" and each type: the ranking's exact bound
+    ranking = _rows(statistics.keyword_ranking(enriched, kept + 1), scopes * (kept + 1))
     outputs = {
         "stats_by_type": statistics.stats_frame(spark, by_type, ("type",)),
         "stats_by_team": statistics.stats_frame(spark, by_team, ("support_team", "team_topic")),
-        "word_frequency": statistics.word_frequency(enriched, config.top_n),
+        "word_frequency": statistics.word_frequency_frame(spark, ranking, config.top_n),
     }
     for name, df in outputs.items():
         _write_parquet(with_run_columns(df, config).coalesce(1), staged / name)
-    return by_type, by_team
+    return {
+        "by_type": by_type,
+        "by_team": by_team,
+        "by_rule": statistics.tickets_by_rule(counts),
+        "sla": statistics.sla_pressure(counts, config.interval.end),
+        "top_keywords": [
+            row
+            for row in sorted(ranking, key=lambda r: r["rank"])
+            if row["scope"] == statistics.OVERALL_SCOPE and row["rank"] <= config.top_n
+        ],
+        "keywords_by_scope": statistics.keywords_by_scope(ranking, kept),
+    }
 
 
 def _summary(
-    spark: SparkSession,
-    config: JobConfig,
-    staged: Path,
-    rejected: DataFrame,
-    counts: Counts,
-    by_type: list[dict[str, Any]],
-    by_team: list[dict[str, Any]],
+    config: JobConfig, rejected: DataFrame, counts: Counts, figures: dict[str, Any]
 ) -> dict[str, Any]:
-    """The insights summary, from the statistics rows and the written ``word_frequency``."""
-    top = _rows(
-        spark.read.parquet(str(staged / "word_frequency"))
-        .where(F.col("scope") == statistics.OVERALL_SCOPE)
-        .orderBy("rank"),
-        config.top_n,
-    )
+    """The insights summary, from the statistics' figures and the reject reasons."""
     reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
-    published = {row["team_topic"]: row["tickets"] for row in by_team} if config.publish_to_kafka else {}
+    published = (
+        {row["team_topic"]: row["tickets"] for row in figures["by_team"]} if config.publish_to_kafka else {}
+    )
     if config.publish_to_kafka:
         published[config.dead_letter_topic] = counts.rejected
     return build_summary(
@@ -240,9 +247,7 @@ def _summary(
         run_id=config.run_id,
         rules_version=config.rules.version,
         counts=counts,
-        by_type=by_type,
-        by_team=by_team,
-        top_keywords=top,
         rejected_by_reason={row["reject_reason"]: row["count"] for row in reasons},
         published=published,
+        **figures,
     )

@@ -1,16 +1,19 @@
-"""Statistics by type and by team, and keyword frequencies."""
+"""Statistics by type, team, routing rule and SLA due hour, and keyword frequencies."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
 from ticket_etl import schema
 from ticket_etl.config import TEAMS
+from ticket_etl.interval import iso_utc
 
 HIGH_PRIORITIES = ("high", "critical")
 OVERALL_SCOPE = "all"
@@ -18,15 +21,53 @@ SHARE_QUANTUM = Decimal("0.000001")
 
 
 def ticket_counts(tickets: DataFrame) -> DataFrame:
-    """Tickets per (type, support_team, priority): every count of the statistics, in one scan."""
-    return tickets.groupBy("type", "support_team", "priority").agg(F.count(F.lit(1)).alias("tickets"))
+    """Tickets per (type, support_team, priority, routing_rule_id, sla_due_hour): every count of
+    the statistics, in one scan. ``sla_due_hour``: the hour in which the ticket's SLA falls due."""
+    return tickets.groupBy(
+        "type",
+        "support_team",
+        "priority",
+        "routing_rule_id",
+        F.date_trunc("hour", "sla_due_at").alias("sla_due_hour"),
+    ).agg(F.count(F.lit(1)).alias("tickets"))
 
 
 def count_table(tickets: DataFrame) -> list[dict[str, Any]]:
-    """:func:`ticket_counts`, collected: at most types x teams x priorities rows (the schema's
-    enums and the teams bound it, whatever the volume), so the statistics by type and by team
-    are computed on the driver from one scan, without a Spark job each."""
+    """:func:`ticket_counts`, collected. Bounded whatever the volume: types x teams x priorities x
+    rules x 2 due hours at most (an hour's tickets of one priority fall due within two clock
+    hours), so the statistics are computed on the driver from one scan, without a Spark job each."""
     return [row.asDict() for row in ticket_counts(tickets).collect()]
+
+
+def tickets_by_rule(counts: list[dict[str, Any]]) -> dict[str, int]:
+    """Tickets routed by each rule id (only the rules that routed a ticket), by rule id."""
+    by_rule: dict[str, int] = defaultdict(int)
+    for row in counts:
+        by_rule[row["routing_rule_id"]] += row["tickets"]
+    return dict(sorted(by_rule.items()))
+
+
+def sla_pressure(counts: list[dict[str, Any]], interval_end: datetime) -> dict[str, Any]:
+    """Per priority: the tickets already past their SLA due time at the end of the interval
+    (``overdue_at_end``; exact for an interval that ends on the hour), and the tickets falling
+    due in each clock hour (``due_by_hour``, ISO hour -> tickets)."""
+    priorities = schema.enums()["priority"]
+    overdue = dict.fromkeys(priorities, 0)
+    due: dict[str, dict[str, int]] = {priority: defaultdict(int) for priority in priorities}
+    for row in counts:
+        due_hour = _utc(row["sla_due_hour"])
+        if due_hour < interval_end:
+            overdue[row["priority"]] += row["tickets"]
+        due[row["priority"]][iso_utc(due_hour)] += row["tickets"]
+    return {
+        "overdue_at_end": overdue,
+        "due_by_hour": {priority: dict(sorted(hours.items())) for priority, hours in due.items()},
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    """A timestamp collected from Spark (naive, in the session time zone: UTC) as aware UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _share(tickets: int, total: int) -> float:
@@ -89,8 +130,9 @@ def stats_frame(spark: SparkSession, rows: list[dict[str, Any]], keys: tuple[str
     return spark.createDataFrame([tuple(row[name] for name in names) for row in rows], StructType(fields))
 
 
-def word_frequency(tickets: DataFrame, top_n: int) -> DataFrame:
-    """Top ``top_n`` keywords overall (scope ``all``) and per ticket type (scope = the type).
+def keyword_ranking(tickets: DataFrame, depth: int) -> DataFrame:
+    """The ``depth`` most frequent keywords overall (scope ``all``) and per ticket type (scope =
+    the type), ranked: ``scope, rank, word, tickets``.
 
     ``tickets`` counts the tickets whose subject or description mention the word (keywords are
     distinct per ticket, so the overall count is the sum over the types: one scan); ties are
@@ -106,6 +148,40 @@ def word_frequency(tickets: DataFrame, top_n: int) -> DataFrame:
     return (
         per_type.unionByName(overall.select(F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets"))
         .withColumn("rank", F.row_number().over(ranking))
-        .where(F.col("rank") <= top_n)
+        .where(F.col("rank") <= depth)
         .select("scope", "rank", "word", "tickets")
     )
+
+
+WORD_FREQUENCY_SCHEMA = StructType(
+    [
+        StructField("scope", StringType(), False),
+        StructField("rank", IntegerType(), False),
+        StructField("word", StringType(), False),
+        StructField("tickets", LongType(), False),
+    ]
+)
+
+
+def word_frequency_frame(spark: SparkSession, ranking: list[dict[str, Any]], top_n: int) -> DataFrame:
+    """The ``word_frequency`` dataset: the top ``top_n`` of each scope of a collected ranking."""
+    rows = [
+        tuple(row[f.name] for f in WORD_FREQUENCY_SCHEMA.fields) for row in ranking if row["rank"] <= top_n
+    ]
+    return spark.createDataFrame(sorted(rows), WORD_FREQUENCY_SCHEMA)
+
+
+def keywords_by_scope(ranking: list[dict[str, Any]], kept: int) -> dict[str, dict[str, Any]]:
+    """Per scope, the ``kept`` most frequent words with their tickets, and ``others_max``: the
+    tickets of the most frequent word left out (0 when none is). A reader merging hours sums the
+    words' tickets; a word missing from an hour's list counts at most that hour's ``others_max``
+    there, so the merge knows which totals are exact. ``ranking``: :func:`keyword_ranking` of
+    depth ``kept + 1``, collected."""
+    scopes: dict[str, dict[str, Any]] = {}
+    for row in sorted(ranking, key=lambda r: (r["scope"], r["rank"])):
+        scope = scopes.setdefault(row["scope"], {"words": [], "others_max": 0})
+        if row["rank"] <= kept:
+            scope["words"].append({"word": row["word"], "tickets": row["tickets"]})
+        else:
+            scope["others_max"] = max(scope["others_max"], row["tickets"])
+    return scopes

@@ -45,7 +45,10 @@ def build_summary(
     counts: Counts,
     by_type: list[dict[str, Any]],
     by_team: list[dict[str, Any]],
+    by_rule: dict[str, int],
+    sla: dict[str, Any],
     top_keywords: list[dict[str, Any]],
+    keywords_by_scope: dict[str, dict[str, Any]],
     rejected_by_reason: dict[str, int],
     published: dict[str, int],
 ) -> dict[str, Any]:
@@ -79,6 +82,9 @@ def build_summary(
         "top_keywords": [{"word": row["word"], "tickets": row["tickets"]} for row in top_keywords],
         "by_type": _group_figures(by_type, "type"),
         "by_team": _group_figures(by_team, "support_team"),
+        "by_rule": by_rule,
+        "sla": sla,
+        "keywords_by_scope": keywords_by_scope,
         "rejected_by_reason": rejected_by_reason,
         "published": published,
     }

@@ -76,3 +76,32 @@ def test_rerun_generates_nothing_new_and_gives_the_same_figures(
     assert second["run"]["run_id"] != first["run"]["run_id"]
     for key in ("totals", "by_type", "by_team", "top_keywords", "rejected_by_reason", "reconciliation"):
         assert second[key] == first[key], key
+
+
+@pytest.mark.parametrize("hour", ["2030-01-01T00:00:00Z", "current"])
+def test_an_hour_that_has_not_ended_fails_the_run_and_leaves_the_latest_summary(
+    first: dict, airflow_env: dict[str, str], hour: str
+) -> None:
+    """A typo for 2020, or the hour in progress: resolve_interval fails once, without retry, and
+    nothing is published (the root summary keeps pointing at the last hour that ended)."""
+    stats = Path(airflow_env["STATS_DIR"])
+    before = (stats / artifacts.SUMMARY_NAME).read_bytes()
+    now = datetime.now(UTC)
+    start = now.replace(minute=0, second=0, microsecond=0).isoformat() if hour == "current" else hour
+    conf = {"interval_start": start, "generate": False}
+    result = subprocess.run(
+        ["airflow", "dags", "test", "ticket_pipeline", "-c", json.dumps(conf)],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "has not ended (it is" in output
+    assert output.count("[DAG TEST] starting task_id=resolve_interval ") == 1  # one try: a data error
+    finished = [line for line in output.splitlines() if "DagRun Finished:" in line]
+    assert finished and "state=failed," in finished[-1], finished
+    assert (stats / artifacts.SUMMARY_NAME).read_bytes() == before
+    unended = Interval.hour_starting(datetime.fromisoformat(start.replace("Z", "+00:00")))
+    assert not artifacts.partition_dir(stats, "insights", unended).exists()

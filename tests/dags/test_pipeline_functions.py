@@ -66,3 +66,11 @@ def test_interval_start_param_wins_and_must_be_on_the_hour() -> None:
     assert (interval.start, interval.end) == (_utc(2026, 11, 20, 7), _utc(2026, 11, 20, 8))
     with pytest.raises(DataError, match="on the hour"):
         resolve_interval("manual", None, None, None, _utc(2026, 11, 28, 13), "2026-11-20T07:30:00Z")
+
+
+@pytest.mark.parametrize("hour", ["2030-01-01T00:00:00Z", "current"])
+def test_an_hour_that_has_not_ended_is_a_data_error(hour: str) -> None:
+    now = datetime.now(UTC)
+    start = now.replace(minute=0, second=0, microsecond=0).isoformat() if hour == "current" else hour
+    with pytest.raises(DataError, match=r"has not ended \(it is .* now\)"):
+        resolve_interval("manual", None, None, None, now, start)

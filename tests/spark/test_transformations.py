@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyspark.sql import functions as F
@@ -361,17 +361,29 @@ def test_without_duplicates_drops_exactly_the_later_occurrences(spark, monkeypat
     ]
 
 
+COUNTED = "type string, support_team string, priority string, routing_rule_id string, sla_due_at timestamp"
+
+
+def _counted(spark, rows: list[tuple]):
+    """Enriched tickets reduced to what the count table reads (due time: ``hours`` and 30 minutes
+    after 2026-11-28 00:00)."""
+    day = datetime(2026, 11, 28)
+    return spark.createDataFrame(
+        [(*row[:4], day + timedelta(hours=row[4], minutes=30)) for row in rows], COUNTED
+    )
+
+
 def test_statistics_by_type_and_team_from_the_count_table(spark) -> None:
-    tickets = spark.createDataFrame(
+    tickets = _counted(
+        spark,
         [
-            ("incident", "incident", "critical"),
-            ("incident", "incident", "high"),
-            ("incident", "incident", "high"),
-            ("question", "support_general", "low"),
-            ("billing", "support_general", "medium"),
-            ("billing", "support_general", "high"),
+            ("incident", "incident", "critical", "r-incident", 8),
+            ("incident", "incident", "high", "r-incident", 12),
+            ("incident", "incident", "high", "r-incident", 13),
+            ("question", "support_general", "low", "r-question", 76),
+            ("billing", "support_general", "medium", "default", 28),
+            ("billing", "support_general", "high", "default", 12),
         ],
-        "type string, support_team string, priority string",
     )
     counts = statistics.count_table(tickets)
     by_type = {row["type"]: row for row in statistics.stats_by_type(counts, 6)}
@@ -397,10 +409,60 @@ def test_statistics_by_type_and_team_from_the_count_table(spark) -> None:
     }
     assert by_team["produit"]["team_topic"] == "tickets_equipe_produit"
     assert by_team["support_general"]["high_or_critical_count"] == 1
+    assert statistics.tickets_by_rule(counts) == {"default": 2, "r-incident": 3, "r-question": 1}
+
+
+def test_sla_pressure_counts_overdue_tickets_and_due_hours(spark) -> None:
+    """Hour 2026-11-28 04:00-05:00; due times at hh:30 of the hour given."""
+    tickets = _counted(
+        spark,
+        [
+            ("incident", "incident", "critical", "r", 4),  # 04:30: already due at 05:00
+            ("incident", "incident", "critical", "r", 8),
+            ("incident", "incident", "high", "r", 12),
+            ("incident", "incident", "high", "r", 12),
+        ],
+    )
+    end = datetime(2026, 11, 28, 5, tzinfo=UTC)
+    sla = statistics.sla_pressure(statistics.count_table(tickets), end)
+    assert sla["overdue_at_end"] == {"low": 0, "medium": 0, "high": 0, "critical": 1}
+    assert sla["due_by_hour"] == {
+        "low": {},
+        "medium": {},
+        "high": {"2026-11-28T12:00:00Z": 2},
+        "critical": {"2026-11-28T04:00:00Z": 1, "2026-11-28T08:00:00Z": 1},
+    }
+
+
+def test_keyword_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
+    tickets = spark.createDataFrame(
+        [
+            ("incident", ["panne", "réseau"]),
+            ("incident", ["panne", "vpn"]),
+            ("question", ["facture", "panne"]),
+        ],
+        "type string, keywords array<string>",
+    )
+    ranking = [row.asDict() for row in statistics.keyword_ranking(tickets, 3).collect()]
+    scopes = statistics.keywords_by_scope(ranking, 2)
+    assert scopes["all"] == {
+        "words": [{"word": "panne", "tickets": 3}, {"word": "facture", "tickets": 1}],
+        "others_max": 1,  # réseau and vpn, 1 each, left out
+    }
+    assert scopes["question"] == {
+        "words": [{"word": "facture", "tickets": 1}, {"word": "panne", "tickets": 1}],
+        "others_max": 0,
+    }
+    frame = statistics.word_frequency_frame(spark, ranking, 1)
+    assert sorted(tuple(row) for row in frame.collect()) == [
+        ("all", 1, "panne", 3),
+        ("incident", 1, "panne", 2),
+        ("question", 1, "facture", 1),
+    ]
 
 
 def test_statistics_of_an_empty_interval_and_their_parquet_types(spark) -> None:
-    empty = spark.createDataFrame([], "type string, support_team string, priority string")
+    empty = spark.createDataFrame([], COUNTED)
     by_team = statistics.stats_by_team(statistics.count_table(empty), 0)
     assert [row["tickets"] for row in by_team] == [0, 0, 0]
     assert {row["share_of_total"] for row in by_team} == {0.0}
