@@ -136,13 +136,19 @@ def published_intervals(output: Path) -> list[Interval]:
     return sorted(intervals, key=lambda interval: interval.start)
 
 
+def read_summary(output: Path, interval: Interval) -> dict[str, Any] | None:
+    """The published summary of ``interval``, or None when the hour has none."""
+    path = partition_dir(output, INSIGHTS_DATASET, interval) / SUMMARY_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
 def latest_ended_summary(output: Path, now: datetime | None = None) -> dict[str, Any] | None:
     """The published summary of the most recent interval that has ended, if any."""
     ended = [interval for interval in published_intervals(output) if interval.has_ended(now)]
-    if not ended:
-        return None
-    path = partition_dir(output, INSIGHTS_DATASET, ended[-1]) / SUMMARY_NAME
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_summary(output, ended[-1]) if ended else None
 
 
 def _missing(dataset_dir: Callable[[str], Path]) -> list[str]:
