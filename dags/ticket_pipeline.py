@@ -11,27 +11,30 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
 | `spark_submission` | the `analyze` task's spark-submit: connector jars, the job's modules for `--py-files`, settings and arguments |
-| `analyze` | `spark-submit spark_jobs/analyze_tickets.py`: exact read of the hour, quarantine, routing to the team topics, statistics; outputs staged |
-| `validate` | fails the run if an artifact is missing or read != enriched + rejected + duplicates |
-| `publish` | promotes the hour's artifacts, updates the latest `insights_summary.json`, emits asset events with the counts |
+| `analyze` | `spark-submit spark_jobs/analyze_tickets.py`: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts |
+| `publish` | emits asset events with the counts and the late records found for other hours |
+| `reprocess_late_hours` | one run per published hour that received late records (param `reprocess_late_hours`) |
 
 **Reprocess** hours: `airflow backfill create --dag-id ticket_pipeline --from-date 2026-11-27T10:00:00Z
 --to-date 2026-11-27T12:00:00Z --reprocess-behavior completed` (the runs at 10:00, 11:00 and 12:00:
-hours 09:00-12:00), or *Trigger* > *Backfill* in the UI, or trigger once with `interval_start`. Re-running
-an hour replaces only that hour's artifacts; team-topic consumers see the same tickets again
-(same key and content, new `run_id` header) and must de-duplicate by key.
+hours 09:00-12:00), or *Trigger* > *Backfill* in the UI, or trigger once with `interval_start`. An hour is
+reprocessed from the landing zone, whatever Kafka still holds. Re-running an hour replaces only that
+hour's artifacts; team-topic consumers see the same tickets again (same key and content, new `run_id`
+header) and must de-duplicate by key. A reprocess that would publish fewer records than the hour
+holds fails, unless `allow_shrink` is set.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk.serde import allow_class
 
 from ticket_airflow import tasks
+from ticket_airflow.operators import AnalyzeJobOperator
 from ticket_etl import config
 from ticket_etl.interval import Interval
 from ticket_etl.spark_submit import Submission
@@ -96,6 +99,21 @@ def _data_error(error: Exception) -> AirflowFailException:
             description="Hour to process, e.g. 2026-11-28T04:00:00Z; empty: the run's own hour.",
         ),
         "top_n": Param(20, type="integer", minimum=1, maximum=1000, description="Keywords kept per scope."),
+        "allow_shrink": Param(
+            False,
+            type="boolean",
+            description="Publish the hour even if it now holds fewer records than its published state.",
+        ),
+        "accept_data_loss": Param(
+            False,
+            type="boolean",
+            description="Land what Kafka still holds when it deleted records never landed (else the run stops).",
+        ),
+        "reprocess_late_hours": Param(
+            True,
+            type="boolean",
+            description="Run again every published hour for which this run landed late records.",
+        ),
     },
 )
 def ticket_pipeline() -> None:
@@ -141,33 +159,36 @@ def ticket_pipeline() -> None:
     @task
     def spark_submission(interval: Interval, params: dict, run_id=None) -> dict:
         """The analyze task's spark-submit for this hour (jars, the job's modules, arguments)."""
-        return tasks.spark_submission(interval, run_id, params["top_n"])
-
-    @task
-    def validate(run_id=None) -> dict:
-        """Fail the run when an artifact is missing or the counts do not reconcile."""
-        try:
-            return tasks.validate(run_id)
-        except tasks.DataError as error:
-            raise _data_error(error) from None
+        return tasks.spark_submission(
+            interval, run_id, params["top_n"], params["allow_shrink"], params["accept_data_loss"]
+        )
 
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
-    def publish(run_id=None):
-        """Promote the hour's artifacts and emit asset events carrying the counts."""
-        figures = tasks.publish(run_id)
+    def publish(digest: dict):
+        """Emit the asset events of the published hour, carrying its counts and late hours."""
+        figures = tasks.asset_figures(digest)
         yield Metadata(TICKETS_ENRICHED, extra=figures)
         yield Metadata(INSIGHTS, extra=figures)
 
+    @task
+    def late_hour_runs(digest: dict, params: dict, run_id=None) -> list[dict]:
+        """The runs to trigger for hours that received late records (none when the param is off)."""
+        return tasks.late_hour_runs(digest, run_id) if params["reprocess_late_hours"] else []
+
     interval = resolve_interval()
     submission = spark_submission(interval)
-    analyze = SparkSubmitOperator(
+    analyze = AnalyzeJobOperator(
         task_id="analyze",
         conn_id=tasks.SPARK_CONN_ID,
         **{field: submission[field] for field in Submission.__dataclass_fields__},
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),
     )
-    chain([ensure_topics(), check_rules(), generate_tickets(interval)], analyze, validate(), publish())
+    chain([ensure_topics(), check_rules(), generate_tickets(interval)], analyze)
+    publish(analyze.output)
+    TriggerDagRunOperator.partial(
+        task_id="reprocess_late_hours", trigger_dag_id="ticket_pipeline", wait_for_completion=False
+    ).expand_kwargs(late_hour_runs(analyze.output))
 
 
 ticket_pipeline()

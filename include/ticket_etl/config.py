@@ -130,12 +130,38 @@ def log_level() -> str:
     return _checked("LOG_LEVEL", valid, f"one of {', '.join(LOG_LEVELS)}").upper()
 
 
-def stats_dir() -> Path:
-    """Root of the published artifacts (``STATS_DIR``; relative to the project folder)."""
-    return PROJECT_ROOT / setting("STATS_DIR")
+def artifacts_root(location: str) -> str:
+    """An artifacts root as the code uses it: a URI as given (``file:///mnt/shared/stats``,
+    ``hdfs://...``, ``s3a://...``), a path made absolute (a relative one is relative to the
+    project folder)."""
+    if "://" in location:
+        return location.rstrip("/")
+    return str((PROJECT_ROOT / location).resolve())
 
 
-CHECKS = (kafka_broker, source_topic, batch_size, spark_master, spark_driver_memory, log_level, stats_dir)
+def stats_dir() -> str:
+    """Root of the artifacts (``STATS_DIR``): a path or a URI, see :func:`artifacts_root`."""
+    return artifacts_root(setting("STATS_DIR"))
+
+
+def source_retention_days() -> int:
+    """How long the source topic keeps records (``SOURCE_RETENTION_DAYS``)."""
+    raw = setting("SOURCE_RETENTION_DAYS")
+    return int(
+        _checked("SOURCE_RETENTION_DAYS", raw.isdigit() and int(raw) >= 1, "a whole number of days >= 1")
+    )
+
+
+CHECKS = (
+    kafka_broker,
+    source_topic,
+    batch_size,
+    spark_master,
+    spark_driver_memory,
+    log_level,
+    stats_dir,
+    source_retention_days,
+)
 
 
 def check_all() -> list[str]:
@@ -188,15 +214,29 @@ TEAMS: dict[str, str] = {
 }
 DEAD_LETTER_TOPIC = "client_tickets_dlq"
 
-# Source records carry CreateTime = ticket creation time, so a backfill writes
-# records with old timestamps; time-based retention would delete them within
-# minutes. The source topic is the system of record for reprocessing: no time
-# limit, a size cap per partition instead.
-_SOURCE_CONFIG = {
-    "retention.ms": "-1",
-    "retention.bytes": str(2 * 1024**3),
-    "compression.type": "producer",
-}
+
+def source_retention_days() -> int:
+    """How long the source topic keeps records (``SOURCE_RETENTION_DAYS``)."""
+    raw = setting("SOURCE_RETENTION_DAYS")
+    return int(
+        _checked("SOURCE_RETENTION_DAYS", raw.isdigit() and int(raw) >= 1, "a whole number of days >= 1")
+    )
+
+
+def _source_config() -> dict[str, str]:
+    """The source topic is the transport, not the system of record: every run lands what is new
+    in it (the landing zone ``raw_tickets``), and reprocessing reads the landing zone. So it keeps
+    records for a time (``SOURCE_RETENTION_DAYS``), no size cap. Records carry CreateTime = ticket
+    creation time and time retention compares with a segment's newest record, so records of a
+    backfilled hour may be deleted soon after they are written: the run that produces them lands
+    them first."""
+    return {
+        "retention.ms": str(source_retention_days() * DAY_MS),
+        "retention.bytes": "-1",
+        "compression.type": "producer",
+    }
+
+
 # Team topics: timestamps are the routing time; compaction keeps the latest
 # version of each ticket_id once an interval is reprocessed.
 _TEAM_CONFIG = {
@@ -210,7 +250,7 @@ _DLQ_CONFIG = {"retention.ms": str(30 * DAY_MS)}
 def topic_specs() -> tuple[TopicSpec, ...]:
     """Every topic the pipeline uses, with its partitions and configuration."""
     return (
-        TopicSpec(source_topic(), 3, _SOURCE_CONFIG),
+        TopicSpec(source_topic(), 3, _source_config()),
         *(TopicSpec(name, 3, _TEAM_CONFIG) for name in TEAM_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, 1, _DLQ_CONFIG),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 TOKEN_FORMAT = "%Y%m%dT%H%MZ"
+SPARK_TOKEN_FORMAT = "yyyyMMdd'T'HHmm'Z'"  # the same, in Spark's datetime pattern language
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An hour counts as ended when its end is at most this far after the clock of the machine that
 # asks: the scheduler starts the 05:00 run at 05:00 by its own clock, and the worker's clock may

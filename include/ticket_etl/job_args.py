@@ -26,18 +26,23 @@ class JobArguments:
     bootstrap: str = field(default_factory=config.kafka_broker)
     topic: str = field(default_factory=config.source_topic)
     dead_letter_topic: str = config.DEAD_LETTER_TOPIC
-    output: Path = field(default_factory=config.stats_dir)
+    output: str = field(default_factory=config.stats_dir)
     rules: Path = config.ROUTING_RULES_PATH
     top_n: int = DEFAULT_TOP_N
     max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
+    max_records_per_batch: int | None = None
     publish_to_kafka: bool = True
     promote: bool = True
+    allow_shrink: bool = False
+    accept_data_loss: bool = False
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"--top-n must be >= 1, got {self.top_n}")
         if self.max_records_per_task < 1:
             raise ValueError(f"--max-records-per-task must be >= 1, got {self.max_records_per_task}")
+        if self.max_records_per_batch is not None and self.max_records_per_batch < 1:
+            raise ValueError(f"--max-records-per-batch must be >= 1, got {self.max_records_per_batch}")
 
     def argv(self) -> list[str]:
         """The job's arguments, as :meth:`parse` reads them."""
@@ -47,10 +52,16 @@ class JobArguments:
         args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.output)]
         args += ["--rules", str(self.rules), "--top-n", str(self.top_n)]
         args += ["--max-records-per-task", str(self.max_records_per_task)]
+        if self.max_records_per_batch is not None:
+            args += ["--max-records-per-batch", str(self.max_records_per_batch)]
         if not self.publish_to_kafka:
             args.append("--no-kafka-output")
         if not self.promote:
             args.append("--no-promote")
+        if self.allow_shrink:
+            args.append("--allow-shrink")
+        if self.accept_data_loss:
+            args.append("--accept-data-loss")
         return args
 
     @classmethod
@@ -66,12 +77,15 @@ class JobArguments:
                 bootstrap=args.bootstrap_servers,
                 topic=args.topic,
                 dead_letter_topic=args.dead_letter_topic,
-                output=args.output.resolve(),
+                output=args.output if "://" in args.output else str(Path(args.output).resolve()),
                 rules=args.rules,
                 top_n=args.top_n,
                 max_records_per_task=args.max_records_per_task,
+                max_records_per_batch=args.max_records_per_batch,
                 publish_to_kafka=args.publish_to_kafka,
                 promote=args.promote,
+                allow_shrink=args.allow_shrink,
+                accept_data_loss=args.accept_data_loss,
             )
         except ValueError as error:
             parser.error(str(error))
@@ -87,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap-servers", default=config.kafka_broker(), help="default: KAFKA_BROKER")
     parser.add_argument("--topic", default=config.source_topic(), help="source topic, default: TOPIC_NAME")
     parser.add_argument("--dead-letter-topic", default=config.DEAD_LETTER_TOPIC)
-    parser.add_argument("--output", type=Path, default=config.stats_dir(), help="artifacts root (STATS_DIR)")
+    parser.add_argument(
+        "--output", default=config.stats_dir(), help="artifacts root, a path or a URI (STATS_DIR)"
+    )
     parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
     parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
     parser.add_argument(
@@ -95,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_int,
         default=DEFAULT_MAX_RECORDS_PER_TASK,
         help="Kafka records per Spark task, bounds a task's memory (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-records-per-batch",
+        type=_int,
+        default=None,
+        help="records landed per ingest micro-batch, each committed on its own (default: all new records)",
     )
     parser.add_argument(
         "--no-kafka-output",
@@ -106,7 +128,17 @@ def _parser() -> argparse.ArgumentParser:
         "--no-promote",
         dest="promote",
         action="store_false",
-        help="leave the outputs staged (the DAG promotes them after validation)",
+        help="leave the outputs staged, checked but not published",
+    )
+    parser.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish the hour even with fewer records read than its published state holds",
+    )
+    parser.add_argument(
+        "--accept-data-loss",
+        action="store_true",
+        help="land what the broker still holds when it deleted records not landed yet (else: stop)",
     )
     return parser
 

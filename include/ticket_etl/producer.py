@@ -249,12 +249,14 @@ def generate_and_produce(
     client_config: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     read_timeout_s: float = READ_TIMEOUT_S,
+    landed: set[bytes] | frozenset[bytes] = frozenset(),
 ) -> ProduceReport:
     """Generate the tickets of ``[start, end)`` and produce those not already in ``topic``.
 
     ``bootstrap`` (default ``KAFKA_BROKER``) and ``client_config`` (e.g. a connection's
     security settings) are used to read the keys already present (each read step bounded by
-    ``read_timeout_s``). Raises
+    ``read_timeout_s``); ``landed``: keys already landed for the interval (the topic may no
+    longer hold them). Raises
     :class:`ProduceError` if any delivery fails.
     """
     batch = generate_batch(start, end, count, seed, malformed_share)
@@ -267,6 +269,7 @@ def generate_and_produce(
         client_config,
         read_timeout_s,
     )
+    present |= landed
     rows = [i for i, key in enumerate(batch.keys) if key not in present]
     records = [(batch.keys[i], batch.values[i], batch.timestamps_ms[i]) for i in rows]
     sent = produce_records(producer, topic, records, progress) if records else 0

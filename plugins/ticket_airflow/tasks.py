@@ -5,13 +5,12 @@ Nothing here opens a connection at import time; Airflow and Kafka imports stay i
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ticket_etl import artifacts, config
+from ticket_etl import config
 from ticket_etl.interval import HourNotEndedError, Interval, parse_utc
 from ticket_etl.job_args import JobArguments
 
@@ -114,19 +113,23 @@ def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> str:
 def generate(
     interval: Interval, count: int, seed: int, malformed_share: float, kafka_conn_id: str = KAFKA_CONN_ID
 ) -> dict[str, int]:
-    """Produce the interval's demo tickets (those already in the topic are skipped)."""
+    """Produce the interval's demo tickets (those already in the topic, or already landed, are
+    skipped: re-generating an hour sends nothing twice, whatever Kafka still holds)."""
     from ticket_airflow.hooks import TicketProducerHook
+    from ticket_etl.artifacts import landed_keys
     from ticket_etl.producer import generate_and_produce
 
+    topic = config.source_topic()
     report = generate_and_produce(
         TicketProducerHook(kafka_conn_id).get_producer(),
-        config.source_topic(),
+        topic,
         interval.start,
         interval.end,
         count=count,
         seed=seed,
         malformed_share=malformed_share,
         bootstrap=kafka_bootstrap(kafka_conn_id),
+        landed=landed_keys(config.stats_dir(), topic, interval),
     )
     log.info("generation report: %s", report)
     return {
@@ -134,47 +137,45 @@ def generate(
     }
 
 
-def spark_submission(interval: Interval, run_id: str, top_n: int) -> dict[str, Any]:
+def spark_submission(
+    interval: Interval, run_id: str, top_n: int, allow_shrink: bool, accept_data_loss: bool
+) -> dict[str, Any]:
     """The ``analyze`` task's ``SparkSubmitOperator`` fields for one run: the job's modules zipped
-    for ``--py-files``, and its arguments (outputs left staged: ``publish`` promotes them)."""
+    for ``--py-files``, and its arguments (the job lands, analyses, checks and publishes)."""
     from ticket_etl.spark_submit import submission
 
     job_args = JobArguments(
-        interval=interval, run_id=run_id, bootstrap=kafka_bootstrap(), top_n=top_n, promote=False
+        interval=interval,
+        run_id=run_id,
+        bootstrap=kafka_bootstrap(),
+        top_n=top_n,
+        allow_shrink=allow_shrink,
+        accept_data_loss=accept_data_loss,
     )
     return submission(job_args.argv()).operator_fields()
 
 
-def validate(run_id: str) -> dict[str, Any]:
-    """Check the staged outputs of a run: every dataset present and the counts reconcile."""
-    staged = artifacts.staging_dir(config.stats_dir(), run_id)
-    try:
-        manifest = artifacts.read_manifest(staged)
-    except FileNotFoundError as error:
-        raise DataError(str(error)) from None
-    missing = artifacts.missing_staged(staged)
-    if missing:
-        raise DataError(f"run {run_id}: artifacts missing from {staged}: {', '.join(missing)}")
-    summary_path = staged / artifacts.INSIGHTS_DATASET / artifacts.SUMMARY_NAME
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    reconciliation = summary["reconciliation"]
-    if not reconciliation["holds"]:
-        raise DataError(
-            f"run {run_id}: reconciliation fails: read {reconciliation['read']} != enriched + rejected + "
-            f"duplicates {reconciliation['enriched_plus_rejected_plus_duplicates']} ({summary['totals']})"
-        )
-    log.info("run %s reconciles: %s", run_id, summary["totals"])
-    return {"interval": manifest["interval"], "totals": summary["totals"]}
-
-
-def publish(run_id: str) -> dict[str, Any]:
-    """Promote the staged outputs into place; returns the figures carried by the asset events."""
-    summary = artifacts.promote(config.stats_dir(), run_id)
+def asset_figures(digest: dict[str, Any]) -> dict[str, Any]:
+    """What the asset events of a published hour carry: the interval, the counts, where the
+    artifacts are, and the late records the run's ingest found for other hours."""
     return {
-        "interval": summary["interval"],
-        "run_id": run_id,
-        "location": str(config.stats_dir()),
-        "rules_version": summary["rules_version"],
-        **summary["totals"],
-        "published": summary["published"],
+        "interval": digest["interval"],
+        "run_id": digest["run_id"],
+        "location": digest["location"],
+        "rules_version": digest["rules_version"],
+        **digest["totals"],
+        "published": digest["published"],
+        "late_hours": digest["ingest"]["late_hours"],
     }
+
+
+def late_hour_runs(digest: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+    """One run of the DAG per published hour that received late records in this run's ingest:
+    its trigger's ``conf`` (the hour, no generation) and run id."""
+    return [
+        {
+            "conf": {"interval_start": hour["start"], "generate": False},
+            "trigger_run_id": f"late__{hour['start']}__after__{run_id}"[:250],
+        }
+        for hour in digest["ingest"]["late_hours"]
+    ]

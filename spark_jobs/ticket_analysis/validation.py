@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ticket_analysis.source import SOURCE_COLUMNS
+from ticket_analysis.landing import SOURCE_COLUMNS
 from ticket_etl import schema
 
 POSITION = ("partition", "offset")

@@ -47,8 +47,9 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "generate_tickets",
         "spark_submission",
         "analyze",
-        "validate",
         "publish",
+        "late_hour_runs",
+        "reprocess_late_hours",
     }
     # Transient failures (an Execution API call that timed out) are retried by every task; data
     # errors raise AirflowFailException, which Airflow never retries.

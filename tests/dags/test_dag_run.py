@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from timeline import RECENT_DAY
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAMS
@@ -18,8 +19,14 @@ from ticket_etl.kafka_io import consume_all
 
 pytestmark = pytest.mark.integration
 
-LOGICAL_DATE = "2026-11-26T09:00:00+00:00"
-INTERVAL = Interval(datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC))
+
+def _partition(root, dataset: str, interval: Interval) -> Path:
+    """A published dataset's folder of ``interval`` (the artifacts root is a local path here)."""
+    return Path(artifacts.partition_path(str(root), dataset, interval))
+
+
+INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=8))
+LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour before its logical date
 CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7}
 
 
@@ -34,9 +41,7 @@ def _dags_test(env: dict[str, str]) -> dict:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     finished = [line for line in (result.stdout + result.stderr).splitlines() if "DagRun Finished:" in line]
     assert finished and "state=success," in finished[-1], finished
-    summary_path = (
-        artifacts.partition_dir(Path(env["STATS_DIR"]), "insights", INTERVAL) / artifacts.SUMMARY_NAME
-    )
+    summary_path = _partition(Path(env["STATS_DIR"]), "insights", INTERVAL) / artifacts.SUMMARY_NAME
     return json.loads(summary_path.read_text())
 
 
@@ -54,7 +59,7 @@ def test_one_interval_end_to_end(first: dict, airflow_env: dict[str, str], kafka
     assert first["reconciliation"]["holds"] is True
     stats = Path(airflow_env["STATS_DIR"])
     assert artifacts.missing_artifacts(stats, INTERVAL) == []
-    enriched = pd.read_parquet(artifacts.partition_dir(stats, "tickets_enriched", INTERVAL))
+    enriched = pd.read_parquet(_partition(stats, "tickets_enriched", INTERVAL))
     assert len(enriched) == totals["enriched"] and enriched["ticket_id"].is_unique
     created = pd.to_datetime(enriched["created_ts"], utc=True)
     assert created.min() >= pd.Timestamp(INTERVAL.start) and created.max() < pd.Timestamp(INTERVAL.end)
@@ -104,4 +109,4 @@ def test_an_hour_that_has_not_ended_fails_the_run_and_leaves_the_latest_summary(
     assert finished and "state=failed," in finished[-1], finished
     assert (stats / artifacts.SUMMARY_NAME).read_bytes() == before
     unended = Interval.hour_starting(datetime.fromisoformat(start.replace("Z", "+00:00")))
-    assert not artifacts.partition_dir(stats, "insights", unended).exists()
+    assert not _partition(stats, "insights", unended).exists()

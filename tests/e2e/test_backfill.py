@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from timeline import RECENT_DAY
 
 from ticket_devstack import airflow_service, postgres_service
 from ticket_etl import artifacts
@@ -22,13 +23,16 @@ from ticket_etl.kafka_io import consume_all
 
 pytestmark = pytest.mark.integration
 
+
+def _partition(root, dataset: str, interval: Interval) -> Path:
+    """A published dataset's folder of ``interval`` (the artifacts root is a local path here)."""
+    return Path(artifacts.partition_path(str(root), dataset, interval))
+
+
 DAG_ID = "ticket_pipeline"
-FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # runs at 10:00, 11:00, 12:00
-INTERVALS = [
-    Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
-    for h in (9, 10, 11)
-]
-MANUAL_INTERVAL = Interval(datetime(2026, 11, 25, 14, tzinfo=UTC), datetime(2026, 11, 25, 15, tzinfo=UTC))
+INTERVALS = [Interval.hour_starting(RECENT_DAY + timedelta(hours=h)) for h in (9, 10, 11)]
+FROM, TO = INTERVALS[0].end.isoformat(), INTERVALS[-1].end.isoformat()  # the runs at 10:00, 11:00, 12:00
+MANUAL_INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=14))
 CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
 RUN_DEADLINE_S = 1200
 
@@ -108,10 +112,7 @@ def _snapshot(stats: Path) -> dict[str, pd.DataFrame]:
     """Every dataset of the three intervals, without run metadata, in a comparable form."""
     frames = {}
     for name in artifacts.PARQUET_DATASETS:
-        parts = [
-            pd.read_parquet(artifacts.partition_dir(stats, name, i)).assign(interval=i.token)
-            for i in INTERVALS
-        ]
+        parts = [pd.read_parquet(_partition(stats, name, i)).assign(interval=i.token) for i in INTERVALS]
         df = pd.concat(parts, ignore_index=True).drop(columns=["run_id", "interval_start", "interval_end"])
         df = df.apply(lambda col: col.map(repr))
         frames[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
@@ -153,7 +154,7 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     assert [run["state"] for run in first] == ["success"] * 3, first
     assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
     for interval in INTERVALS:
-        path = artifacts.partition_dir(stats, "insights", interval) / artifacts.SUMMARY_NAME
+        path = _partition(stats, "insights", interval) / artifacts.SUMMARY_NAME
         summary = json.loads(path.read_text())
         assert summary["reconciliation"]["holds"] is True, interval
         assert summary["totals"]["read"] == 300 and summary["totals"]["duplicates"] == 0
@@ -192,7 +193,7 @@ def test_run_dag_runs_once_and_a_repeated_trigger_finds_its_run(api, backfill_en
     assert run["state"] == "success"
     assert api.trigger(DAG_ID, conf, run["dag_run_id"]) == run["dag_run_id"]
     assert [r["dag_run_id"] for r in _manual_runs(api, conf["interval_start"])] == [run["dag_run_id"]]
-    path = artifacts.partition_dir(Path(backfill_env["STATS_DIR"]), "insights", MANUAL_INTERVAL)
+    path = _partition(Path(backfill_env["STATS_DIR"]), "insights", MANUAL_INTERVAL)
     summary = json.loads((path / artifacts.SUMMARY_NAME).read_text())
     assert summary["run"]["run_id"] == run["dag_run_id"]
     assert summary["totals"]["read"] == CONF["tickets_per_run"] and summary["reconciliation"]["holds"] is True

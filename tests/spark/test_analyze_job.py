@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
+from timeline import RECENT_DAY
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS, topic_specs
@@ -23,7 +24,13 @@ from ticket_etl.spark_submit import spark_submit_command
 
 pytestmark = pytest.mark.integration
 
-START = datetime(2026, 11, 27, 10, tzinfo=UTC)
+
+def _partition(root, dataset: str, interval: Interval) -> Path:
+    """A published dataset's folder of ``interval`` (the artifacts root is a local path here)."""
+    return Path(artifacts.partition_path(str(root), dataset, interval))
+
+
+START = RECENT_DAY + timedelta(hours=10)
 END = START + timedelta(hours=1)
 INTERVAL = Interval(START, END)
 
@@ -32,11 +39,15 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _created_at(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
 def _ticket(n: int, ticket_type: str, priority: str, at: datetime, **extra) -> dict:
     return {
         "ticket_id": f"TCK-job-{n}",
         "client_id": f"CLI-{n % 3}",
-        "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+        "created_at": _created_at(at),
         "channel": "email",
         "language": "fr" if n % 2 else "en",
         "subject": "Panne réseau" if ticket_type == "incident" else "Question facture",
@@ -58,8 +69,8 @@ def _batch() -> list[tuple[bytes, bytes, int, int]]:
         _ticket(i, types[i % 4], priorities[(i // 4) % 4], START + timedelta(minutes=5 * i))
         for i in range(12)
     ]
-    valid[0]["created_at"] = "2026-11-27T10:00:00.000Z"  # first millisecond: inside
-    valid[11]["created_at"] = "2026-11-27T10:59:59.999Z"  # last millisecond: inside
+    valid[0]["created_at"] = _created_at(START)  # first millisecond: inside
+    valid[11]["created_at"] = _created_at(END - timedelta(milliseconds=1))  # last millisecond: inside
     records = []
     for i, ticket in enumerate(valid):
         at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
@@ -145,7 +156,7 @@ def _job_args(
         bootstrap=setup["bootstrap"],
         topic=setup["source"],
         dead_letter_topic=setup["dlq"],
-        output=setup["output"],
+        output=str(setup["output"]),
         **extra,
     )
 
@@ -166,7 +177,7 @@ def first_run(job_setup: dict) -> dict:
 
 
 def _dataset(output: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(artifacts.partition_dir(output, name, INTERVAL))
+    return pd.read_parquet(_partition(output, name, INTERVAL))
 
 
 def test_counts_reconcile(first_run: dict, job_setup: dict) -> None:
@@ -267,7 +278,7 @@ def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
     assert totals == {"read": 0, "enriched": 0, "rejected": 0, "duplicates": 0}
     interval = Interval(start, start + timedelta(hours=1))
     assert artifacts.missing_artifacts(job_setup["output"], interval) == []
-    enriched = pd.read_parquet(artifacts.partition_dir(job_setup["output"], "tickets_enriched", interval))
+    enriched = pd.read_parquet(_partition(job_setup["output"], "tickets_enriched", interval))
     assert len(enriched) == 0 and "support_team" in enriched.columns
 
 

@@ -1,0 +1,220 @@
+"""The analysis of one hour: from its landed records to the staged datasets and summary.
+
+The records are read once: the checked records (typed fields, reject reason, position; the
+original bytes only for rejected records) go to a scratch Parquet dataset in the run's staging
+folder, and every output derives from it, or from the staged datasets. Only small, bounded
+aggregates reach the driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ticket_analysis import enrichment, routing, sinks, statistics, validation
+from ticket_analysis.config import JobConfig
+from ticket_analysis.storage import HadoopStore, join
+from ticket_analysis.summary import Counts, build_summary
+from ticket_etl import schema
+
+log = logging.getLogger("analyze_tickets")
+
+RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
+# The checked records of the interval, read once from Kafka: a scratch dataset of the run's
+# staging folder, removed before the run's outputs are promoted. Written fast (it lives for
+# one run): lz4 and no dictionary encoding (ids and texts are all distinct).
+CHECKED_SCRATCH = "_checked"
+SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
+# Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
+BROADCAST_DUPLICATES_MAX = 200_000
+# Keywords kept per scope in the summary (at least --top-n), so that readers can merge hours.
+KEYWORDS_IN_SUMMARY = 100
+
+
+def enriched_columns() -> list[Column]:
+    """The contract of the ``tickets_enriched`` dataset."""
+    return [
+        *map(F.col, schema.fields()),
+        *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords")),
+        *map(F.col, ("support_team", "team_topic", "routing_rule_id", "rules_version")),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
+        *map(F.col, RUN_COLUMNS),
+    ]
+
+
+def rejected_columns() -> list[Column]:
+    """The contract of the ``rejected_tickets`` dataset (original bytes and headers kept)."""
+    return [
+        *map(F.col, ("key", "value", "headers")),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
+        *map(F.col, ("kafka_timestamp", "reject_reason", *RUN_COLUMNS)),
+    ]
+
+
+def with_run_columns(df: DataFrame, config: JobConfig) -> DataFrame:
+    return (
+        df.withColumn("run_id", F.lit(config.run_id))
+        .withColumn("interval_start", F.lit(config.interval.as_dict()["start"]))
+        .withColumn("interval_end", F.lit(config.interval.as_dict()["end"]))
+    )
+
+
+def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
+    """Accepted tickets -> enriched, routed tickets (the enriched dataset's contract)."""
+    return (
+        accepted.transform(enrichment.with_created_ts)
+        .transform(enrichment.with_priority_level)
+        .transform(partial(enrichment.with_sla_due_at, sla_hours=config.rules.sla_hours))
+        .transform(partial(enrichment.with_keywords, stopwords=config.stopwords))
+        .transform(partial(routing.with_route, rules=config.rules))
+        .transform(partial(with_run_columns, config=config))
+        .select(*enriched_columns())
+    )
+
+
+def _write_parquet(df: DataFrame, path: str, options: dict[str, str] | None = None) -> None:
+    df.write.mode("overwrite").options(**(options or {})).parquet(path)
+
+
+def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
+    """Collect a small, bounded aggregate."""
+    return [row.asDict() for row in df.limit(limit).collect()]
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Log how long a step of the run took (LOG_LEVEL=INFO shows them in the task log)."""
+    started = time.monotonic()
+    yield
+    log.info("step %s: %.1fs", name, time.monotonic() - started)
+
+
+def checked_columns() -> list[Column]:
+    """What the run keeps of each record read: its position, time, reject reason and typed
+    fields, and, for a rejected record only, its original key, bytes and headers."""
+    rejected = F.col("reject_reason").isNotNull()
+    return [
+        *[F.when(rejected, F.col(name)).alias(name) for name in ("key", "value", "headers")],
+        *map(F.col, ("partition", "offset", "kafka_timestamp", "reject_reason", *schema.fields())),
+    ]
+
+
+def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> DataFrame:
+    """``valid`` minus the records at the positions of ``duplicates`` (``count`` rows): a
+    broadcast anti-join while the duplicates are few, a shuffled one beyond."""
+    if count == 0:
+        return valid
+    small = count <= BROADCAST_DUPLICATES_MAX
+    return valid.join(
+        F.broadcast(duplicates) if small else duplicates, list(validation.POSITION), "left_anti"
+    )
+
+
+def analyze_hour(
+    spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, staged: str
+) -> dict[str, Any]:
+    """Validate, de-duplicate, enrich and route the hour's ``records``; write every dataset and
+    the summary under ``staged``, publish to the team and dead-letter topics; returns the
+    summary (without the run's ingest figures, which the caller adds)."""
+    scratch = join(staged, CHECKED_SCRATCH)
+    with step("validate the hour"):
+        checked_records = records.transform(validation.with_reject_reason).select(*checked_columns())
+        _write_parquet(checked_records, scratch, SCRATCH_OPTIONS)
+    checked = spark.read.parquet(scratch)
+    with step("find duplicates"):
+        duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
+        duplicate_count = duplicates.count()
+    valid = checked.where(F.col("reject_reason").isNull())
+    with step("enrich and write tickets_enriched"):
+        accepted = without_duplicates(valid, duplicates, duplicate_count)
+        _write_parquet(enrich(accepted, config), join(staged, "tickets_enriched"))
+    duplicates.unpersist()
+    with step("write rejected_tickets"):
+        rejected = checked.where(F.col("reject_reason").isNotNull()).transform(
+            partial(with_run_columns, config=config)
+        )
+        _write_parquet(rejected.select(*rejected_columns()), join(staged, "rejected_tickets"))
+    enriched = spark.read.parquet(join(staged, "tickets_enriched"))
+    rejected = spark.read.parquet(join(staged, "rejected_tickets"))
+    counts = Counts(
+        read=checked.count(), enriched=enriched.count(), rejected=rejected.count(), duplicates=duplicate_count
+    )
+    with step("statistics"):
+        figures = _write_statistics(spark, staged, enriched, config, counts.enriched)
+        summary = _summary(config, rejected, counts, figures)
+    if config.publish_to_kafka:
+        with step("publish to Kafka"):
+            _publish(enriched, rejected, config)
+    store.delete(scratch)
+    return summary
+
+
+def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> None:
+    """Enriched tickets to their team's topic and rejected records to the dead-letter topic, in
+    one Kafka write."""
+    dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
+    sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.bootstrap)
+
+
+def _write_statistics(
+    spark: SparkSession, staged: str, enriched: DataFrame, config: JobConfig, total: int
+) -> dict[str, Any]:
+    """Write ``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched
+    tickets) from two small collected aggregates, the count table and the keyword ranking;
+    returns the figures the summary needs."""
+    counts = statistics.count_table(enriched)
+    by_type = statistics.stats_by_type(counts, total)
+    by_team = statistics.stats_by_team(counts, total)
+    kept = max(config.top_n, KEYWORDS_IN_SUMMARY)
+    scopes = 1 + len(schema.enums()["type"])  # "all" and each type: the ranking's exact bound
+    ranking = _rows(statistics.keyword_ranking(enriched, kept + 1), scopes * (kept + 1))
+    outputs = {
+        "stats_by_type": statistics.stats_frame(spark, by_type, ("type",)),
+        "stats_by_team": statistics.stats_frame(spark, by_team, ("support_team", "team_topic")),
+        "word_frequency": statistics.word_frequency_frame(spark, ranking, config.top_n),
+    }
+    for name, df in outputs.items():
+        _write_parquet(with_run_columns(df, config).coalesce(1), join(staged, name))
+    return {
+        "by_type": by_type,
+        "by_team": by_team,
+        "by_rule": statistics.tickets_by_rule(counts),
+        "sla": statistics.sla_pressure(counts, config.interval.end),
+        "top_keywords": [
+            row
+            for row in sorted(ranking, key=lambda r: r["rank"])
+            if row["scope"] == statistics.OVERALL_SCOPE and row["rank"] <= config.top_n
+        ],
+        "keywords_by_scope": statistics.keywords_by_scope(ranking, kept),
+    }
+
+
+def _summary(
+    config: JobConfig, rejected: DataFrame, counts: Counts, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """The insights summary, from the statistics' figures and the reject reasons."""
+    reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
+    published = (
+        {row["team_topic"]: row["tickets"] for row in figures["by_team"]} if config.publish_to_kafka else {}
+    )
+    if config.publish_to_kafka:
+        published[config.dead_letter_topic] = counts.rejected
+    return build_summary(
+        interval=config.interval,
+        run_id=config.run_id,
+        rules_version=config.rules.version,
+        counts=counts,
+        rejected_by_reason={row["reject_reason"]: row["count"] for row in reasons},
+        published=published,
+        **figures,
+    )

@@ -1,0 +1,198 @@
+"""The job's file operations through the Hadoop FileSystem API of the Spark driver.
+
+Everything the job writes or reads back (the artifacts, the staging of a run, the landing zone,
+locks) goes through Spark or this class, so the artifacts root may be a local path or any URI
+Hadoop knows (``file:///mnt/shared/stats``, ``hdfs://...``, ``s3a://...``): executors on other
+machines write where the driver renames.
+
+Renames are atomic on local file systems and HDFS. On an object store (S3A) a directory rename is
+a copy then a delete, not atomic: README, "Running on a cluster", says what the promotion then
+guarantees.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from ticket_etl.storage import join
+
+CHECKSUM_FS = "org.apache.hadoop.fs.ChecksumFileSystem"
+
+
+class StorageError(RuntimeError):
+    """A file operation failed in a way the job cannot repair; the message says which."""
+
+
+@dataclass
+class HadoopStore:
+    """File operations on paths or URIs, through the driver's Hadoop configuration."""
+
+    spark: SparkSession
+
+    def _path(self, location: str) -> Any:
+        return self.spark._jvm.org.apache.hadoop.fs.Path(location)
+
+    def _fs(self, location: str) -> Any:
+        """The file system of ``location``; for local files the raw one: Hadoop's default local
+        file system keeps a ``.crc`` file beside each file and refuses to read a file changed by
+        another program (an operator's edit, a test) afterwards."""
+        fs = self._path(location).getFileSystem(self.spark._jsc.hadoopConfiguration())
+        checksummed = self.spark._jvm.java.lang.Class.forName(CHECKSUM_FS).isInstance(fs)
+        return fs.getRawFileSystem() if checksummed and fs.getScheme() == "file" else fs
+
+    def qualified(self, location: str) -> str:
+        """``location`` as a fully qualified URI (``/a/b`` becomes ``file:/a/b``)."""
+        path = self._path(location)
+        return path.getFileSystem(self.spark._jsc.hadoopConfiguration()).makeQualified(path).toString()
+
+    def exists(self, location: str) -> bool:
+        return bool(self._fs(location).exists(self._path(location)))
+
+    def delete(self, location: str) -> None:
+        """Delete a file or a folder with its content (nothing when absent)."""
+        self._fs(location).delete(self._path(location), True)
+
+    def mkdirs(self, location: str) -> None:
+        self._fs(location).mkdirs(self._path(location))
+
+    def rename(self, source: str, target: str) -> None:
+        """Move ``source`` to ``target``, which must not exist (its parent is created)."""
+        fs = self._fs(source)
+        parent = self._path(target).getParent()
+        if parent is not None:
+            fs.mkdirs(parent)
+        if fs.exists(self._path(target)):
+            raise StorageError(f"cannot move {source} to {target}: the target exists")
+        if not fs.rename(self._path(source), self._path(target)):
+            raise StorageError(f"cannot move {source} to {target}")
+
+    def children(self, location: str) -> list[str]:
+        """Names of the entries of a folder (empty when it does not exist)."""
+        fs, path = self._fs(location), self._path(location)
+        if not fs.exists(path):
+            return []
+        return sorted(status.getPath().getName() for status in fs.listStatus(path))
+
+    def read_text(self, location: str) -> str | None:
+        """A small text file, or None when it does not exist."""
+        fs, path = self._fs(location), self._path(location)
+        if not fs.exists(path):
+            return None
+        stream = fs.open(path)
+        try:
+            return bytes(self.spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+        finally:
+            stream.close()
+
+    def read_json(self, location: str) -> dict[str, Any] | None:
+        text = self.read_text(location)
+        return None if text is None else json.loads(text)
+
+    def write_text(self, location: str, text: str, overwrite: bool = True) -> bool:
+        """Write a small text file. With ``overwrite`` false the creation is exclusive: returns
+        False when the file exists already (how locks are taken)."""
+        fs, path = self._fs(location), self._path(location)
+        try:
+            stream = fs.create(path, overwrite)
+        except Exception as error:
+            if not overwrite and "FileAlreadyExists" in str(error):
+                return False
+            raise
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        return True
+
+    def write_json_atomic(self, location: str, document: dict[str, Any]) -> None:
+        """Write JSON to a temporary file, then rename it over ``location`` in one step (readers
+        see the old or the new document, never a part)."""
+        temporary = join(location.rsplit("/", 1)[0], f".{location.rsplit('/', 1)[1]}.tmp")
+        self.write_text(temporary, json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        jvm = self.spark._jvm
+        context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
+            self._path(location).toUri(), self.spark._jsc.hadoopConfiguration()
+        )
+        options = self.spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.Options.Rename, 1)
+        options[0] = jvm.org.apache.hadoop.fs.Options.Rename.OVERWRITE
+        context.rename(self._path(temporary), self._path(location), options)
+
+    @contextmanager
+    def lock(self, location: str, owner: dict[str, Any], wait_s: float = 0.0) -> Iterator[None]:
+        """Hold the lock file ``location`` while the block runs (see :class:`Lease`).
+
+        A lock held by another live owner is waited for up to ``wait_s`` seconds, then refused
+        with :class:`LockedError`. A lock left by a dead owner (no heartbeat for
+        :data:`LEASE_S`), or by an earlier attempt of the same run, is taken over.
+        """
+        deadline = time.monotonic() + wait_s
+        while not self._try_lock(location, owner):
+            if time.monotonic() >= deadline:
+                raise LockedError(location, self.read_json(location) or {})
+            time.sleep(LOCK_POLL_S)
+        lease = Lease(self, location, owner)
+        lease.start()
+        try:
+            yield
+        finally:
+            lease.stop()
+            self.delete(location)
+
+    def _try_lock(self, location: str, owner: dict[str, Any]) -> bool:
+        if self.write_text(location, json.dumps({**owner, "heartbeat": time.time()}), overwrite=False):
+            return True
+        holder = self._holder(location)
+        if holder is None or holder.get("run_id") == owner.get("run_id") or _expired(holder):
+            self.delete(location)  # taken over: the next exclusive create decides among contenders
+            return self.write_text(location, json.dumps({**owner, "heartbeat": time.time()}), overwrite=False)
+        return False
+
+    def _holder(self, location: str) -> dict[str, Any] | None:
+        try:
+            return self.read_json(location)
+        except ValueError:  # being rewritten by its heartbeat: alive
+            return {"heartbeat": time.time()}
+
+
+# A lock whose owner has not renewed it for this long is abandoned (a job killed by SIGKILL).
+LEASE_S = 120.0
+HEARTBEAT_S = 20.0
+LOCK_POLL_S = 2.0
+
+
+def _expired(holder: dict[str, Any]) -> bool:
+    return time.time() - float(holder.get("heartbeat", 0)) > LEASE_S
+
+
+class Lease(threading.Thread):
+    """Renews a lock's heartbeat every :data:`HEARTBEAT_S` seconds until stopped."""
+
+    def __init__(self, store: HadoopStore, location: str, owner: dict[str, Any]) -> None:
+        super().__init__(name=f"lease {location}", daemon=True)
+        self.store, self.location, self.owner = store, location, owner
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_S):
+            self.store.write_json_atomic(self.location, {**self.owner, "heartbeat": time.time()})
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+
+
+class LockedError(StorageError):
+    """A lock is held by someone else."""
+
+    def __init__(self, location: str, holder: dict[str, Any]) -> None:
+        super().__init__(f"{location} is held by {json.dumps(holder, sort_keys=True)}")
+        self.location = location
+        self.holder = holder

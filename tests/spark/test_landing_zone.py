@@ -1,0 +1,193 @@
+"""The landing zone (raw_tickets): reprocessing reads it, whatever Kafka still holds; late records
+land in their hour and are reported; an hour never shrinks unless told to; an ingest killed midway
+lands every record exactly once when run again. Real broker, real spark-submit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+from timeline import RECENT_DAY
+
+from ticket_etl import artifacts
+from ticket_etl.generator import generate_batch
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import JobArguments
+from ticket_etl.kafka_io import create_topic
+from ticket_etl.producer import build_producer, produce_records
+from ticket_etl.spark_submit import spark_submit_command
+
+pytestmark = pytest.mark.integration
+
+HOUR_A = Interval.hour_starting(RECENT_DAY + timedelta(hours=10))
+HOUR_B = Interval.hour_starting(RECENT_DAY + timedelta(hours=11))
+HOUR_C = Interval.hour_starting(RECENT_DAY + timedelta(hours=3))
+
+
+@pytest.fixture(scope="module")
+def zone(kafka_bootstrap: str, tmp_path_factory) -> dict:
+    """A source topic with 200 tickets in hour A and 50 in hour B, and an artifacts root."""
+    source = f"landing_src_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, source, partitions=3)
+    producer = build_producer(kafka_bootstrap)
+    produce_records(producer, source, generate_batch(HOUR_A.start, HOUR_A.end, 200, seed=3).records())
+    produce_records(producer, source, generate_batch(HOUR_B.start, HOUR_B.end, 50, seed=4).records())
+    return {"bootstrap": kafka_bootstrap, "source": source, "output": str(tmp_path_factory.mktemp("zone"))}
+
+
+def _args(zone: dict, interval: Interval, run_id: str, **extra) -> JobArguments:
+    return JobArguments(
+        interval=interval,
+        run_id=run_id,
+        bootstrap=zone["bootstrap"],
+        topic=zone["source"],
+        dead_letter_topic=f"{zone['source']}_dlq",
+        output=zone["output"],
+        publish_to_kafka=False,
+        **extra,
+    )
+
+
+def _run(args: JobArguments) -> subprocess.CompletedProcess:
+    return subprocess.run(spark_submit_command(args.argv()), capture_output=True, text=True, timeout=900)
+
+
+def _digest(result: subprocess.CompletedProcess) -> dict:
+    errors = [
+        line for line in (result.stdout + result.stderr).splitlines() if "analyze_tickets: error" in line
+    ]
+    assert result.returncode == 0, errors or (result.stdout[-3000:] + result.stderr[-3000:])
+    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def _rows(root: str, dataset: str, interval: Interval) -> pd.DataFrame:
+    """A published dataset without run metadata, comparable across runs."""
+    df = pd.read_parquet(artifacts.partition_path(root, dataset, interval))
+    df = df.drop(columns=[c for c in ("run_id", "interval_start", "interval_end") if c in df.columns])
+    df = df.apply(lambda col: col.map(repr))
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+def _landed(root: str, topic: str) -> pd.DataFrame:
+    path = artifacts.raw_topic_path(root, topic)
+    return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pandas()
+
+
+def _delete_all_records(bootstrap: str, topic: str) -> None:
+    """Admin deleteRecords up to the high watermark of every partition: Kafka holds nothing."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"wm-{uuid.uuid4().hex}"})
+    partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+    ends = [
+        TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
+        for p in partitions
+    ]
+    consumer.close()
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive its futures
+    for future in admin.delete_records(ends).values():
+        future.result(30)
+
+
+def test_reprocessing_an_hour_kafka_no_longer_holds_gives_the_same_rows(zone: dict) -> None:
+    first = _digest(_run(_args(zone, HOUR_A, "a-1")))
+    assert first["totals"]["read"] == 200 and first["ingest"]["records"] == 250, first
+    assert first["ingest"]["hours"] == {HOUR_A.token: 200, HOUR_B.token: 50}
+    before = {name: _rows(zone["output"], name, HOUR_A) for name in artifacts.PARQUET_DATASETS}
+    _delete_all_records(zone["bootstrap"], zone["source"])
+
+    second = _digest(_run(_args(zone, HOUR_A, "a-2")))
+    assert second["totals"] == first["totals"]
+    assert second["ingest"]["records"] == 0  # nothing new, and nothing read from Kafka for the hour
+    for name in artifacts.PARQUET_DATASETS:
+        pd.testing.assert_frame_equal(_rows(zone["output"], name, HOUR_A), before[name], obj=name)
+
+
+def test_a_late_record_lands_in_its_hour_and_is_reported(zone: dict) -> None:
+    late = generate_batch(HOUR_A.start, HOUR_A.end, 1, seed=99).records()
+    produce_records(build_producer(zone["bootstrap"]), zone["source"], late)
+    digest = _digest(_run(_args(zone, HOUR_B, "b-1")))
+    assert digest["totals"]["read"] == 50
+    assert digest["ingest"]["late_hours"] == [{**HOUR_A.as_dict(), "records": 1}]
+    landed = _landed(zone["output"], zone["source"])
+    assert int((landed["interval"] == HOUR_A.token).sum()) == 201
+    # Reprocessing hour A (what the DAG triggers when reprocess_late_hours is on) counts it.
+    again = _digest(_run(_args(zone, HOUR_A, "a-3")))
+    assert again["totals"]["read"] == 201 and again["totals"]["enriched"] == 201
+
+
+def test_an_hour_whose_landing_partition_is_gone_is_refused_then_emptied_when_forced(zone: dict) -> None:
+    summary_before = Path(artifacts.summary_path(zone["output"], HOUR_A)).read_bytes()
+    hour = Path(artifacts.raw_hour_path(zone["output"], zone["source"], HOUR_A))
+    subprocess.run(["rm", "-rf", str(hour)], check=True)
+
+    refused = _run(_args(zone, HOUR_A, "a-4"))
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 2
+    assert (
+        "would shrink: this run reads 0 records from the landing zone, its published state holds 201"
+        in output
+    )
+    assert "allow_shrink" in output and "Traceback" not in output
+    assert Path(artifacts.summary_path(zone["output"], HOUR_A)).read_bytes() == summary_before
+
+    forced = _digest(_run(_args(zone, HOUR_A, "a-5", allow_shrink=True)))
+    assert forced["totals"]["read"] == 0 and forced["shrunk_from"] == 201
+
+
+def test_the_root_summary_left_on_an_unended_hour_is_repaired(zone: dict) -> None:
+    """A root summary written before #15's rule, pointing at 2030: the next promotion replaces it
+    with the most recent hour that has ended."""
+    future = Interval.hour_starting(datetime(2030, 1, 1, tzinfo=UTC))
+    latest = Path(zone["output"]) / artifacts.SUMMARY_NAME
+    latest.write_text(json.dumps({"interval": future.as_dict(), "run": {"run_id": "old-2030"}}))
+    _digest(_run(_args(zone, HOUR_A, "a-6")))  # an older hour than B: B is the most recent
+    assert json.loads(latest.read_text())["interval"] == HOUR_B.as_dict()
+
+
+def test_an_ingest_killed_midway_lands_every_record_exactly_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    source = f"landing_kill_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, source, partitions=3)
+    produce_records(
+        build_producer(kafka_bootstrap),
+        source,
+        generate_batch(HOUR_C.start, HOUR_C.end, 60_000, seed=5).records(),
+    )
+    zone = {"bootstrap": kafka_bootstrap, "source": source, "output": str(tmp_path)}
+    args = _args(zone, HOUR_C, "c-1", max_records_per_batch=6_000)
+    job = subprocess.Popen(
+        spark_submit_command(args.argv()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    hour = Path(artifacts.raw_hour_path(str(tmp_path), source, HOUR_C))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(hour.glob("batch=*"))) < 2 and job.poll() is None:
+        time.sleep(0.2)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    landed_then = len(list(hour.glob("batch=*")))
+    assert 2 <= landed_then < 10, "killed too late: the ingest had (nearly) finished"
+
+    # Run again as the task's retry does (same run id: it takes over the dead attempt's lock).
+    digest = _digest(_run(_args(zone, HOUR_C, "c-1", max_records_per_batch=6_000)))
+    assert digest["totals"]["read"] == 60_000
+    landed = _landed(str(tmp_path), source)
+    assert len(landed) == 60_000
+    assert not landed.duplicated(["partition", "offset"]).any()
+    assert sorted(landed.groupby("partition")["offset"].max() + 1) == sorted(
+        landed.groupby("partition").size()
+    )
