@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench import orchestration_bench, producer_bench, spark_bench
+from bench import orchestration_bench, producer_bench, reprocess_bench, spark_bench
 from bench.common import RESULTS_DIR
 from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
@@ -64,15 +64,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def plan(args: argparse.Namespace, bootstrap: str) -> tuple[list[str], list[str], list[str]]:
-    """Arguments of the producer, Spark and orchestration benchmarks."""
+def plan(args: argparse.Namespace, bootstrap: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Arguments of the producer, Spark, reprocessing and orchestration benchmarks."""
     runs = str(args.runs or (1 if args.quick else 3))
     producer = ["--bootstrap", bootstrap, "--runs", runs]
     if args.quick:
         producer += ["--count", str(QUICK_COUNT), "--baseline-count", str(QUICK_COUNT // 5)]
     counts = args.spark_counts or (str(QUICK_COUNT) if args.quick else "100000,1000000")
     spark = ["--bootstrap", bootstrap, "--counts", counts, "--runs", runs]
-    return producer, spark, ["--runs", runs]
+    reprocess = ["--bootstrap", bootstrap, "--runs", runs]
+    if args.quick:
+        reprocess += ["--after", str(QUICK_COUNT)]
+    return producer, spark, reprocess, ["--runs", runs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     codes: dict[str, int] = {}
     with broker() as bootstrap:
-        producer_args, spark_args, orchestration_args = plan(args, bootstrap)
+        producer_args, spark_args, reprocess_args, orchestration_args = plan(args, bootstrap)
         print("bench: producer benchmark", file=sys.stderr)
         codes["producer"] = producer_bench.main(producer_args)
         print("bench: Spark benchmark", file=sys.stderr)
         codes["spark"] = spark_bench.main(spark_args)
+        print("bench: reprocessing benchmark", file=sys.stderr)
+        codes["reprocess"] = reprocess_bench.main(reprocess_args)
     if args.skip_orchestration:
         print("bench: orchestration benchmark skipped (--skip-orchestration)", file=sys.stderr)
     elif not orchestration_bench.airflow_answers():

@@ -30,9 +30,9 @@ LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour befor
 CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7}
 
 
-def _dags_test(env: dict[str, str]) -> dict:
+def _dags_test(env: dict[str, str], logical_date: str = LOGICAL_DATE) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        ["airflow", "dags", "test", "ticket_pipeline", LOGICAL_DATE, "-c", json.dumps(CONF)],
+        ["airflow", "dags", "test", "ticket_pipeline", logical_date, "-c", json.dumps(CONF)],
         env=env,
         capture_output=True,
         text=True,
@@ -41,13 +41,18 @@ def _dags_test(env: dict[str, str]) -> dict:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     finished = [line for line in (result.stdout + result.stderr).splitlines() if "DagRun Finished:" in line]
     assert finished and "state=success," in finished[-1], finished
+    return result
+
+
+def _summary(env: dict[str, str]) -> dict:
+    _dags_test(env)
     summary_path = _partition(Path(env["STATS_DIR"]), "insights", INTERVAL) / artifacts.SUMMARY_NAME
     return json.loads(summary_path.read_text())
 
 
 @pytest.fixture(scope="module")
 def first(airflow_env: dict[str, str]) -> dict:
-    return _dags_test(airflow_env)
+    return _summary(airflow_env)
 
 
 def test_one_interval_end_to_end(first: dict, airflow_env: dict[str, str], kafka_bootstrap: str) -> None:
@@ -77,7 +82,7 @@ def test_one_interval_end_to_end(first: dict, airflow_env: dict[str, str], kafka
 def test_rerun_generates_nothing_new_and_gives_the_same_figures(
     first: dict, airflow_env: dict[str, str]
 ) -> None:
-    second = _dags_test(airflow_env)
+    second = _summary(airflow_env)
     assert second["run"]["run_id"] != first["run"]["run_id"]
     for key in ("totals", "by_type", "by_team", "top_keywords", "rejected_by_reason", "reconciliation"):
         assert second[key] == first[key], key
@@ -110,3 +115,16 @@ def test_an_hour_that_has_not_ended_fails_the_run_and_leaves_the_latest_summary(
     assert (stats / artifacts.SUMMARY_NAME).read_bytes() == before
     unended = Interval.hour_starting(datetime.fromisoformat(start.replace("Z", "+00:00")))
     assert not _partition(stats, "insights", unended).exists()
+
+
+def test_artifacts_root_given_as_a_file_uri(airflow_env: dict[str, str], tmp_path: Path) -> None:
+    """STATS_DIR=file:///...: the job writes through Hadoop's FileSystem API, the tasks and
+    readers go through the same URI."""
+    hour = Interval.hour_starting(RECENT_DAY + timedelta(hours=5))
+    root = f"file://{tmp_path}/shared-stats"
+    _dags_test({**airflow_env, "STATS_DIR": root}, logical_date=hour.end.isoformat())
+    summary = artifacts.read_summary(root, hour)
+    assert summary["interval"] == hour.as_dict() and summary["reconciliation"]["holds"] is True
+    assert summary["totals"]["read"] == CONF["tickets_per_run"]
+    assert artifacts.missing_artifacts(root, hour) == []
+    assert artifacts.latest_ended_summary(root)["run"]["run_id"] == summary["run"]["run_id"]
