@@ -142,8 +142,8 @@ def ticket_pipeline() -> None:
         return tasks.ensure_topics()
 
     @task
-    def check_rules() -> str:
-        """Validate the routing rules; a bad file is a data error."""
+    def check_rules() -> dict:
+        """Validate the routing rules and snapshot them for this run; a bad file is a data error."""
         try:
             return tasks.check_rules()
         except tasks.DataError as error:
@@ -157,10 +157,10 @@ def ticket_pipeline() -> None:
         return tasks.generate(interval, params["tickets_per_run"], params["seed"], params["malformed_share"])
 
     @task
-    def spark_submission(interval: Interval, params: dict, run_id=None) -> dict:
+    def spark_submission(interval: Interval, rules: dict, params: dict, run_id=None) -> dict:
         """The analyze task's spark-submit for this hour (jars, the job's modules, arguments)."""
         return tasks.spark_submission(
-            interval, run_id, params["top_n"], params["allow_shrink"], params["accept_data_loss"]
+            interval, rules, run_id, params["top_n"], params["allow_shrink"], params["accept_data_loss"]
         )
 
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
@@ -176,15 +176,17 @@ def ticket_pipeline() -> None:
         return tasks.late_hour_runs(digest, run_id) if params["reprocess_late_hours"] else []
 
     interval = resolve_interval()
-    submission = spark_submission(interval)
+    rules = check_rules()
+    submission = spark_submission(interval, rules)
     analyze = AnalyzeJobOperator(
         task_id="analyze",
         conn_id=tasks.SPARK_CONN_ID,
         **{field: submission[field] for field in Submission.__dataclass_fields__},
+        rules_text=rules["text"],
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),
     )
-    chain([ensure_topics(), check_rules(), generate_tickets(interval)], analyze)
+    chain([ensure_topics(), generate_tickets(interval)], analyze)
     publish(analyze.output)
     TriggerDagRunOperator.partial(
         task_id="reprocess_late_hours", trigger_dag_id="ticket_pipeline", wait_for_completion=False

@@ -43,7 +43,7 @@ def build_config(args: JobArguments):  # -> JobConfig (Spark imports stay below)
         dead_letter_topic=args.dead_letter_topic,
         output=args.output,
         run_id=args.run_id,
-        rules=load_rules(args.rules),
+        rules=load_rules(args.rules, args.rules_digest),
         stopwords=load_stopwords(config.STOPWORDS_PATH),
         top_n=args.top_n,
         max_records_per_task=args.max_records_per_task,

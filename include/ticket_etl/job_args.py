@@ -28,6 +28,7 @@ class JobArguments:
     dead_letter_topic: str = config.DEAD_LETTER_TOPIC
     output: str = field(default_factory=config.stats_dir)
     rules: Path = config.ROUTING_RULES_PATH
+    rules_digest: str | None = None
     top_n: int = DEFAULT_TOP_N
     max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
     max_records_per_batch: int | None = None
@@ -51,6 +52,8 @@ class JobArguments:
         args += ["--bootstrap-servers", self.bootstrap, "--topic", self.topic]
         args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.output)]
         args += ["--rules", str(self.rules), "--top-n", str(self.top_n)]
+        if self.rules_digest is not None:
+            args += ["--rules-digest", self.rules_digest]
         args += ["--max-records-per-task", str(self.max_records_per_task)]
         if self.max_records_per_batch is not None:
             args += ["--max-records-per-batch", str(self.max_records_per_batch)]
@@ -79,6 +82,7 @@ class JobArguments:
                 dead_letter_topic=args.dead_letter_topic,
                 output=args.output if "://" in args.output else str(Path(args.output).resolve()),
                 rules=args.rules,
+                rules_digest=args.rules_digest,
                 top_n=args.top_n,
                 max_records_per_task=args.max_records_per_task,
                 max_records_per_batch=args.max_records_per_batch,
@@ -105,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         "--output", default=config.stats_dir(), help="artifacts root, a path or a URI (STATS_DIR)"
     )
     parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
+    parser.add_argument("--rules-digest", help="SHA-256 the rules file must have (the one the run checked)")
     parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
     parser.add_argument(
         "--max-records-per-task",

@@ -6,12 +6,15 @@ Spark job turns that into a clear exit (no stack trace) and the DAG does not ret
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ticket_etl import schema
-from ticket_etl.config import TEAMS
+from ticket_etl.config import PLATFORM_DIR, TEAMS
 
 CONDITION_FIELDS = ("type", "priority", "language", "keywords")
 
@@ -32,26 +35,62 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The ordered rules, the default route, the SLA table and the version recorded on tickets."""
+    """The ordered rules, the default route, the SLA table and the version recorded on tickets;
+    ``digest``: the SHA-256 of the file's bytes they were read from."""
 
     version: str
     rules: tuple[Rule, ...]
     default_rule_id: str
     default_team: str
     sla_hours: dict[str, float]
+    digest: str = ""
 
 
-def load_rules(path: Path) -> RuleSet:
-    """Read and validate a rules file."""
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_rules(path: Path, expected_digest: str | None = None) -> RuleSet:
+    """Read and validate a rules file; with ``expected_digest``, the file must be exactly the one
+    that was checked (a run applies the rules it validated)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(f"rules file not found: {path}") from None
+    if expected_digest is not None and digest_of(text) != expected_digest:
+        raise RulesError(
+            f"rules file {path} is not the one this run checked (sha256 {digest_of(text)[:12]}, "
+            f"expected {expected_digest[:12]})"
+        )
+    return parse_text(text, source=str(path))
+
+
+def parse_text(text: str, source: str = "<rules>") -> RuleSet:
+    """Validate the text of a rules file and build the ``RuleSet`` (with its digest)."""
     import yaml
 
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulesError(f"rules file not found: {path}") from None
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise RulesError(f"rules file {path} is not valid YAML: {error}") from None
-    return parse_rules(document, source=str(path))
+        raise RulesError(f"rules file {source} is not valid YAML: {error}") from None
+    return dataclasses.replace(parse_rules(document, source), digest=digest_of(text))
+
+
+def snapshot_path(digest: str) -> Path:
+    """Where a checked rules file is kept for the run that checked it: by content, so a run
+    finds exactly the bytes it validated whatever happens to ``include/routing_rules.yaml``."""
+    return PLATFORM_DIR / "build" / "rules" / f"{digest}.yaml"
+
+
+def write_snapshot(text: str) -> Path:
+    """Keep a checked rules text at :func:`snapshot_path` (atomically; once per content)."""
+    target = snapshot_path(digest_of(text))
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".tmp-{os.getpid()}")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    return target
 
 
 def parse_rules(document: Any, source: str = "<rules>") -> RuleSet:

@@ -22,10 +22,17 @@ KEPT_LINES = 400
 
 class AnalyzeJobOperator(SparkSubmitOperator):
     """Runs the analysis job; a data error fails the task at once with the job's own message,
-    without retry; on success the task returns the job's digest of the run."""
+    without retry; on success the task returns the job's digest of the run.
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``rules_text``: the rules the run checked, kept by content where the job's ``--rules`` points
+    (so the task finds them on whichever worker it runs), with the job's modules for
+    ``--py-files``."""
+
+    template_fields = (*SparkSubmitOperator.template_fields, "rules_text")
+
+    def __init__(self, *, rules_text: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.rules_text = rules_text
         self._output: deque[str] = deque(maxlen=KEPT_LINES)
 
     def _get_hook(self) -> SparkSubmitHook:
@@ -44,6 +51,11 @@ class AnalyzeJobOperator(SparkSubmitOperator):
             yield line
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from ticket_etl.rules import write_snapshot
+        from ticket_etl.spark_submit import build_py_files
+
+        write_snapshot(self.rules_text)
+        build_py_files()
         try:
             super().execute(context)
         except AirflowException as error:

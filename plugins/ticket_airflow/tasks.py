@@ -100,14 +100,20 @@ def ensure_topics(kafka_conn_id: str = KAFKA_CONN_ID) -> list[str]:
     return created
 
 
-def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> str:
-    """Validate the routing rules before Spark starts; returns their version."""
-    from ticket_etl.rules import RulesError, load_rules
+def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> dict[str, str]:
+    """Validate the routing rules before Spark starts; returns the snapshot the run applies: the
+    file's text, its SHA-256 and its version (the rules file may change during the run)."""
+    from ticket_etl.rules import RulesError, parse_text
 
     try:
-        return load_rules(rules_path).version
+        text = rules_path.read_text(encoding="utf-8")
+        rules = parse_text(text, source=str(rules_path))
+    except FileNotFoundError:
+        raise DataError(f"rules file not found: {rules_path}") from None
     except RulesError as error:
         raise DataError(str(error)) from None
+    log.info("rules version %s, sha256 %s", rules.version, rules.digest)
+    return {"text": text, "digest": rules.digest, "version": rules.version}
 
 
 def generate(
@@ -138,15 +144,24 @@ def generate(
 
 
 def spark_submission(
-    interval: Interval, run_id: str, top_n: int, allow_shrink: bool, accept_data_loss: bool
+    interval: Interval,
+    rules: dict[str, str],
+    run_id: str,
+    top_n: int,
+    allow_shrink: bool,
+    accept_data_loss: bool,
 ) -> dict[str, Any]:
     """The ``analyze`` task's ``SparkSubmitOperator`` fields for one run: the job's modules zipped
-    for ``--py-files``, and its arguments (the job lands, analyses, checks and publishes)."""
+    for ``--py-files``, and its arguments (the job lands, analyses, checks and publishes) with the
+    rules snapshot ``check_rules`` validated (by content and digest)."""
+    from ticket_etl.rules import snapshot_path
     from ticket_etl.spark_submit import submission
 
     job_args = JobArguments(
         interval=interval,
         run_id=run_id,
+        rules=snapshot_path(rules["digest"]),
+        rules_digest=rules["digest"],
         bootstrap=kafka_bootstrap(),
         top_n=top_n,
         allow_shrink=allow_shrink,

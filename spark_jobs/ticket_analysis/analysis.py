@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from ticket_analysis import enrichment, routing, sinks, statistics, validation
 from ticket_analysis.config import JobConfig
+from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import schema
@@ -131,6 +132,7 @@ def analyze_hour(
         checked_records = records.transform(validation.with_reject_reason).select(*checked_columns())
         _write_parquet(checked_records, scratch, SCRATCH_OPTIONS)
     checked = spark.read.parquet(scratch)
+    fault_point("analysis")
     with step("find duplicates"):
         duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
         duplicate_count = duplicates.count()
@@ -213,6 +215,7 @@ def _summary(
         interval=config.interval,
         run_id=config.run_id,
         rules_version=config.rules.version,
+        rules_digest=config.rules.digest,
         counts=counts,
         rejected_by_reason={row["reject_reason"]: row["count"] for row in reasons},
         published=published,

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval
@@ -61,10 +62,12 @@ def promote(store: HadoopStore, root: str, run_id: str, now: datetime | None = N
         raise PublicationError(f"{staged}: no manifest, the run did not finish staging")
     interval = Interval.parse(manifest["interval"]["start"], manifest["interval"]["end"])
     trash = f"{staged}.replaced"
-    for dataset in (*artifacts.PARQUET_DATASETS, artifacts.INSIGHTS_DATASET):
+    for index, dataset in enumerate((*artifacts.PARQUET_DATASETS, artifacts.INSIGHTS_DATASET)):
         source = join(staged, dataset)
         if store.exists(source):
             _swap_in(store, source, artifacts.partition_path(root, dataset, interval), join(trash, dataset))
+        if index == 0:
+            fault_point("promotion")  # one dataset swapped, the others (and the summary) not yet
     summary = store.read_json(artifacts.summary_path(root, interval))
     _update_latest(store, root, summary, now)
     store.delete(trash)

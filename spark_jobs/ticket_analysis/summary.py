@@ -42,6 +42,7 @@ def build_summary(
     interval: Interval,
     run_id: str,
     rules_version: str,
+    rules_digest: str,
     counts: Counts,
     by_type: list[dict[str, Any]],
     by_team: list[dict[str, Any]],
@@ -60,6 +61,7 @@ def build_summary(
         "interval": interval.as_dict(),
         "run": {"run_id": run_id, "generated_at": iso_utc(datetime.now(UTC))},
         "rules_version": rules_version,
+        "rules_digest": rules_digest,
         "schema_version": schema.SCHEMA_VERSION,
         "totals": {
             "read": counts.read,

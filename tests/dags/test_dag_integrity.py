@@ -60,7 +60,7 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "spark_submission",
         "check_rules",
     }
-    assert dag.get_task("spark_submission").upstream_task_ids == {"resolve_interval"}
+    assert dag.get_task("spark_submission").upstream_task_ids == {"resolve_interval", "check_rules"}
     assert set(dag.params.keys()) >= {"tickets_per_run", "generate", "seed"}
 
 
