@@ -309,7 +309,7 @@ def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Pa
 def test_the_job_refuses_an_hour_that_has_not_ended(first_run: dict, job_setup: dict, hour: str) -> None:
     latest = job_setup["output"] / artifacts.SUMMARY_NAME
     before = latest.read_bytes()
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = (datetime.now(UTC) + timedelta(minutes=5)).replace(minute=0, second=0, microsecond=0)
     if hour == "future":
         start = datetime(2030, 1, 1, tzinfo=UTC)
     result = _run_job(_job_args(job_setup, f"unended-{hour}", start, start + timedelta(hours=1)), timeout=300)
