@@ -19,7 +19,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ticket_analysis import enrichment, routing, sinks, statistics, validation
+from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, validation
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
@@ -36,6 +36,8 @@ CHECKED_SCRATCH = "_checked"
 SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
 # Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
 BROADCAST_DUPLICATES_MAX = 200_000
+# Up to this many records, an hour's checked records stay in memory instead of a scratch dataset.
+IN_MEMORY_MAX_RECORDS = 100_000
 # Keywords kept per scope in the summary (at least --top-n), so that readers can merge hours.
 KEYWORDS_IN_SUMMARY = 100
 
@@ -62,12 +64,14 @@ def rejected_columns() -> list[Column]:
     ]
 
 
+def run_values(config: JobConfig) -> dict[str, str]:
+    """The run columns of every dataset: ``RUN_COLUMNS`` and their values."""
+    bounds = config.interval.as_dict()
+    return dict(zip(RUN_COLUMNS, (config.run_id, bounds["start"], bounds["end"]), strict=True))
+
+
 def with_run_columns(df: DataFrame, config: JobConfig) -> DataFrame:
-    return (
-        df.withColumn("run_id", F.lit(config.run_id))
-        .withColumn("interval_start", F.lit(config.interval.as_dict()["start"]))
-        .withColumn("interval_end", F.lit(config.interval.as_dict()["end"]))
-    )
+    return df.withColumns({name: F.lit(value) for name, value in run_values(config).items()})
 
 
 def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
@@ -122,16 +126,16 @@ def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> D
 
 
 def analyze_hour(
-    spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, staged: str
+    spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, read: int, staged: str
 ) -> dict[str, Any]:
-    """Validate, de-duplicate, enrich and route the hour's ``records``; write every dataset and
-    the summary under ``staged``, publish to the team and dead-letter topics; returns the
-    summary (without the run's ingest figures, which the caller adds)."""
-    scratch = join(staged, CHECKED_SCRATCH)
-    with step("validate the hour"):
-        checked_records = records.transform(validation.with_reject_reason).select(*checked_columns())
-        _write_parquet(checked_records, scratch, SCRATCH_OPTIONS)
-    checked = spark.read.parquet(scratch)
+    """Validate, de-duplicate, enrich and route the hour's ``records`` (``read`` of them); write
+    every dataset and the summary under ``staged``, publish to the team and dead-letter topics;
+    returns the summary (without the run's ingest figures, which the caller adds).
+
+    The checked records are kept for the rest of the run: in memory for an hour of at most
+    :data:`IN_MEMORY_MAX_RECORDS` (no scratch files to write and list), else in a scratch Parquet
+    dataset (memory bounded whatever the volume)."""
+    checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH))
     fault_point("analysis")
     with step("find duplicates"):
         duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
@@ -146,19 +150,34 @@ def analyze_hour(
             partial(with_run_columns, config=config)
         )
         _write_parquet(rejected.select(*rejected_columns()), join(staged, "rejected_tickets"))
+    checked.unpersist()
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
     counts = Counts(
-        read=checked.count(), enriched=enriched.count(), rejected=rejected.count(), duplicates=duplicate_count
+        read=read,
+        enriched=store.parquet_rows(join(staged, "tickets_enriched")),
+        rejected=store.parquet_rows(join(staged, "rejected_tickets")),
+        duplicates=duplicate_count,
     )
     with step("statistics"):
-        figures = _write_statistics(spark, staged, enriched, config, counts.enriched)
+        figures = _write_statistics(store, staged, enriched, config, counts.enriched)
         summary = _summary(config, rejected, counts, figures)
     if config.publish_to_kafka:
         with step("publish to Kafka"):
             _publish(enriched, rejected, config)
-    store.delete(scratch)
+    store.delete(join(staged, CHECKED_SCRATCH))
     return summary
+
+
+def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -> DataFrame:
+    """The records with their reject reason and typed fields, computed once (see
+    :func:`analyze_hour`)."""
+    checked = records.transform(validation.with_reject_reason).select(*checked_columns())
+    if read <= IN_MEMORY_MAX_RECORDS:
+        return checked.persist(StorageLevel.MEMORY_AND_DISK)
+    with step("validate the hour"):
+        _write_parquet(checked, scratch, SCRATCH_OPTIONS)
+    return spark.read.parquet(scratch)
 
 
 def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> None:
@@ -169,7 +188,7 @@ def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> Non
 
 
 def _write_statistics(
-    spark: SparkSession, staged: str, enriched: DataFrame, config: JobConfig, total: int
+    store: HadoopStore, staged: str, enriched: DataFrame, config: JobConfig, total: int
 ) -> dict[str, Any]:
     """Write ``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched
     tickets) from two small collected aggregates, the count table and the keyword ranking;
@@ -181,12 +200,14 @@ def _write_statistics(
     scopes = 1 + len(schema.enums()["type"])  # "all" and each type: the ranking's exact bound
     ranking = _rows(statistics.keyword_ranking(enriched, kept + 1), scopes * (kept + 1))
     outputs = {
-        "stats_by_type": statistics.stats_frame(spark, by_type, ("type",)),
-        "stats_by_team": statistics.stats_frame(spark, by_team, ("support_team", "team_topic")),
-        "word_frequency": statistics.word_frequency_frame(spark, ranking, config.top_n),
+        "stats_by_type": small_tables.table(by_type, statistics.stats_schema(("type",))),
+        "stats_by_team": small_tables.table(by_team, statistics.stats_schema(("support_team", "team_topic"))),
+        "word_frequency": small_tables.table(
+            statistics.word_frequency_rows(ranking, config.top_n), statistics.WORD_FREQUENCY_SCHEMA
+        ),
     }
-    for name, df in outputs.items():
-        _write_parquet(with_run_columns(df, config).coalesce(1), join(staged, name))
+    for name, data in outputs.items():
+        small_tables.write(store, join(staged, name), small_tables.with_constants(data, run_values(config)))
     return {
         "by_type": by_type,
         "by_team": by_team,

@@ -57,10 +57,11 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
             )
             landing.compact_hour(spark, store, root, config.source_topic, config.interval)
         records = landing.read_hour(spark, store, root, config.source_topic, config.interval)
-        shrunk_from = _guard_against_shrinking(store, root, config, records.count())
+        read = store.parquet_rows(landing.hour_path(root, config.source_topic, config.interval))
+        shrunk_from = _guard_against_shrinking(store, root, config, read)
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)
-        summary = analyze_hour(spark, store, config, records, staged)
+        summary = analyze_hour(spark, store, config, records, read, staged)
         summary["ingest"] = ingest_figures(store, root, config.interval, report)
         if shrunk_from is not None:
             summary["shrunk_from"] = shrunk_from

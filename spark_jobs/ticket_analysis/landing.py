@@ -150,15 +150,14 @@ def _land_batch(batch: DataFrame, batch_id: int, store: HadoopStore, root: str, 
     to its ``batch=<id>`` folder, replacing a part left by an interrupted attempt of the batch."""
     temporary = join(root, LANDING_TMP, f"{BATCH_PREFIX}{batch_id}")
     batch.write.mode("overwrite").partitionBy(HOUR_COLUMN).parquet(temporary)
-    folders = [name for name in store.children(temporary) if name.startswith(artifacts.INTERVAL_PREFIX)]
-    if folders:
-        counts = batch.sparkSession.read.parquet(temporary).groupBy(HOUR_COLUMN).count().collect()
-        for folder in folders:
+    for folder in store.children(temporary):
+        if folder.startswith(artifacts.INTERVAL_PREFIX):
+            report.hours[folder.removeprefix(artifacts.INTERVAL_PREFIX)] += store.parquet_rows(
+                join(temporary, folder)
+            )
             target = join(root, folder, f"{BATCH_PREFIX}{batch_id:010d}")
             store.delete(target)
             store.rename(join(temporary, folder), target)
-        for row in counts:
-            report.hours[row[HOUR_COLUMN]] += row["count"]
     store.delete(temporary)
     report.batches.append(batch_id)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession, Window
+import pyarrow as pa
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
 from ticket_etl import schema
 from ticket_etl.config import TEAMS
@@ -116,18 +116,18 @@ def stats_by_team(counts: list[dict[str, Any]], total: int) -> list[dict[str, An
     ]
 
 
-def stats_frame(spark: SparkSession, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> DataFrame:
-    """``rows`` of :func:`stats_by_type` or :func:`stats_by_team` as a DataFrame, ``keys`` (the
-    text columns) first, then the counts and the share."""
+def stats_schema(keys: tuple[str, ...]) -> pa.Schema:
+    """The ``stats_by_type`` / ``stats_by_team`` contract: ``keys`` (the text columns) first, then
+    the counts and the share."""
     priorities = schema.enums()["priority"]
     counts = ["tickets", *(f"{priority}_count" for priority in priorities), "high_or_critical_count"]
-    fields = [
-        *(StructField(name, StringType(), True) for name in keys),
-        *(StructField(name, LongType(), False) for name in counts),
-        StructField("share_of_total", DoubleType(), False),
-    ]
-    names = [field.name for field in fields]
-    return spark.createDataFrame([tuple(row[name] for name in names) for row in rows], StructType(fields))
+    return pa.schema(
+        [
+            *(pa.field(name, pa.string(), nullable=True) for name in keys),
+            *(pa.field(name, pa.int64(), nullable=False) for name in counts),
+            pa.field("share_of_total", pa.float64(), nullable=False),
+        ]
+    )
 
 
 def keyword_ranking(tickets: DataFrame, depth: int) -> DataFrame:
@@ -153,22 +153,20 @@ def keyword_ranking(tickets: DataFrame, depth: int) -> DataFrame:
     )
 
 
-WORD_FREQUENCY_SCHEMA = StructType(
+WORD_FREQUENCY_SCHEMA = pa.schema(
     [
-        StructField("scope", StringType(), False),
-        StructField("rank", IntegerType(), False),
-        StructField("word", StringType(), False),
-        StructField("tickets", LongType(), False),
+        pa.field("scope", pa.string(), nullable=False),
+        pa.field("rank", pa.int32(), nullable=False),
+        pa.field("word", pa.string(), nullable=False),
+        pa.field("tickets", pa.int64(), nullable=False),
     ]
 )
 
 
-def word_frequency_frame(spark: SparkSession, ranking: list[dict[str, Any]], top_n: int) -> DataFrame:
-    """The ``word_frequency`` dataset: the top ``top_n`` of each scope of a collected ranking."""
-    rows = [
-        tuple(row[f.name] for f in WORD_FREQUENCY_SCHEMA.fields) for row in ranking if row["rank"] <= top_n
-    ]
-    return spark.createDataFrame(sorted(rows), WORD_FREQUENCY_SCHEMA)
+def word_frequency_rows(ranking: list[dict[str, Any]], top_n: int) -> list[dict[str, Any]]:
+    """The ``word_frequency`` dataset's rows: the top ``top_n`` of each scope of a collected
+    ranking, by scope and rank."""
+    return sorted((row for row in ranking if row["rank"] <= top_n), key=lambda r: (r["scope"], r["rank"]))
 
 
 def keywords_by_scope(ranking: list[dict[str, Any]], kept: int) -> dict[str, dict[str, Any]]:

@@ -81,6 +81,34 @@ class HadoopStore:
             return []
         return sorted(status.getPath().getName() for status in fs.listStatus(path))
 
+    def data_files(self, location: str) -> list[str]:
+        """The data files under a folder, at any depth (names starting with ``_`` or ``.`` are
+        Spark's and Hadoop's own, and skipped, as Spark's readers do)."""
+        fs, path = self._fs(location), self._path(location)
+        if not fs.exists(path):
+            return []
+        files, iterator = [], fs.listFiles(path, True)
+        while iterator.hasNext():
+            file_path = iterator.next().getPath()
+            relative = file_path.toUri().getPath()[len(path.toUri().getPath()) :]
+            if not any(part.startswith(("_", ".")) for part in relative.split("/") if part):
+                files.append(file_path.toString())
+        return files
+
+    def parquet_rows(self, location: str) -> int:
+        """Rows of a Parquet dataset (a folder, at any depth), from its files' footers: no Spark
+        job, a few reads per file."""
+        jvm, conf = self.spark._jvm, self.spark._jsc.hadoopConfiguration()
+        total = 0
+        for file in self.data_files(location):
+            input_file = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(self._path(file), conf)
+            reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
+            try:
+                total += reader.getRecordCount()
+            finally:
+                reader.close()
+        return total
+
     def read_text(self, location: str) -> str | None:
         """A small text file, or None when it does not exist."""
         fs, path = self._fs(location), self._path(location)
@@ -111,6 +139,14 @@ class HadoopStore:
         finally:
             stream.close()
         return True
+
+    def write_bytes(self, location: str, data: bytes) -> None:
+        """Write a file (replacing one there)."""
+        stream = self._fs(location).create(self._path(location), True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
 
     def write_json_atomic(self, location: str, document: dict[str, Any]) -> None:
         """Write JSON to a temporary file, then rename it over ``location`` in one step (readers

@@ -347,7 +347,7 @@ def test_later_occurrences_keep_the_earliest_by_time_partition_offset(spark) -> 
 
 @pytest.mark.parametrize("broadcast_max", [200_000, 0], ids=["broadcast", "shuffled"])
 def test_without_duplicates_drops_exactly_the_later_occurrences(spark, monkeypatch, broadcast_max) -> None:
-    from ticket_analysis import job
+    from ticket_analysis import analysis as job
 
     monkeypatch.setattr(job, "BROADCAST_DUPLICATES_MAX", broadcast_max)
     checked = spark.createDataFrame(DEDUP_ROWS, DEDUP_SCHEMA)
@@ -453,32 +453,50 @@ def test_keyword_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
         "words": [{"word": "facture", "tickets": 1}, {"word": "panne", "tickets": 1}],
         "others_max": 0,
     }
-    frame = statistics.word_frequency_frame(spark, ranking, 1)
-    assert sorted(tuple(row) for row in frame.collect()) == [
+    assert [tuple(row.values()) for row in statistics.word_frequency_rows(ranking, 1)] == [
         ("all", 1, "panne", 3),
         ("incident", 1, "panne", 2),
         ("question", 1, "facture", 1),
     ]
 
 
-def test_statistics_of_an_empty_interval_and_their_parquet_types(spark) -> None:
+def test_statistics_of_an_empty_interval_and_their_parquet_types(spark, tmp_path) -> None:
+    """Written by the driver (small_tables), read back by Spark with the dataset's contract."""
+    import pyarrow.parquet as pq
+
+    from ticket_analysis import small_tables
+    from ticket_analysis.storage import HadoopStore
+
     empty = spark.createDataFrame([], COUNTED)
     by_team = statistics.stats_by_team(statistics.count_table(empty), 0)
     assert [row["tickets"] for row in by_team] == [0, 0, 0]
     assert {row["share_of_total"] for row in by_team} == {0.0}
-    frame = statistics.stats_frame(spark, by_team, ("support_team", "team_topic"))
-    assert [(f.name, f.dataType.simpleString(), f.nullable) for f in frame.schema.fields] == [
-        ("support_team", "string", True),
-        ("team_topic", "string", True),
-        ("tickets", "bigint", False),
-        ("low_count", "bigint", False),
-        ("medium_count", "bigint", False),
-        ("high_count", "bigint", False),
-        ("critical_count", "bigint", False),
-        ("high_or_critical_count", "bigint", False),
-        ("share_of_total", "double", False),
+    data = small_tables.table(by_team, statistics.stats_schema(("support_team", "team_topic")))
+    small_tables.write(HadoopStore(spark), str(tmp_path / "stats_by_team"), data)
+    assert (tmp_path / "stats_by_team" / "_SUCCESS").is_file()
+    frame = spark.read.parquet(str(tmp_path / "stats_by_team"))
+    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
+        ("support_team", "string"),
+        ("team_topic", "string"),
+        ("tickets", "bigint"),
+        ("low_count", "bigint"),
+        ("medium_count", "bigint"),
+        ("high_count", "bigint"),
+        ("critical_count", "bigint"),
+        ("high_or_critical_count", "bigint"),
+        ("share_of_total", "double"),
     ]
     assert frame.count() == 3
+    written = pq.read_schema(tmp_path / "stats_by_team" / small_tables.FILE_NAME)
+    assert [name for name in written.names if not written.field(name).nullable] == [
+        "tickets",
+        "low_count",
+        "medium_count",
+        "high_count",
+        "critical_count",
+        "high_or_critical_count",
+        "share_of_total",
+    ]
 
 
 def test_share_rounds_half_up() -> None:
