@@ -36,6 +36,7 @@ READ_TIMEOUT_S = 10.0
 LOOKUP_SCAN_LIMIT = 200_000
 VALUE_SHOWN_BYTES = 64 * 1024
 CONSUME_BATCH = 5_000
+CONSUME_WAIT_S = 0.2  # one consume() call waits at most this long for a full batch
 # Topic settings shown in the overview (retention and compaction).
 SHOWN_CONFIG = (
     "cleanup.policy",
@@ -445,49 +446,48 @@ class TopicReader:
 
     def scan(
         self,
-        topic: ProjectTopic,
-        ranges: dict[int, tuple[int, int, bool]],
+        ranges: dict[tuple[str, int], tuple[int, int, bool]],
         keep: Callable[[Message], bool],
         deadline: float,
     ) -> tuple[list[Record], list[PartitionScan]]:
-        """Read offsets ``[first, end)`` of each partition (``ranges``: partition -> (first, end,
-        first is the earliest offset)) until ``deadline`` (a ``time.monotonic`` value); returns the
-        records ``keep`` accepts and what was covered."""
+        """Read offsets ``[first, end)`` of partitions of project topics with one consumer
+        (``ranges``: (topic, partition) -> (first, end, first is the earliest offset)) until
+        ``deadline`` (a ``time.monotonic`` value); returns the records ``keep`` accepts and what was
+        covered."""
         from confluent_kafka import KafkaError, TopicPartition
 
-        pending = {p for p, (first, end, _) in ranges.items() if first < end}
+        roles = {topic.name: topic.role for topic in project_topics()}
+        pending = {tp for tp, (first, end, _) in ranges.items() if first < end}
         read = dict.fromkeys(ranges, 0)
         kept: list[Record] = []
         if pending:
             consumer = self._consumer()
             try:
-                consumer.assign([TopicPartition(topic.name, p, ranges[p][0]) for p in pending])
+                consumer.assign([TopicPartition(topic, p, ranges[(topic, p)][0]) for topic, p in pending])
                 while pending and time.monotonic() < deadline:
-                    timeout = max(0.0, min(1.0, deadline - time.monotonic()))
+                    timeout = max(0.0, min(CONSUME_WAIT_S, deadline - time.monotonic()))
                     for message in consumer.consume(CONSUME_BATCH, timeout):
-                        partition = message.partition()
-                        if partition not in pending:
+                        where = (message.topic(), message.partition())
+                        if where not in pending:
                             continue
                         error = message.error()
                         if error is not None:
                             if error.code() != KafkaError._PARTITION_EOF:
-                                raise TopicError(f"reading {topic.name}[{partition}] failed: {error}")
-                            pending.discard(partition)
+                                raise TopicError(f"reading {where[0]}[{where[1]}] failed: {error}")
+                            pending.discard(where)
                             continue
-                        end = ranges[partition][1]
-                        if message.offset() >= end:
-                            pending.discard(partition)
-                            continue
-                        read[partition] += 1
-                        if keep(message):
-                            kept.append(decode_record(message, topic.role))
+                        end = ranges[where][1]
+                        if message.offset() < end:
+                            read[where] += 1
+                            if keep(message):
+                                kept.append(decode_record(message, roles[where[0]]))
                         if message.offset() + 1 >= end:
-                            pending.discard(partition)
+                            pending.discard(where)
             finally:
                 consumer.close()
         scans = [
-            PartitionScan(topic.name, p, first, end, read[p], p not in pending, from_earliest)
-            for p, (first, end, from_earliest) in sorted(ranges.items())
+            PartitionScan(topic, p, first, end, read[(topic, p)], (topic, p) not in pending, from_earliest)
+            for (topic, p), (first, end, from_earliest) in sorted(ranges.items())
         ]
         return kept, scans
 
@@ -516,15 +516,10 @@ class TopicReader:
             o.partition: (max(o.earliest, o.latest - limit), o.latest, o.latest - limit <= o.earliest)
             for o in chosen
         }
-        records, scans = self.scan(topic, ranges, lambda _: True, time.monotonic() + self.timeout_s)
+        ranges = {(topic.name, p): bounds for p, bounds in ranges.items()}
+        records, scans = self.scan(ranges, lambda _: True, time.monotonic() + self.timeout_s)
         records.sort(key=lambda r: (r.timestamp or "", r.offset, r.partition), reverse=True)
         return RecordPage(topic, count, records[:limit], scans)
-
-    def _since_offsets(self, admin: AdminClient, name: str, count: int, since: datetime) -> dict[int, int]:
-        from confluent_kafka.admin import OffsetSpec
-
-        found = self._offsets(admin, {name: count}, OffsetSpec.for_timestamp(to_epoch_ms(since)))
-        return {p: found[(name, p)] for p in range(count)}
 
     def lookup(
         self, ticket_id: str, since: datetime | None = None, scan_limit: int = LOOKUP_SCAN_LIMIT
@@ -532,27 +527,27 @@ class TopicReader:
         """Every record keyed ``ticket_id`` in the source, team and dead-letter topics: in the
         partitions the key maps to, the last ``scan_limit`` records of each (or, with ``since``, the
         records from the first one timestamped at or after ``since``, up to ``scan_limit``)."""
+        from confluent_kafka.admin import OffsetSpec
+
         key = ticket_id.encode("utf-8")
         admin = self._admin()
         counts = self._partition_counts(admin)
-        deadline = time.monotonic() + self.timeout_s
-        records: list[Record] = []
-        scans: list[PartitionScan] = []
+        present = {t.name: counts[t.name] for t in project_topics() if t.name in counts}
+        offsets = self.partition_offsets(admin, present)
+        starts = self._offsets(admin, present, OffsetSpec.for_timestamp(to_epoch_ms(since))) if since else {}
+        ranges = {}
         for topic in project_topics():
-            if topic.name not in counts:
+            if topic.name not in present:
                 continue
-            partitions = key_partitions(topic, key, counts[topic.name])
-            offsets = self.partition_offsets(admin, {topic.name: counts[topic.name]})[topic.name]
-            starts = self._since_offsets(admin, topic.name, counts[topic.name], since) if since else {}
-            ranges = {}
-            for o in (offsets[p] for p in partitions):
+            for o in (offsets[topic.name][p] for p in key_partitions(topic, key, present[topic.name])):
                 first = max(o.earliest, o.latest - scan_limit)
                 if since is not None:
-                    found = starts[o.partition]
+                    found = starts[(topic.name, o.partition)]
                     first = o.latest if found < 0 else max(o.earliest, found)
-                end = min(o.latest, first + scan_limit)
-                ranges[o.partition] = (first, end, first <= o.earliest)
-            found_records, found_scans = self.scan(topic, ranges, lambda m: m.key() == key, deadline)
-            records += found_records
-            scans += found_scans
+                ranges[(topic.name, o.partition)] = (
+                    first,
+                    min(o.latest, first + scan_limit),
+                    first <= o.earliest,
+                )
+        records, scans = self.scan(ranges, lambda m: m.key() == key, time.monotonic() + self.timeout_s)
         return Lookup(ticket_id, records, scans)
