@@ -72,11 +72,11 @@ def page(browser, airflow_stack, ui_hours) -> Iterator:
 
 
 def plugin_frame(page, path_part: str):
-    """The plugin's iframe once its charts are drawn (``body[data-charts-ready=true]``)."""
-    page.wait_for_selector("iframe")
+    """The plugin's iframe once it shows ``path_part`` and its charts are drawn
+    (``body[data-charts-ready=true]``)."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        frame = next((f for f in page.frames if path_part in f.url), None)
+        frame = next((f for f in page.frames if f is not page.main_frame and path_part in f.url), None)
         if frame is not None:
             frame.wait_for_selector("body[data-charts-ready=true]")
             return frame
@@ -138,6 +138,9 @@ def test_insights_page_draws_charts_that_match_the_hours_summaries(page, airflow
     frame.fill("input[name=end]", RANGE[1])
     frame.get_by_role("button", name="Show").click()
     frame = plugin_frame(page, "start=")
+    assert (
+        "/plugin/ticket-insights/ticket-insights/?start=" in page.url
+    )  # Airflow's address follows: a link to it
     start, end = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in RANGE)
     hours = summaries_between(airflow_stack.stats_dir, start, end)
     assert len(hours) == 4  # two triggered through the API, two backfilled through the UI

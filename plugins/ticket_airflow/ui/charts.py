@@ -340,6 +340,15 @@ def reject_reasons(rejected_by_reason: Mapping[str, int]) -> Figure:
     }
 
 
+def with_empty_note(figure: Figure) -> Figure:
+    """``figure``, with a "no data" note in the middle when it has nothing to draw."""
+    if any(any(trace.get("y") or trace.get("values") or []) for trace in figure["data"]):
+        return figure
+    note = {"text": "no data", "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False}
+    layout = {**figure["layout"], "annotations": [*figure["layout"].get("annotations", []), note]}
+    return {**figure, "layout": layout}
+
+
 def range_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
     """The insights page's figures, by element id."""
     rows = insights["hours"]
@@ -352,7 +361,7 @@ def range_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
         "chart-sla": sla_due_by_hour(insights["sla"], insights["range"]["end"]),
     }
     figures.update(keyword_figures(insights))
-    return figures
+    return {name: with_empty_note(figure) for name, figure in figures.items()}
 
 
 def keyword_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
@@ -373,4 +382,4 @@ def hour_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
         "chart-sla": sla_due_by_hour(insights["sla"], insights["range"]["end"]),
     }
     figures.update(keyword_figures(insights))
-    return figures
+    return {name: with_empty_note(figure) for name, figure in figures.items()}

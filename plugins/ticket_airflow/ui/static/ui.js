@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var root = document.documentElement;
+  // The app's own path ("/ticket-insights"), from this script's URL (.../static/ui.js).
+  var appPath = new URL(document.currentScript.src).pathname.replace(/\/static\/ui\.js$/, "");
 
   function preferredTheme() {
     try {
@@ -64,6 +66,48 @@
     }
     drawAll().then(function () { document.body.dataset.chartsReady = "true"; },
                    function () { document.body.dataset.chartsReady = "error"; });
+  });
+
+  // Inside a navigation view, Airflow keeps its own address in step with the iframe's
+  // (/plugin/<route>/<our path>?<query>: a link to it opens the same page). Navigating the iframe by
+  // itself can race with that and be undone, so links and forms of the app change Airflow's address
+  // instead (its router then loads the page into the iframe). Elsewhere (a run's tab, the page on
+  // its own): ordinary navigation.
+  function navigationViewBase() {
+    try {
+      if (window.top === window) return null;
+      var match = window.top.location.pathname.match(/^(\/(?:[^/]+\/)*?plugin\/[^/]+)(?:\/|$)/);
+      if (!match || /\/dags\//.test(match[1])) return null;
+      return match[1];
+    } catch (e) { return null; }  // not same-origin
+  }
+
+  function openInAirflow(url) {
+    var base = navigationViewBase();
+    if (!base || url.origin !== window.location.origin || url.pathname.indexOf(appPath + "/") !== 0) return false;
+    var history = window.top.history;
+    var index = (history.state && typeof history.state.idx === "number") ? history.state.idx + 1 : 0;
+    history.pushState({ usr: null, key: Math.random().toString(36).slice(2, 10), idx: index }, "",
+                      base + url.pathname + url.search + url.hash);
+    window.top.dispatchEvent(new PopStateEvent("popstate", { state: history.state }));
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    if (!link || link.target || event.defaultPrevented || event.button !== 0 ||
+        event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (openInAirflow(new URL(link.href, window.location.href))) event.preventDefault();
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "get") return;
+    var url = new URL(form.action, window.location.href);
+    var query = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) { if (value !== "") query.append(name, value); });
+    url.search = query.toString();
+    if (openInAirflow(url)) event.preventDefault();
   });
 
   // Follow a theme change made in Airflow's UI (another document of the same origin).
