@@ -18,7 +18,8 @@ import pytest
 from ticket_etl import artifacts
 from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 
-pytestmark = pytest.mark.integration
+# The first test also waits for the session's Airflow and the UI hours' runs (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 PREFIX = "/ticket-insights"
 UI_RANGE = {"start": "2026-11-24T08:00:00Z", "end": "2026-11-24T10:00:00Z"}

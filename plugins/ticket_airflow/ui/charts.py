@@ -249,6 +249,21 @@ def keywords(scope: str, merged: Mapping[str, Any]) -> Figure:
     }
 
 
+def _priority_bars(x: list[str], counts: Mapping[str, Mapping[str, int]], hover: str) -> list[dict[str, Any]]:
+    """One bar trace per priority (``counts``: priority -> x -> tickets), in the priority's colour."""
+    return [
+        {
+            "type": "bar",
+            "name": p,
+            "x": x,
+            "y": [by_x.get(value, 0) for value in x],
+            "marker": {"color": PRIORITY_COLOURS.get(p, "#999999")},
+            "hovertemplate": hover + p + ": %{y} tickets<extra></extra>",
+        }
+        for p, by_x in counts.items()
+    ]
+
+
 def sla_due_by_hour(sla: Mapping[str, Any], range_end: str | None = None) -> Figure:
     """Tickets of the range by the clock hour their SLA falls due, stacked by priority (a line
     marks the end of the range)."""
@@ -269,17 +284,9 @@ def sla_due_by_hour(sla: Mapping[str, Any], range_end: str | None = None) -> Fig
             }
         )
     return {
-        "data": [
-            {
-                "type": "bar",
-                "name": p,
-                "x": hours,
-                "y": [sla["due_by_hour"][p].get(hour, 0) for hour in hours],
-                "marker": {"color": PRIORITY_COLOURS.get(p, "#999999")},
-                "hovertemplate": "due %{x|%Y-%m-%d %H}:00 UTC<br>" + p + ": %{y} tickets<extra></extra>",
-            }
-            for p in priorities
-        ],
+        "data": _priority_bars(
+            hours, {p: sla["due_by_hour"][p] for p in priorities}, "due %{x|%Y-%m-%d %H}:00 UTC<br>"
+        ),
         "layout": _layout(
             "SLA due times, by clock hour",
             barmode="stack",
@@ -293,18 +300,9 @@ def sla_due_by_hour(sla: Mapping[str, Any], range_end: str | None = None) -> Fig
 def type_priority(by_type: Mapping[str, Mapping[str, Any]], priorities: list[str]) -> Figure:
     """Tickets per type, stacked by priority."""
     types = list(by_type)
+    counts = {p: {t: by_type[t]["by_priority"].get(p, 0) for t in types} for p in priorities}
     return {
-        "data": [
-            {
-                "type": "bar",
-                "name": p,
-                "x": types,
-                "y": [by_type[t]["by_priority"].get(p, 0) for t in types],
-                "marker": {"color": PRIORITY_COLOURS.get(p, "#999999")},
-                "hovertemplate": "%{x}<br>" + p + ": %{y} tickets<extra></extra>",
-            }
-            for p in priorities
-        ],
+        "data": _priority_bars(types, counts, "%{x}<br>"),
         "layout": _layout(
             "Tickets by type and priority",
             barmode="stack",

@@ -273,23 +273,19 @@ class PartitionScan:
 
 
 @dataclass(frozen=True)
-class RecordPage:
-    """The latest records of a topic (or of one partition), newest first, and what was scanned."""
+class ScanResult:
+    """Records found by a bounded read, and what it covered."""
 
-    topic: ProjectTopic
-    partitions: int
     records: list[Record]
     scans: list[PartitionScan]
 
     @property
     def complete(self) -> bool:
+        """Every scan reached the end of its range before the deadline."""
         return all(scan.finished for scan in self.scans)
 
-    def as_dict(self) -> dict[str, Any]:
+    def scan_dict(self) -> dict[str, Any]:
         return {
-            "topic": self.topic.name,
-            "role": self.topic.role,
-            "partitions": self.partitions,
             "complete": self.complete,
             "records": [record.as_dict() for record in self.records],
             "scans": [scan.__dict__ for scan in self.scans],
@@ -297,16 +293,26 @@ class RecordPage:
 
 
 @dataclass(frozen=True)
-class Lookup:
+class RecordPage(ScanResult):
+    """The latest records of a topic (or of one partition), newest first, and what was scanned."""
+
+    topic: ProjectTopic = field(kw_only=True)
+    partitions: int = field(kw_only=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic.name,
+            "role": self.topic.role,
+            "partitions": self.partitions,
+            **self.scan_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Lookup(ScanResult):
     """Every record of one ticket id found in the project's topics, and what was scanned."""
 
-    ticket_id: str
-    records: list[Record]
-    scans: list[PartitionScan]
-
-    @property
-    def complete(self) -> bool:
-        return all(scan.finished for scan in self.scans)
+    ticket_id: str = field(kw_only=True)
 
     def where(self) -> dict[str, list[dict[str, str]]]:
         """Where the ticket went: arrivals (source), routings (team topics: rule, run) and rejections
@@ -329,13 +335,7 @@ class Lookup:
         return outcome
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ticket_id": self.ticket_id,
-            "complete": self.complete,
-            "where": self.where(),
-            "records": [record.as_dict() for record in self.records],
-            "scans": [scan.__dict__ for scan in self.scans],
-        }
+        return {"ticket_id": self.ticket_id, "where": self.where(), **self.scan_dict()}
 
 
 READER_SETTINGS: dict[str, Any] = {
@@ -519,7 +519,7 @@ class TopicReader:
         ranges = {(topic.name, p): bounds for p, bounds in ranges.items()}
         records, scans = self.scan(ranges, lambda _: True, time.monotonic() + self.timeout_s)
         records.sort(key=lambda r: (r.timestamp or "", r.offset, r.partition), reverse=True)
-        return RecordPage(topic, count, records[:limit], scans)
+        return RecordPage(records[:limit], scans, topic=topic, partitions=count)
 
     def lookup(
         self, ticket_id: str, since: datetime | None = None, scan_limit: int = LOOKUP_SCAN_LIMIT
@@ -550,4 +550,4 @@ class TopicReader:
                     first <= o.earliest,
                 )
         records, scans = self.scan(ranges, lambda m: m.key() == key, time.monotonic() + self.timeout_s)
-        return Lookup(ticket_id, records, scans)
+        return Lookup(records, scans, ticket_id=ticket_id)
