@@ -78,15 +78,18 @@ def make_hours(output: Path, summaries: list[dict[str, Any]], hours: int) -> Int
     return Interval(FIRST_HOUR, FIRST_HOUR + timedelta(hours=hours))
 
 
-def timed(call: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of ``runs`` calls (after one warm-up call), and the last result."""
+def timed(call: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
+    """Median wall time and median CPU time of this process (all its threads) of ``runs`` calls,
+    after one warm-up call, and the last result. On a busy machine the wall time grows with the
+    other processes' load; the CPU time much less."""
     result = call()
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = call()
-        times.append(time.perf_counter() - started)
-    return median(times), result
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return median(walls), median(cpus), result
 
 
 def test_client() -> Any:
@@ -103,6 +106,13 @@ def test_client() -> Any:
     for dependency in app.router.dependencies:
         app.dependency_overrides[dependency.dependency] = lambda: None
     return TestClient(app)
+
+
+def row(name: str, measure: tuple[float, float, Any]) -> list[str]:
+    """A table row of a timed HTTP answer."""
+    wall, cpu, response = measure
+    size = f"{len(response.content) / 1024:.0f} KiB"
+    return [name, f"{wall:.3f}", f"{cpu:.3f}", size, verdict(wall < TARGET_S)]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -125,31 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         whole = make_hours(output, summaries, args.hours)
         params = {"start": iso_utc(whole.start), "end": iso_utc(whole.end)}
         os.environ["STATS_DIR"] = str(output)  # what the app reads (config.stats_dir)
-        merge_s, merged = timed(
-            lambda: pages.range_insights(params["start"], params["end"], None, output), args.runs
-        )
+        merge = timed(lambda: pages.range_insights(params["start"], params["end"], None, output), args.runs)
         client = test_client()
-        api_s, response = timed(lambda: client.get("/api/insights", params=params), args.runs)
-        page_s, page = timed(lambda: client.get("/", params=params), args.runs)
-    if response.status_code != 200 or page.status_code != 200 or merged["hours_published"] != args.hours:
+        api = timed(lambda: client.get("/api/insights", params=params), args.runs)
+        page = timed(lambda: client.get("/", params=params), args.runs)
+    merged, response, html = merge[2], api[2], page[2]
+    if response.status_code != 200 or html.status_code != 200 or merged["hours_published"] != args.hours:
         print(
-            f"error: unexpected answer: {response.status_code} {page.status_code} {merged['hours_published']}"
+            f"error: unexpected answer: {response.status_code} {html.status_code} {merged['hours_published']}"
         )
         return 1
     rows = [
-        ["merge (list, read, merge the summaries)", f"{merge_s:.3f}", "", ""],
-        [
-            "JSON endpoint /api/insights",
-            f"{api_s:.3f}",
-            f"{len(response.content) / 1024:.0f} KiB",
-            verdict(api_s < TARGET_S),
-        ],
-        [
-            "page / (with its Plotly figures)",
-            f"{page_s:.3f}",
-            f"{len(page.content) / 1024:.0f} KiB",
-            verdict(page_s < TARGET_S),
-        ],
+        ["merge (list, read, merge the summaries)", f"{merge[0]:.3f}", f"{merge[1]:.3f}", "", ""],
+        row("JSON endpoint /api/insights", api),
+        row("page / (with its Plotly figures)", page),
     ]
     report = "\n".join(
         [
@@ -158,12 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.hours} hourly summaries (copies of the {len(summaries)} real one(s) of `{source}`), "
             f"median of {args.runs} runs after a warm-up, target under {TARGET_S:.0f} s.",
             "",
-            markdown_table(["measure", "seconds", "answer size", f"< {TARGET_S:.0f} s"], rows),
+            markdown_table(["measure", "wall s", "CPU s", "answer size", f"wall < {TARGET_S:.0f} s"], rows),
             "",
         ]
     )
     write_report(RESULTS_FILE, report)
-    return 0 if api_s < TARGET_S else 1
+    return 0 if api[0] < TARGET_S else 1
 
 
 if __name__ == "__main__":

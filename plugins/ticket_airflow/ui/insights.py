@@ -12,6 +12,7 @@ counts as absent, an unknown one is passed through in ``other_fields``.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -163,13 +164,17 @@ def load_hours(output: Path, hours: HourRange) -> tuple[list[Hour], list[str]]:
     return loaded, unreadable
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+_EMPTY: dict[str, Any] = {}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A JSON object of a summary; anything else counts as an empty one."""
+    return value if type(value) is dict else _EMPTY
 
 
 def _count(value: Any) -> int:
     """A count from a summary; anything that is not a whole number counts as 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if type(value) is int else 0
 
 
 def sum_counts(documents: Iterable[Any]) -> dict[str, int]:
@@ -265,32 +270,40 @@ class MergedKeywords:
         }
 
 
-def merge_keywords(per_hour: list[Mapping[str, Any] | None], scope: str, shown: int) -> MergedKeywords:
-    """Merge one scope's keyword lists of several hours (``per_hour``: each hour's
-    ``keywords_by_scope``, None when the summary has none).
+def merge_keywords(per_hour: list[Mapping[str, Any] | None], shown: int) -> dict[str, MergedKeywords]:
+    """Merge the keyword lists of several hours, every scope in one pass (``per_hour``: each hour's
+    ``keywords_by_scope``, None when the summary has none); the ``shown`` first words per scope.
 
     Counts are summed, never ranks averaged. An hour that lists the word adds its count to both
     bounds; an hour that has the scope but does not list the word adds 0 to the lower bound and its
     ``others_max`` to the upper one; an hour without the scope had no ticket of it (adds 0).
     """
-    lower: Counter[str] = Counter()
-    covered: Counter[str] = Counter()  # the others_max of the hours that listed the word
-    others_total, unknown = 0, 0
+    lower: dict[str, dict[str, int]] = defaultdict(dict)
+    covered: dict[str, dict[str, int]] = defaultdict(dict)  # the others_max of the hours listing a word
+    others_total: Counter[str] = Counter()
+    unknown = 0
     for scopes in per_hour:
-        if scopes is None:
+        if type(scopes) is not dict:
             unknown += 1
             continue
-        lists = _mapping(_mapping(scopes).get(scope))
-        others_max = _count(lists.get("others_max"))
-        others_total += others_max
-        for entry in lists.get("words") or ():
-            word = _mapping(entry).get("word")
-            if isinstance(word, str):
-                lower[word] += _count(entry.get("tickets"))
-                covered[word] += others_max
-    words = [MergedWord(word, count, count + others_total - covered[word]) for word, count in lower.items()]
-    words.sort(key=lambda w: (-w.tickets_min, -w.tickets_max, w.word))
-    return MergedKeywords(words[:shown], others_total, unknown)
+        for scope, lists in scopes.items():
+            lists = _mapping(lists)
+            others_max = _count(lists.get("others_max"))
+            others_total[scope] += others_max
+            counts, seen = lower[scope], covered[scope]
+            for entry in lists.get("words") or ():
+                entry = _mapping(entry)
+                word, tickets = entry.get("word"), entry.get("tickets")
+                if type(word) is str and type(tickets) is int:
+                    counts[word] = counts.get(word, 0) + tickets
+                    seen[word] = seen.get(word, 0) + others_max
+    merged = {}
+    for scope, counts in lower.items():
+        total, seen = others_total[scope], covered[scope]
+        ranked = heapq.nsmallest(shown, ((-n, -(n + total - seen[w]), w) for w, n in counts.items()))
+        words = [MergedWord(word, -low, -high) for low, high, word in ranked]
+        merged[scope] = MergedKeywords(words, total, unknown)
+    return merged
 
 
 def _due_horizon(due_hour: datetime, hour_end: datetime) -> str | None:
@@ -369,13 +382,7 @@ def range_insights(
     high = sum(team["high_or_critical"] for team in teams.values())
     by_priority = sum_counts(group["by_priority"] for group in types.values())
     busiest = max(teams.items(), key=lambda item: (item[1]["tickets"], item[0]), default=None)
-    keyword_lists = [
-        hour.summary["keywords_by_scope"]
-        if isinstance(hour.summary.get("keywords_by_scope"), Mapping)
-        else None
-        for hour in hours
-    ]
-    scopes = ordered_scopes(scope for lists in keyword_lists if lists for scope in lists)
+    keywords = merge_keywords([hour.summary.get("keywords_by_scope") for hour in hours], shown)
     rules_versions = Counter(row["rules_version"] for row in rows if row["rules_version"])
     return {
         "range": hour_range.as_dict(),
@@ -393,7 +400,7 @@ def range_insights(
             if busiest and busiest[1]["tickets"]
             else None
         ),
-        "keywords": {scope: merge_keywords(keyword_lists, scope, shown).as_dict() for scope in scopes},
+        "keywords": {scope: keywords[scope].as_dict() for scope in ordered_scopes(keywords)},
         "sla": merge_sla(hours),
         "rejected_by_reason": dict(
             sorted(sum_counts(h.summary.get("rejected_by_reason") for h in hours).items())
