@@ -11,7 +11,6 @@ team has the same colour on every chart; text colours follow the page's light or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from ticket_etl import config
@@ -53,15 +52,22 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+HOUR_MS = 3_600_000
+
+
+def within_hour(share: float = 0.8, start: float = 0.1) -> dict[str, int]:
+    """Bar geometry on a date axis: a bar whose x is an hour's start is drawn inside that hour,
+    from ``start`` of the hour over ``share`` of it (Plotly's width and offset, in milliseconds)."""
+    return {"width": int(HOUR_MS * share), "offset": int(HOUR_MS * start)}
+
+
 def hour_axis(hour_range: Mapping[str, Any]) -> dict[str, Any]:
-    """The date axis of per-hour charts: the whole range (so that empty hours show as gaps), with
-    half an hour of margin around the bars drawn at each hour's start."""
-    half = timedelta(minutes=30)
+    """The date axis of per-hour charts: the whole range, so that hours without data show as gaps."""
     start, end = parse_utc(hour_range["start"]), parse_utc(hour_range["end"])
     return {
         "title": {"text": "hour (UTC)"},
         "type": "date",
-        "range": [iso_utc(start - half), iso_utc(end - half)],
+        "range": [iso_utc(start), iso_utc(end)],
     }
 
 
@@ -83,6 +89,7 @@ def tickets_by_team_per_hour(
             "y": [row["tickets_by_team"].get(team, 0) for row in rows],
             "marker": {"color": team_colour(team, teams)},
             "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC<br>" + team + ": %{y} tickets<extra></extra>",
+            **within_hour(),
         }
         for team in teams
     ]
@@ -155,6 +162,8 @@ def high_share_per_hour(
                 "x": x,
                 "y": [row["share_high_or_critical"] for row in rows],
                 "line": {"color": PRIORITY_COLOURS["critical"]},
+                "xperiod": HOUR_MS,  # each point in the middle of its hour, like the bars
+                "xperiodalignment": "middle",
                 "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC: %{y:.1%}<extra></extra>",
             }
         ],
@@ -191,18 +200,19 @@ def high_share_per_hour(
 def rejects_per_hour(rows: list[Mapping[str, Any]], hour_range: Mapping[str, Any]) -> Figure:
     """Rejected (quarantined) and duplicate records per hour."""
     x = _hour_starts(rows)
-    series = (("rejected", "rejected", REJECTED_COLOUR), ("duplicates", "duplicates", DUPLICATE_COLOUR))
+    series = (("rejected", REJECTED_COLOUR, 0.1), ("duplicates", DUPLICATE_COLOUR, 0.5))
     return {
         "data": [
             {
                 "type": "bar",
                 "name": name,
                 "x": x,
-                "y": [row[field] for row in rows],
+                "y": [row[name] for row in rows],
                 "marker": {"color": colour},
                 "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC<br>" + name + ": %{y} records<extra></extra>",
+                **within_hour(0.4, start),
             }
-            for name, field, colour in series
+            for name, colour, start in series
         ],
         "layout": _layout(
             "Rejected and duplicate records per hour",
@@ -249,7 +259,9 @@ def keywords(scope: str, merged: Mapping[str, Any]) -> Figure:
     }
 
 
-def _priority_bars(x: list[str], counts: Mapping[str, Mapping[str, int]], hover: str) -> list[dict[str, Any]]:
+def _priority_bars(
+    x: list[str], counts: Mapping[str, Mapping[str, int]], hover: str, **geometry: int
+) -> list[dict[str, Any]]:
     """One bar trace per priority (``counts``: priority -> x -> tickets), in the priority's colour."""
     return [
         {
@@ -259,6 +271,7 @@ def _priority_bars(x: list[str], counts: Mapping[str, Mapping[str, int]], hover:
             "y": [by_x.get(value, 0) for value in x],
             "marker": {"color": PRIORITY_COLOURS.get(p, "#999999")},
             "hovertemplate": hover + p + ": %{y} tickets<extra></extra>",
+            **geometry,
         }
         for p, by_x in counts.items()
     ]
@@ -285,7 +298,10 @@ def sla_due_by_hour(sla: Mapping[str, Any], range_end: str | None = None) -> Fig
         )
     return {
         "data": _priority_bars(
-            hours, {p: sla["due_by_hour"][p] for p in priorities}, "due %{x|%Y-%m-%d %H}:00 UTC<br>"
+            hours,
+            {p: sla["due_by_hour"][p] for p in priorities},
+            "due %{x|%Y-%m-%d %H}:00 UTC<br>",
+            **within_hour(),
         ),
         "layout": _layout(
             "SLA due times, by clock hour",
