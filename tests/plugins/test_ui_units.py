@@ -273,3 +273,34 @@ def test_retention_settings_read_as_text(key: str, value: str, text: str) -> Non
 def test_figures_cannot_close_their_script_element() -> None:
     text = app.figures_json({"chart": {"data": [{"y": ["</script><script>alert(1)</script>"]}]}})
     assert "</script>" not in text and json.loads(text)["chart"]["data"][0]["y"][0].startswith("</script>")
+
+
+def test_a_runs_hour_from_its_xcom_and_derived_when_it_has_none() -> None:
+    from types import SimpleNamespace
+
+    from airflow.sdk.serde import serialize
+
+    from ticket_airflow.ui import runs
+
+    hour = Interval(datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC))
+    stored = serialize(hour)
+    assert runs.interval_from_xcom(stored) == hour
+    assert runs.interval_from_xcom(json.dumps(stored)) == hour  # databases without a JSON type
+    assert runs.interval_from_xcom({"not": "an interval"}) is None and runs.interval_from_xcom(None) is None
+
+    def run(run_type: str, conf: dict, start: datetime | None = None) -> SimpleNamespace:
+        end = start and start.replace(hour=start.hour + 1)
+        return SimpleNamespace(
+            run_type=run_type,
+            conf=conf,
+            data_interval_start=start,
+            data_interval_end=end,
+            logical_date=None,
+            run_after=NOW,
+        )
+
+    assert runs.derived_interval(run("manual", {"interval_start": "2026-11-26T08:00:00Z"})) == (hour, None)
+    assert runs.derived_interval(run("backfill", {}, hour.start)) == (hour, None)
+    assert runs.derived_interval(run("manual", {}))[0] == Interval.hour_before(NOW)
+    interval, problem = runs.derived_interval(run("manual", {"interval_start": "2030-01-01T00:00:00Z"}))
+    assert interval is None and "has not ended" in problem
