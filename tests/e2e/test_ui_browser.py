@@ -22,8 +22,9 @@ from ticket_etl import artifacts
 from ticket_etl.config import PLATFORM_DIR, TEAMS
 from ticket_etl.interval import Interval
 
-# The first test also waits for the session's Airflow and the UI hours' runs (tests/conftest.py).
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
+# Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
+# test waits for, have their own deadlines (tests/conftest.py); so has the backfill below.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800, func_only=True)]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PLATFORM_DIR / "screenshots"
@@ -54,9 +55,9 @@ def browser() -> Iterator:
             chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def page(browser, airflow_stack, ui_hours) -> Iterator:
-    """A logged-in page: Airflow's own login form, as a person uses it."""
+    """A page logged in through Airflow's own login form, as a person does (one per test)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)

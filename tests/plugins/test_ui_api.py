@@ -18,8 +18,9 @@ import pytest
 from ticket_etl import artifacts
 from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 
-# The first test also waits for the session's Airflow and the UI hours' runs (tests/conftest.py).
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
+# Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
+# test waits for, have their own deadlines (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900, func_only=True)]
 
 PREFIX = "/ticket-insights"
 UI_RANGE = {"start": "2026-11-24T08:00:00Z", "end": "2026-11-24T10:00:00Z"}
