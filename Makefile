@@ -15,7 +15,7 @@ TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN && export AIRFLOW_HOME=$(C
 	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
 	AIRFLOW_DB_PORT=$(TEST_DB_PORT) && $(ENV)
 
-.PHONY: help setup run password stop status test lint bench clean spark-cds check-settings docs
+.PHONY: help setup run password stop status test lint bench clean spark-cds check-settings docs chromium screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -74,10 +74,20 @@ status:  ## show what is running
 	@$(ENV); python -m ticket_devstack.postgres_service status || true
 	@$(ENV); python -m ticket_devstack.airflow_service status || true
 
-test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## install what is needed and run the whole test suite
+# The browser test's Chromium: Debian's package, never a browser build downloaded by Playwright.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "chromium missing: run 'apt-get install -y chromium' as root (the browser test needs it)"; exit 1; }; \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+
+test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds chromium  ## install what is needed and run the whole test suite
 	$(TEST_ENV); python -m ticket_devstack.postgres_service start
 	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
 	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.postgres_service stop; exit $${status:-0}
+
+screenshots:  ## copy the browser test's screenshots (.platform/screenshots, made by make test) to docs/img
+	@ls .platform/screenshots/*.png >/dev/null 2>&1 || { echo "no screenshots: run make test (tests/e2e/test_ui_browser.py) first"; exit 1; }
+	mkdir -p docs/img && cp .platform/screenshots/*.png docs/img/
 
 docs: $(VENV)/.runtime-installed  ## regenerate docs/configuration.md from include/defaults.env
 	$(ENV); python -m ticket_etl.config docs > docs/configuration.md

@@ -6,7 +6,8 @@ Starts a broker of its own (``.platform/bench-kafka``, port ``BENCH_KAFKA_PORT``
 39192), creates the pipeline's topics on it, runs the producer and Spark benchmarks against it,
 then stops it and deletes its data: the millions of benchmark tickets never reach the topics of
 the ``make run`` broker. Then runs the orchestration benchmark when an Airflow answers (``make
-run`` starts one; it measures real pipeline runs on that stack). Each benchmark writes its table
+run`` starts one; it measures real pipeline runs on that stack), and the UI benchmark when
+``STATS_DIR`` has a published hour to copy. Each benchmark writes its table
 to ``bench/results/``.
 ``--quick``: 100,000 tickets and one run each (minutes instead of most of an hour).
 """
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench import orchestration_bench, producer_bench, reprocess_bench, spark_bench
+from bench import orchestration_bench, producer_bench, reprocess_bench, spark_bench, ui_bench
 from bench.common import RESULTS_DIR
 from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
@@ -103,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("bench: orchestration benchmark", file=sys.stderr)
         codes["orchestration"] = orchestration_bench.main(orchestration_args)
+    if ui_bench.has_summaries():
+        print("bench: UI benchmark", file=sys.stderr)
+        codes["ui"] = ui_bench.main(["--runs", "3" if args.quick else "5"])
+    else:
+        print(
+            "bench: UI benchmark skipped: no published hour in STATS_DIR (run `make run` first)",
+            file=sys.stderr,
+        )
     print(f"bench: results in {RESULTS_DIR}: " + ", ".join(f"{k} exit {v}" for k, v in codes.items()))
     return next((code for code in codes.values() if code), 0)
 

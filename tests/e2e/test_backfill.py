@@ -7,7 +7,6 @@ import json
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,25 +37,14 @@ RUN_DEADLINE_S = 1200
 
 
 @pytest.fixture(scope="module")
-def backfill_env(airflow_env: dict[str, str], tmp_path_factory) -> dict[str, str]:
-    """Artifacts of this module apart: its scheduler also runs the current hour, whose summary would
-    become the latest one of the other DAG tests."""
-    return {**airflow_env, "STATS_DIR": str(tmp_path_factory.mktemp("backfill-stats")), "BATCH_SIZE": "200"}
+def backfill_env(airflow_stack) -> dict[str, str]:
+    """The environment of the session's Airflow (tests/conftest.py, airflow_stack: artifacts apart)."""
+    return airflow_stack.env
 
 
 @pytest.fixture(scope="module")
-def api(backfill_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in backfill_env.items():
-            patch.setenv(key, value)
-        airflow_service.stop()
-        airflow_service.start()
-        try:
-            client = airflow_service.AirflowApi()
-            client.wait_for_dag(DAG_ID)
-            yield client
-        finally:
-            airflow_service.stop()
+def api(airflow_stack) -> airflow_service.AirflowApi:
+    return airflow_stack.api
 
 
 def _backfill(env: dict[str, str], *extra: str) -> None:

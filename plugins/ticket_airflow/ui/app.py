@@ -1,0 +1,306 @@
+"""The FastAPI app of the plugin: server-rendered pages (Jinja2) and their JSON twins.
+
+Security: the app has Airflow's own security dependencies on every route (a FastAPI app mounted by
+a plugin gets none by itself): the caller must be a logged-in Airflow user (a JWT as
+``Authorization: Bearer`` or the UI's ``_token`` cookie, which the same-origin iframe sends) allowed
+to view plugins and to read the ``ticket_pipeline`` DAG. No credentials: 401; a bad token or a user
+without that access: 403. The OpenAPI schema and docs pages are off (they would bypass the
+dependencies). Every route is a GET; nothing writes to Kafka or the artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+from ticket_airflow.ui import charts, insights, pages, runs, topics
+
+APP_PREFIX = "/ticket-insights"
+HERE = Path(__file__).resolve().parent
+STATIC = {
+    "ui.css": "text/css",
+    "ui.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+    "icon-dark.svg": "image/svg+xml",
+}
+CACHE_STATIC = "private, max-age=86400"
+
+
+def security_dependencies() -> list[Any]:
+    """Airflow's dependencies: plugin views allowed, and read access to the ``ticket_pipeline`` DAG."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+    from airflow.api_fastapi.core_api.security import requires_access_dag, requires_access_view
+
+    return [
+        Depends(requires_access_view(AccessView.PLUGINS)),
+        Depends(requires_access_dag("GET", param_dag_id=runs.DAG_ID)),
+    ]
+
+
+@cache
+def plotly_bundle() -> tuple[Path, str]:
+    """The ``plotly.min.js`` shipped in the installed ``plotly`` wheel, and the package version."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js", plotly.__version__
+
+
+def _templates() -> Any:
+    from fastapi.templating import Jinja2Templates
+
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["number"] = lambda value: (
+        f"{value:,}".replace(",", "\u202f") if isinstance(value, int) else value
+    )
+    templates.env.filters["percent"] = lambda value: f"{value:.1%}"
+    templates.env.filters["compact_json"] = lambda value: json.dumps(
+        value, ensure_ascii=False, sort_keys=True
+    )
+    templates.env.globals.update(
+        team_colour=charts.team_colour,
+        priority_colour=lambda priority: charts.PRIORITY_COLOURS.get(priority, "#999999"),
+        retention=retention_text,
+        scan_limit=topics.LOOKUP_SCAN_LIMIT,
+    )
+    return templates
+
+
+def retention_text(key: str, value: str | None) -> str:
+    """A topic setting for reading: ``retention.ms`` 2592000000 is ``30 days``, -1 is ``unlimited``."""
+    if value is None or not value.lstrip("-").isdigit():
+        return value or ""
+    number = int(value)
+    if number < 0:
+        return "unlimited"
+    if key.endswith(".ms"):
+        for unit, size in (("days", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+            if number >= size and number % size == 0:
+                return f"{number // size} {unit}"
+        return f"{number} ms"
+    if key.endswith(".bytes"):
+        for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+            if number >= size and number % size == 0:
+                return f"{number // size} {unit}"
+        return f"{number} bytes"
+    return value
+
+
+def figures_json(figures: dict[str, Any]) -> str:
+    """Figures as JSON that is safe inside a ``<script>`` element."""
+    return json.dumps(figures, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _airflow_root(request: Request) -> str:
+    """Airflow's own root path (the app is mounted under it at :data:`APP_PREFIX`)."""
+    return request.scope.get("root_path", "").removesuffix(APP_PREFIX)
+
+
+def run_link(request: Request, run_id: str, tab: bool = False) -> str:
+    """The Airflow UI page of a ``ticket_pipeline`` run (``tab``: its Ticket insights tab)."""
+    page = f"{_airflow_root(request)}/dags/{runs.DAG_ID}/runs/{quote(run_id, safe='')}"
+    return page + ("/plugin/ticket-insights-run" if tab else "")
+
+
+def _json_error(error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=_status(error))
+
+
+def _status(error: Exception) -> int:
+    if isinstance(error, pages.NotFound):
+        return 404
+    if isinstance(error, pages.BadRequest):
+        return 400
+    return 503  # topics.TopicError: Kafka or the connection could not answer
+
+
+ANSWERED_ERRORS = (pages.NotFound, pages.BadRequest, topics.TopicError)
+
+
+def create_app() -> FastAPI:
+    """The plugin's app: mounted by Airflow's API server at :data:`APP_PREFIX`."""
+    app = FastAPI(
+        title="Ticket insights",
+        dependencies=security_dependencies(),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    templates = _templates()
+
+    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        context.update(
+            path=lambda route, **params: _path(request, route, **params),
+            run_link=lambda run_id, tab=False: run_link(request, run_id, tab),
+            plotly_version=plotly_bundle()[1],
+        )
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def page(name: str, build: Callable[[], dict[str, Any]], request: Request) -> HTMLResponse:
+        try:
+            return render(request, name, **build())
+        except ANSWERED_ERRORS as error:
+            return render(request, "error.html", _status(error), message=str(error))
+
+    @app.exception_handler(HTTPException)
+    def refused(request: Request, error: HTTPException) -> Response:
+        """401/403 as a short page for a browser (with a login link), as JSON for anyone else."""
+        if "text/html" in request.headers.get("accept", "") and error.status_code in (401, 403):
+            login = f"{_airflow_root(request)}/auth/login?next={quote(str(request.url.path))}"
+            return render(request, "refused.html", error.status_code, status=error.status_code, login=login)
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.get("/", response_class=HTMLResponse, name="insights_page")
+    def insights_page(
+        request: Request, start: str | None = None, end: str | None = None, preset: str | None = None
+    ) -> HTMLResponse:
+        """The insights of a range of hours, with charts."""
+
+        def build() -> dict[str, Any]:
+            merged = pages.range_insights(start, end, preset)
+            chosen = None if (start or end) else (preset or insights.DEFAULT_PRESET)
+            return {"data": merged, "preset": chosen, "figures": figures_json(charts.range_figures(merged))}
+
+        try:
+            return render(request, "insights.html", **build())
+        except pages.BadRequest as error:
+            return render(
+                request,
+                "insights.html",
+                400,
+                data=None,
+                preset=preset,
+                error=str(error),
+                start=start,
+                end=end,
+                figures="{}",
+            )
+
+    @app.get("/api/insights", name="insights_json")
+    def insights_json(
+        start: str | None = None, end: str | None = None, preset: str | None = None
+    ) -> Response:
+        """The insights of a range of hours, as JSON."""
+        try:
+            return JSONResponse(pages.range_insights(start, end, preset))
+        except pages.BadRequest as error:
+            return _json_error(error)
+
+    @app.get("/run", response_class=HTMLResponse, name="run_page")
+    def run_page(request: Request, run_id: str, dag_id: str = runs.DAG_ID) -> HTMLResponse:
+        """A DAG run's tab: the hour the run processed."""
+        if dag_id != runs.DAG_ID:
+            return render(request, "other_dag.html", dag_id=dag_id)
+        return page("run.html", lambda: _run_context(run_id), request)
+
+    @app.get("/api/run", name="run_json")
+    def run_json(run_id: str) -> Response:
+        """A ``ticket_pipeline`` run's hour and its published summary, as JSON."""
+        try:
+            return JSONResponse(pages.run_view(run_id).as_dict())
+        except ANSWERED_ERRORS as error:
+            return _json_error(error)
+
+    @app.get("/topics", response_class=HTMLResponse, name="topics_page")
+    def topics_page(request: Request) -> HTMLResponse:
+        """The project's topics: partitions, offsets, record counts, retention."""
+        return page(
+            "topics.html", lambda: {"topics": [t.as_dict() for t in pages.reader().overview()]}, request
+        )
+
+    @app.get("/api/topics", name="topics_json")
+    def topics_json() -> Response:
+        try:
+            return JSONResponse({"topics": [t.as_dict() for t in pages.reader().overview()]})
+        except ANSWERED_ERRORS as error:
+            return _json_error(error)
+
+    @app.get("/topics/{topic}", response_class=HTMLResponse, name="records_page")
+    def records_page(
+        request: Request, topic: str, limit: int | None = None, partition: int | None = None
+    ) -> HTMLResponse:
+        """The latest records of a topic or partition."""
+
+        def build() -> dict[str, Any]:
+            result = pages.record_page(topic, limit, partition)
+            return {
+                "page": result.as_dict(),
+                "limit": len(result.records) if limit is None else limit,
+                "partition": partition,
+                "max_records": topics.MAX_RECORDS,
+            }
+
+        return page("records.html", build, request)
+
+    @app.get("/api/topics/{topic}", name="records_json")
+    def records_json(topic: str, limit: int | None = None, partition: int | None = None) -> Response:
+        try:
+            return JSONResponse(pages.record_page(topic, limit, partition).as_dict())
+        except ANSWERED_ERRORS as error:
+            return _json_error(error)
+
+    @app.get("/lookup", response_class=HTMLResponse, name="lookup_page")
+    def lookup_page(request: Request, ticket_id: str | None = None, since: str | None = None) -> HTMLResponse:
+        """Where a ticket went: source, team topics, dead-letter topic."""
+        if not ticket_id:
+            return render(request, "lookup.html", result=None, ticket_id="", since=since or "")
+        return page(
+            "lookup.html",
+            lambda: {
+                "result": pages.lookup(ticket_id, since).as_dict(),
+                "ticket_id": ticket_id,
+                "since": since or "",
+            },
+            request,
+        )
+
+    @app.get("/api/lookup", name="lookup_json")
+    def lookup_json(ticket_id: str, since: str | None = None) -> Response:
+        try:
+            return JSONResponse(pages.lookup(ticket_id, since).as_dict())
+        except ANSWERED_ERRORS as error:
+            return _json_error(error)
+
+    @app.get("/static/plotly.min.js", name="plotly_js")
+    def plotly_js() -> FileResponse:
+        """Plotly's JavaScript bundle, from the installed ``plotly`` package."""
+        return FileResponse(
+            plotly_bundle()[0], media_type="text/javascript", headers={"Cache-Control": CACHE_STATIC}
+        )
+
+    @app.get("/static/{name}", name="static")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return FileResponse(
+            HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": CACHE_STATIC}
+        )
+
+    def _run_context(run_id: str) -> dict[str, Any]:
+        view = pages.run_view(run_id)
+        merged = view.insights
+        return {
+            "view": view.as_dict(),
+            "figures": figures_json(charts.hour_figures(merged) if merged else {}),
+            "max_range_hours": insights.MAX_RANGE_HOURS,
+        }
+
+    return app
+
+
+def _path(request: Request, route: str, **params: Any) -> str:
+    """The path of one of the app's routes, with query parameters (None values left out)."""
+    path_params = {k: v for k, v in params.items() if k in ("topic", "name")}
+    query = {k: v for k, v in params.items() if k not in path_params and v is not None}
+    url = request.url_for(route, **path_params).path
+    if query:
+        from urllib.parse import urlencode
+
+        url += "?" + urlencode(query)
+    return url

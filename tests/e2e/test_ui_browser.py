@@ -1,0 +1,261 @@
+"""The UI in a real browser: Debian's Chromium (never a downloaded build) driven by Playwright,
+against the session's Airflow. Logs in through Airflow's login form, backfills two hours through
+Trigger -> Backfill, opens Ticket insights and checks the charts' numbers against the hours'
+summaries, opens a run's tab, browses the topics and looks a ticket up. Saves screenshots in
+.platform/screenshots (`make screenshots` copies them to docs/img)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+
+from ticket_etl import artifacts
+from ticket_etl.config import PLATFORM_DIR, TEAMS
+from ticket_etl.interval import Interval
+
+# Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
+# test waits for, have their own deadlines (tests/conftest.py); so has the backfill below.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800, func_only=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = PLATFORM_DIR / "screenshots"
+# Trigger -> Backfill from 11:00 to 12:00: the runs at 11:00 and 12:00, hours 10:00-11:00 and 11:00-12:00.
+BACKFILL_FROM, BACKFILL_TO = ("2026/11/24", "11:00"), ("2026/11/24", "12:00")
+BACKFILL_HOURS = [
+    Interval(datetime(2026, 11, 24, h, tzinfo=UTC), datetime(2026, 11, 24, h + 1, tzinfo=UTC))
+    for h in (10, 11)
+]
+RANGE = ("2026-11-24 08:00", "2026-11-24 12:00")
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} missing: `make test` installs Debian's chromium (apt-get)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, airflow_stack, ui_hours) -> Iterator:
+    """A page logged in through Airflow's own login form, as a person does (one per test)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(f"{airflow_stack.base_url}/auth/login?next=/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", airflow_stack.password("admin"))
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def plugin_frame(page, path_part: str):
+    """The plugin's iframe once it shows ``path_part`` and its charts are drawn
+    (``body[data-charts-ready=true]``)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        frame = next((f for f in page.frames if f is not page.main_frame and path_part in f.url), None)
+        if frame is not None:
+            frame.wait_for_selector("body[data-charts-ready=true]")
+            return frame
+        time.sleep(0.2)
+    raise AssertionError(f"no iframe showing {path_part}: {[f.url for f in page.frames]}")
+
+
+def summaries_between(stats: Path, start: datetime, end: datetime) -> list[dict]:
+    intervals = [i for i in artifacts.published_intervals(stats) if start <= i.start and i.end <= end]
+    return [artifacts.read_summary(stats, i) for i in intervals]
+
+
+def digits(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def test_backfill_two_hours_through_the_trigger_dialog(page, airflow_stack) -> None:
+    """Trigger -> Backfill in Airflow's UI for two hours; both runs succeed and publish their hour."""
+    page.goto(f"{airflow_stack.base_url}/dags/ticket_pipeline")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Backfill", exact=True).click()
+    for index, (day, clock) in enumerate((BACKFILL_FROM, BACKFILL_TO)):
+        dialog.get_by_test_id("datetime-input").nth(index).click()
+        picker = page.locator("[data-scope=popover][data-part=content][data-state=open]")
+        picker.get_by_placeholder("YYYY/MM/DD").fill(day)
+        picker.get_by_placeholder("HH:mm").fill(clock)
+        page.keyboard.press("Escape")
+    dialog.get_by_text("2 runs will be triggered").wait_for()
+    dialog.get_by_role("button", name="Run Backfill").click()
+    dialog.wait_for(state="hidden")
+    page.goto("about:blank")  # the DAG page polls and redraws: no need while the runs run
+    expected = {h.start.isoformat()[:19] for h in BACKFILL_HOURS}
+    deadline = time.monotonic() + 1200
+    while time.monotonic() < deadline:
+        runs = airflow_stack.api.request(
+            "GET", "/dags/ticket_pipeline/dagRuns", params={"run_type": "backfill", "limit": 100}
+        )
+        ours = {
+            r["data_interval_start"][:19]: r
+            for r in runs["dag_runs"]
+            if r["run_type"] == "backfill" and r["data_interval_start"][:19] in expected
+        }
+        if len(ours) == 2 and all(r["state"] in ("success", "failed") for r in ours.values()):
+            break
+        time.sleep(5)
+    else:
+        raise AssertionError("the backfill's two runs did not finish")
+    assert [r["state"] for r in ours.values()] == ["success", "success"], ours
+    for hour in BACKFILL_HOURS:
+        summary = artifacts.read_summary(airflow_stack.stats_dir, hour)
+        assert summary is not None and summary["reconciliation"]["holds"], hour
+        assert summary["run"]["run_id"] == ours[hour.start.isoformat()[:19]]["dag_run_id"]
+
+
+def test_insights_page_draws_charts_that_match_the_hours_summaries(page, airflow_stack) -> None:
+    page.goto(f"{airflow_stack.base_url}/")
+    page.get_by_role("link", name="Ticket insights").first.click()
+    frame = plugin_frame(page, "/ticket-insights/")
+    frame.fill("input[name=start]", RANGE[0])
+    frame.fill("input[name=end]", RANGE[1])
+    frame.get_by_role("button", name="Show").click()
+    frame = plugin_frame(page, "start=")
+    assert (
+        "/plugin/ticket-insights/ticket-insights/?start=" in page.url
+    )  # Airflow's address follows: a link to it
+    start, end = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in RANGE)
+    hours = summaries_between(airflow_stack.stats_dir, start, end)
+    assert len(hours) == 4  # two triggered through the API, two backfilled through the UI
+
+    assert digits(frame.locator("[data-kpi=read]").inner_text()) == sum(s["totals"]["read"] for s in hours)
+    assert digits(frame.locator("[data-kpi=rejected]").inner_text()) == sum(
+        s["totals"]["rejected"] for s in hours
+    )
+    assert digits(frame.locator("[data-kpi=hours_published]").inner_text()) == 4
+
+    def traces(chart: str) -> list[dict]:
+        frame.wait_for_selector(f"#{chart} .main-svg")
+        return frame.evaluate(
+            f"document.getElementById('{chart}').data.map(t => ({{name: t.name, x: t.x, y: t.y, labels: t.labels, values: t.values}}))"
+        )
+
+    starts = [s["interval"]["start"] for s in hours]
+    by_team = {t["name"]: t for t in traces("chart-tickets-by-team")}
+    assert set(by_team) == set(TEAMS)
+    for team, trace in by_team.items():
+        assert trace["x"] == starts
+        assert trace["y"] == [s["by_team"].get(team, {}).get("tickets", 0) for s in hours], team
+    assert frame.locator("#chart-tickets-by-team .bars path").count() > 0  # bars are drawn
+
+    rejects = {t["name"]: t["y"] for t in traces("chart-rejects")}
+    assert rejects == {
+        "rejected": [s["totals"]["rejected"] for s in hours],
+        "duplicates": [s["totals"]["duplicates"] for s in hours],
+    }
+    (mix,) = traces("chart-priority-mix")
+    priorities = Counter()
+    for s in hours:
+        for figures in s["by_type"].values():
+            priorities.update(figures["by_priority"])
+    assert dict(zip(mix["labels"], mix["values"], strict=True)) == {p: priorities[p] for p in mix["labels"]}
+
+    (keywords,) = traces("chart-keywords-all")
+    counts = Counter()
+    for s in hours:
+        counts.update({e["word"]: e["tickets"] for e in s["keywords_by_scope"]["all"]["words"]})
+    assert keywords["x"] == [counts[word] for word in keywords["y"]]  # lower bounds: the listed counts
+    assert keywords["x"] == sorted(keywords["x"])  # drawn bottom-up: the most frequent at the top
+
+    rows = frame.locator("#hours-table tbody tr")
+    assert rows.count() == 4
+    assert sorted(
+        frame.locator("#hours-table tbody tr td:nth-child(2) a:first-child").all_inner_texts()
+    ) == sorted(s["run"]["run_id"] for s in hours)
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    frame.wait_for_timeout(1500)  # charts follow the new size
+    page.screenshot(path=SCREENSHOTS / "insights.png")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_run_tab_shows_the_runs_hour(page, airflow_stack, ui_hours) -> None:
+    hour = ui_hours[0]
+    summary = artifacts.read_summary(airflow_stack.stats_dir, hour.interval)
+    page.goto(f"{airflow_stack.base_url}/dags/ticket_pipeline/runs/{quote(hour.run_id, safe='')}")
+    page.get_by_role("link", name="Ticket insights").last.click()
+    frame = plugin_frame(page, "/ticket-insights/run")
+    assert frame.locator("h1").inner_text() == "Hour 2026-11-24 08:00 to 09:00 UTC"
+    assert frame.locator("#rules-version").inner_text() == summary["rules_version"]
+    reasons = {
+        row.locator("td").nth(0).inner_text(): digits(row.locator("td").nth(1).inner_text())
+        for row in frame.locator("#reasons-table tbody tr").all()
+    }
+    assert reasons == summary["rejected_by_reason"] and reasons
+    rules = {
+        row.locator("td").nth(0).inner_text(): digits(row.locator("td").nth(1).inner_text())
+        for row in frame.locator("#rules-table tbody tr").all()
+    }
+    assert rules == summary["by_rule"]
+    for chart in (
+        "chart-team",
+        "chart-priority-mix",
+        "chart-type-priority",
+        "chart-reject-reasons",
+        "chart-sla",
+    ):
+        frame.wait_for_selector(f"#{chart} .main-svg")
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    frame.wait_for_timeout(1500)
+    page.screenshot(path=SCREENSHOTS / "run-tab.png")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_topic_browser_and_ticket_lookup(page, airflow_stack, ui_hours) -> None:
+    enriched = pd.read_parquet(
+        artifacts.partition_dir(airflow_stack.stats_dir, "tickets_enriched", ui_hours[1].interval)
+    )
+    ticket = enriched.sort_values("ticket_id").iloc[0]
+    page.goto(f"{airflow_stack.base_url}/plugin/ticket-topics")  # Browse -> Ticket topics
+    frame = plugin_frame(page, "/ticket-insights/topics")
+    for topic in TEAMS.values():
+        assert digits(frame.locator(f"tr[data-topic={topic}] td[data-records]").inner_text()) > 0
+    page.screenshot(path=SCREENSHOTS / "topics.png")
+
+    frame.get_by_role("link", name=TEAMS["incident"]).click()
+    frame = plugin_frame(page, "/ticket-insights/topics/")
+    assert frame.locator("#records-table tbody tr").count() > 0
+
+    frame.get_by_role("link", name="Find a ticket").click()
+    frame = plugin_frame(page, "/ticket-insights/lookup")
+    frame.fill("input[name=ticket_id]", ticket["ticket_id"])
+    frame.get_by_role("button", name="Find").click()
+    frame = plugin_frame(page, "ticket_id=")
+    routed = frame.locator("[data-where=routed]")
+    assert routed.count() >= 1
+    assert (
+        f"Routed to {TEAMS[ticket['support_team']]} by rule {ticket['routing_rule_id']}"
+        in routed.first.inner_text()
+    )
+    assert frame.locator("[data-where=arrived]").count() == 1
+    page.screenshot(path=SCREENSHOTS / "lookup.png")

@@ -1,0 +1,355 @@
+"""The UI plugin's pages and JSON endpoints on the session's real Airflow API server (the plugin
+loaded by Airflow's plugin manager), over hours processed by real runs of the pipeline."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pandas as pd
+import pytest
+
+from ticket_etl import artifacts
+from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS, topic_specs
+
+# Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
+# test waits for, have their own deadlines (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900, func_only=True)]
+
+PREFIX = "/ticket-insights"
+UI_RANGE = {"start": "2026-11-24T08:00:00Z", "end": "2026-11-24T10:00:00Z"}
+
+
+def token(stack, user: str) -> str:
+    response = httpx.post(
+        f"{stack.base_url}/auth/token", json={"username": user, "password": stack.password(user)}, timeout=60
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def tokens(airflow_stack) -> dict[str, str]:
+    return {user: token(airflow_stack, user) for user in ("admin", "viewer", "outsider")}
+
+
+@pytest.fixture(scope="module")
+def client(airflow_stack, tokens) -> httpx.Client:
+    """Logged in as the viewer (read access to every DAG, nothing else)."""
+    return httpx.Client(
+        base_url=airflow_stack.base_url + PREFIX,
+        headers={"Authorization": f"Bearer {tokens['viewer']}"},
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def enriched(airflow_stack, ui_hours) -> pd.DataFrame:
+    """The published enriched tickets of the UI hours."""
+    return pd.concat(
+        pd.read_parquet(artifacts.partition_dir(airflow_stack.stats_dir, "tickets_enriched", h.interval))
+        for h in ui_hours
+    )
+
+
+@pytest.fixture(scope="module")
+def rejected(airflow_stack, ui_hours) -> pd.DataFrame:
+    return pd.concat(
+        pd.read_parquet(artifacts.partition_dir(airflow_stack.stats_dir, "rejected_tickets", h.interval))
+        for h in ui_hours
+    )
+
+
+def endpoints(run_id: str, ticket_id: str) -> list[str]:
+    run = quote(run_id, safe="")
+    return [
+        "/",
+        f"/?start={UI_RANGE['start']}&end={UI_RANGE['end']}",
+        "/api/insights",
+        f"/run?dag_id=ticket_pipeline&run_id={run}",
+        f"/api/run?run_id={run}",
+        "/topics",
+        "/api/topics",
+        "/topics/tickets_equipe_incident?limit=5",
+        "/api/topics/tickets_equipe_incident?limit=5",
+        f"/lookup?ticket_id={ticket_id}",
+        f"/api/lookup?ticket_id={ticket_id}",
+        "/static/plotly.min.js",
+        "/static/ui.js",
+        "/static/ui.css",
+    ]
+
+
+@pytest.fixture(scope="module")
+def all_endpoints(ui_hours, enriched) -> list[str]:
+    return endpoints(ui_hours[0].run_id, enriched["ticket_id"].iloc[0])
+
+
+def test_every_endpoint_refuses_callers_without_access_and_answers_the_others(
+    airflow_stack, tokens, all_endpoints
+) -> None:
+    base = airflow_stack.base_url + PREFIX
+    for path in all_endpoints:
+        anonymous = httpx.get(base + path, timeout=60)
+        assert anonymous.status_code == 401, path
+        assert anonymous.json() == {"detail": "Not authenticated"}, path  # never data
+        garbage = httpx.get(base + path, headers={"Authorization": "Bearer not-a-jwt"}, timeout=60)
+        assert garbage.status_code == 403, path
+        outsider = httpx.get(
+            base + path, headers={"Authorization": f"Bearer {tokens['outsider']}"}, timeout=60
+        )
+        assert outsider.status_code == 403, path
+        assert outsider.json() == {"detail": "Forbidden"}, path
+        viewer = httpx.get(base + path, headers={"Authorization": f"Bearer {tokens['viewer']}"}, timeout=60)
+        assert viewer.status_code == 200, (path, viewer.text[:500])
+        # The browser's way: the UI's `_token` cookie (sent by the same-origin iframe).
+        cookie = httpx.get(base + path, cookies={"_token": tokens["admin"]}, timeout=60)
+        assert cookie.status_code == 200, path
+
+
+def test_a_browser_without_a_session_gets_a_login_link_not_data(airflow_stack) -> None:
+    response = httpx.get(airflow_stack.base_url + PREFIX + "/", headers={"Accept": "text/html"}, timeout=60)
+    assert response.status_code == 401
+    assert "/auth/login?next=" in response.text and "Tickets read" not in response.text
+
+
+def test_the_openapi_schema_and_docs_are_not_served(client) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code == 404
+
+
+def test_the_plugin_is_listed_with_its_views(airflow_stack) -> None:
+    plugins = airflow_stack.api.request("GET", "/plugins")["plugins"]
+    (plugin,) = [p for p in plugins if p["name"] == "ticket_insights"]
+    views = {view["url_route"]: view for view in plugin["external_views"]}
+    assert views["ticket-insights"]["nav_top_level"] is True
+    assert views["ticket-insights-run"]["destination"] == "dag_run"
+    assert plugin["fastapi_apps"][0]["url_prefix"] == PREFIX
+
+
+def summaries(stack, hours) -> list[dict]:
+    return [artifacts.read_summary(stack.stats_dir, h.interval) for h in hours]
+
+
+def test_range_insights_add_up_the_hours_summaries(airflow_stack, ui_hours, client) -> None:
+    body = client.get("/api/insights", params=UI_RANGE).json()
+    hours = summaries(airflow_stack, ui_hours)
+    assert body["hours_published"] == 2
+    for name in ("read", "enriched", "rejected", "duplicates"):
+        assert body["totals"][name] == sum(s["totals"][name] for s in hours), name
+    assert body["totals"]["rejected"] > 0  # 5 % malformed records
+    assert [row["run_id"] for row in body["hours"]] == [h.run_id for h in ui_hours]
+    for team, figures in body["by_team"].items():
+        assert figures["tickets"] == sum(s["by_team"].get(team, {}).get("tickets", 0) for s in hours)
+    reasons = {}
+    for s in hours:
+        for reason, count in s["rejected_by_reason"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    assert body["rejected_by_reason"] == reasons
+    words = {w["word"]: w for w in body["keywords"]["all"]["words"]}
+    for word, merged in words.items():
+        listed = [
+            next((e["tickets"] for e in s["keywords_by_scope"]["all"]["words"] if e["word"] == word), None)
+            for s in hours
+        ]
+        assert merged["tickets_min"] == sum(n for n in listed if n is not None)
+        assert merged["exact"] == (None not in listed)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2026-11-24T10:00Z", "end": "2026-11-24T08:00Z"}, "is not after start"),
+        ({"start": "2026-10-01T00:00Z", "end": "2026-11-24T08:00Z"}, "at most 720 hours (30 days)"),
+        ({"start": "2026-11-24T25:00", "end": "2026-11-24T08:00Z"}, "is not an ISO-8601 time"),
+        ({"start": "2026-11-24T08:00Z"}, "give both start and end"),
+        ({"preset": "1y"}, "preset='1y' is unknown"),
+    ],
+)
+def test_a_bad_range_is_a_400_with_a_clear_message(client, params, message) -> None:
+    response = client.get("/api/insights", params=params)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    page = client.get("/", params=params)
+    assert page.status_code == 400 and message in page.text.replace("&#39;", "'")
+
+
+def figures_of(page: str) -> dict:
+    return json.loads(
+        re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)[1]
+    )
+
+
+def test_an_empty_range_gives_empty_charts_not_an_error(client) -> None:
+    params = {"start": "2020-01-01T00:00Z", "end": "2020-01-02T00:00Z"}
+    body = client.get("/api/insights", params=params).json()
+    assert body["hours_published"] == 0 and body["totals"]["read"] == 0 and body["hours"] == []
+    page = client.get("/", params=params)
+    assert page.status_code == 200 and "No published hour in this range" in page.text
+    figures = figures_of(page.text)
+    assert {"chart-tickets-by-team", "chart-priority-mix", "chart-rejects", "chart-sla"} <= figures.keys()
+    for figure in figures.values():
+        assert all(not any(trace.get("y") or trace.get("values") or []) for trace in figure["data"])
+
+
+def test_the_run_tab_shows_the_runs_hour(airflow_stack, ui_hours, client) -> None:
+    hour = ui_hours[1]
+    body = client.get("/api/run", params={"run_id": hour.run_id}).json()
+    assert body["interval"] == hour.interval.as_dict()
+    assert body["interval_source"] == "resolve_interval" and body["published_by_this_run"] is True
+    summary = summaries(airflow_stack, [hour])[0]
+    assert body["insights"]["rejected_by_reason"] == summary["rejected_by_reason"]
+    assert body["insights"]["by_rule"] == summary["by_rule"]
+    page = client.get("/run", params={"dag_id": "ticket_pipeline", "run_id": hour.run_id}).text
+    assert summary["rules_version"] in page and "Hour 2026-11-24 09:00 to 10:00 UTC" in page
+
+
+def test_the_run_tab_of_another_dag_or_an_unknown_run_answers_sensibly(client) -> None:
+    other = client.get("/run", params={"dag_id": "some_other_dag", "run_id": "manual__x"})
+    assert other.status_code == 200 and "is another" in other.text
+    assert client.get("/api/run", params={"run_id": "no-such-run"}).status_code == 404
+    assert client.get("/run", params={"run_id": "no-such-run"}).status_code == 404
+
+
+def test_topics_overview_lists_the_projects_topics_with_offsets_and_retention(client, ui_hours) -> None:
+    body = client.get("/api/topics").json()
+    by_name = {t["name"]: t for t in body["topics"]}
+    assert list(by_name) == [spec.name for spec in topic_specs()]
+    for spec in topic_specs():
+        topic = by_name[spec.name]
+        assert topic["exists"] and len(topic["partitions"]) == spec.partitions
+        assert topic["records"] == sum(p["latest"] - p["earliest"] for p in topic["partitions"])
+        assert topic["config"]["retention.ms"] == spec.config["retention.ms"]
+    assert all(by_name[topic]["records"] > 0 for topic in TEAMS.values())
+    assert by_name[DEAD_LETTER_TOPIC]["records"] > 0
+
+
+def test_latest_records_are_bounded_and_decoded(client) -> None:
+    body = client.get("/api/topics/tickets_equipe_incident", params={"limit": 7}).json()
+    assert 0 < len(body["records"]) <= 7 and body["complete"]
+    record = body["records"][0]
+    value = json.loads(record["value"])
+    assert value["ticket_id"] == record["key"] and value["support_team"] == "incident"
+    assert record["facts"]["rule"] == value["routing_rule_id"]
+    timestamps = [r["timestamp"] for r in body["records"]]
+    assert timestamps == sorted(timestamps, reverse=True)
+    one = client.get("/api/topics/tickets_equipe_incident", params={"limit": 3, "partition": 1}).json()
+    assert {r["partition"] for r in one["records"]} <= {1}
+    dlq = client.get(f"/api/topics/{DEAD_LETTER_TOPIC}", params={"limit": 5}).json()
+    assert all({"reason", "source_partition", "source_offset"} <= r["facts"].keys() for r in dlq["records"])
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/api/topics/tickets_equipe_incident?limit=501", 400, "from 1 to 500 records"),
+        ("/api/topics/tickets_equipe_incident?limit=0", 400, "from 1 to 500 records"),
+        ("/api/topics/tickets_equipe_incident?partition=9", 400, "has partitions 0 to 2"),
+        ("/api/topics/some_other_topic", 404, "is not one of the pipeline's topics"),
+        ("/api/lookup?ticket_id=TCK-1&since=soon", 400, "is not an ISO-8601 time"),
+    ],
+)
+def test_bad_topic_requests_say_why(client, path, status, message) -> None:
+    response = client.get(path)
+    assert response.status_code == status and message in response.json()["detail"]
+
+
+def test_lookup_finds_where_a_ticket_went_and_by_which_rule(client, enriched) -> None:
+    ticket = enriched.iloc[len(enriched) // 2]
+    body = client.get("/api/lookup", params={"ticket_id": ticket["ticket_id"]}).json()
+    assert body["complete"]
+    (arrived,) = body["where"]["arrived"]
+    assert arrived["topic"] == "client_tickets"
+    assert {(r["topic"], r["rule"]) for r in body["where"]["routed"]} == {
+        (TEAMS[ticket["support_team"]], ticket["routing_rule_id"])
+    }
+    assert body["where"]["rejected"] == []
+
+
+def test_lookup_of_a_rejected_record_shows_its_reason_and_source_position(client, rejected) -> None:
+    keyed = rejected[rejected["key"].map(lambda key: key is not None and key.isascii() and len(key) > 0)]
+    row = keyed.iloc[0]
+    body = client.get("/api/lookup", params={"ticket_id": row["key"].decode()}).json()
+    rejections = body["where"]["rejected"]
+    assert {
+        "reason": row["reject_reason"],
+        "source_partition": str(row["source_partition"]),
+        "source_offset": str(row["source_offset"]),
+    }.items() <= rejections[0].items()
+
+
+@contextmanager
+def quiet_pipeline(api, deadline_s: float = 900) -> Iterator[None]:
+    """The DAG paused and no run of it active (the scheduler starts a run every hour)."""
+    api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": True})
+    try:
+        deadline = time.monotonic() + deadline_s
+        while api.request("GET", "/dags/ticket_pipeline/dagRuns", params={"state": ["queued", "running"]})[
+            "total_entries"
+        ]:
+            assert time.monotonic() < deadline, "a run of ticket_pipeline is still active"
+            time.sleep(3)
+        yield
+    finally:
+        api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": False})
+
+
+def test_reading_writes_nothing_and_commits_no_consumer_offset(
+    airflow_stack, client, enriched, kafka_bootstrap
+) -> None:
+    """Browsing leaves every topic's end offsets and the artifacts as they were, and leaves no
+    consumer group behind (offsets are never committed)."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient, OffsetSpec
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    partitions = {
+        TopicPartition(s.name, p): OffsetSpec.latest() for s in topic_specs() for p in range(s.partitions)
+    }
+
+    def ends() -> dict:
+        return {
+            (tp.topic, tp.partition): f.result().offset for tp, f in admin.list_offsets(partitions).items()
+        }
+
+    def files(root: Path) -> dict:
+        return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if "_staging" not in p.parts}
+
+    reads = (
+        "/api/topics",
+        "/api/topics/client_tickets?limit=500",
+        f"/api/lookup?ticket_id={enriched['ticket_id'].iloc[0]}",
+        "/api/insights",
+        "/topics/client_tickets_dlq",
+    )
+    with quiet_pipeline(airflow_stack.api):
+        before, artifacts_before = ends(), files(airflow_stack.stats_dir)
+        for path in reads:
+            assert client.get(path).status_code == 200
+        assert ends() == before
+        assert files(airflow_stack.stats_dir) == artifacts_before
+    groups = admin.list_consumer_groups().result().valid
+    assert not [g.group_id for g in groups if g.group_id.startswith("ticket-insights-ui")]
+
+
+def test_keys_are_in_the_partitions_the_lookup_computes(kafka_bootstrap, ui_hours) -> None:
+    """The source topic's keys follow librdkafka's CRC-32 partitioner and the team topics' keys
+    Kafka's Java murmur2 partitioner (every record the runs wrote)."""
+    from ticket_airflow.ui import topics
+    from ticket_etl.kafka_io import consume_all
+
+    checked = 0
+    for topic in topics.project_topics():
+        if topic.role == topics.DEAD_LETTER:
+            continue
+        for message in consume_all(kafka_bootstrap, topic.name):
+            if message.key() is not None:
+                assert topics.key_partitions(topic, message.key(), 3) == [message.partition()], topic.name
+                checked += 1
+    assert checked > 1000
