@@ -71,10 +71,9 @@ def make_hours(output: Path, summaries: list[dict[str, Any]], hours: int) -> Int
         start = FIRST_HOUR + timedelta(hours=index)
         interval = Interval(start, start + timedelta(hours=1))
         document = moved(summaries[index % len(summaries)], interval, f"bench__{interval.token}")
-        artifacts.write_json_atomic(
-            artifacts.partition_dir(output, artifacts.INSIGHTS_DATASET, interval) / artifacts.SUMMARY_NAME,
-            document,
-        )
+        path = Path(artifacts.summary_path(str(output), interval))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(artifacts.json_text(document), encoding="utf-8")
     return Interval(FIRST_HOUR, FIRST_HOUR + timedelta(hours=hours))
 
 

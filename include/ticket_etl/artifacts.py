@@ -48,6 +48,11 @@ LOCKS = "_locks"
 INTERVAL_PREFIX = "interval="
 
 
+def json_text(document: dict[str, Any]) -> str:
+    """How the artifacts' JSON documents (summaries, manifests) are written."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def safe_run_id(run_id: str) -> str:
     """A run id usable as a folder name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:200]

@@ -22,6 +22,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from ticket_etl import artifacts
 from ticket_etl.storage import join
 
 CHECKSUM_FS = "org.apache.hadoop.fs.ChecksumFileSystem"
@@ -152,7 +153,7 @@ class HadoopStore:
         """Write JSON to a temporary file, then rename it over ``location`` in one step (readers
         see the old or the new document, never a part)."""
         temporary = join(location.rsplit("/", 1)[0], f".{location.rsplit('/', 1)[1]}.tmp")
-        self.write_text(temporary, json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        self.write_text(temporary, artifacts.json_text(document))
         jvm = self.spark._jvm
         context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
             self._path(location).toUri(), self.spark._jsc.hadoopConfiguration()

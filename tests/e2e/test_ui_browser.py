@@ -233,7 +233,7 @@ def test_run_tab_shows_the_runs_hour(page, airflow_stack, ui_hours) -> None:
 
 def test_topic_browser_and_ticket_lookup(page, airflow_stack, ui_hours) -> None:
     enriched = pd.read_parquet(
-        artifacts.partition_dir(airflow_stack.stats_dir, "tickets_enriched", ui_hours[1].interval)
+        artifacts.partition_path(airflow_stack.stats_dir, "tickets_enriched", ui_hours[1].interval)
     )
     ticket = enriched.sort_values("ticket_id").iloc[0]
     page.goto(f"{airflow_stack.base_url}/plugin/ticket-topics")  # Browse -> Ticket topics

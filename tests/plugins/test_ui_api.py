@@ -53,7 +53,7 @@ def client(airflow_stack, tokens) -> httpx.Client:
 def enriched(airflow_stack, ui_hours) -> pd.DataFrame:
     """The published enriched tickets of the UI hours."""
     return pd.concat(
-        pd.read_parquet(artifacts.partition_dir(airflow_stack.stats_dir, "tickets_enriched", h.interval))
+        pd.read_parquet(artifacts.partition_path(airflow_stack.stats_dir, "tickets_enriched", h.interval))
         for h in ui_hours
     )
 
@@ -61,7 +61,7 @@ def enriched(airflow_stack, ui_hours) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def rejected(airflow_stack, ui_hours) -> pd.DataFrame:
     return pd.concat(
-        pd.read_parquet(artifacts.partition_dir(airflow_stack.stats_dir, "rejected_tickets", h.interval))
+        pd.read_parquet(artifacts.partition_path(airflow_stack.stats_dir, "rejected_tickets", h.interval))
         for h in ui_hours
     )
 

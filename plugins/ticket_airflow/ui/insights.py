@@ -18,7 +18,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ticket_etl import artifacts, schema
@@ -145,7 +144,7 @@ class Hour:
     summary: dict[str, Any]
 
 
-def load_hours(output: Path, hours: HourRange) -> tuple[list[Hour], list[str]]:
+def load_hours(output: str, hours: HourRange) -> tuple[list[Hour], list[str]]:
     """The published hours of the range, oldest first, and the tokens of hours whose summary could
     not be read (a corrupt file is reported, not fatal)."""
     loaded, unreadable = [], []

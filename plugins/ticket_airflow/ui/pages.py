@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ticket_airflow.ui import insights, runs, topics
-from ticket_etl import artifacts, config
+from ticket_etl import artifacts, config, storage
 from ticket_etl.interval import Interval, as_utc, iso_utc, parse_utc
 
 KAFKA_CONN_ID = "kafka_default"
@@ -26,7 +25,7 @@ class BadRequest(ValueError):
 
 
 def range_insights(
-    start: str | None, end: str | None, preset: str | None, output: Path | None = None
+    start: str | None, end: str | None, preset: str | None, output: str | None = None
 ) -> dict[str, Any]:
     """The merged insights of a range of hours (:func:`insights.parse_range` decides the hours)."""
     try:
@@ -66,7 +65,7 @@ class RunView:
         }
 
 
-def run_view(run_id: str, output: Path | None = None) -> RunView:
+def run_view(run_id: str, output: str | None = None) -> RunView:
     """The hour of ``ticket_pipeline`` run ``run_id`` and its published summary."""
     hour = runs.run_hour(run_id)
     if hour is None:
@@ -76,7 +75,7 @@ def run_view(run_id: str, output: Path | None = None) -> RunView:
     return RunView(hour, *hour_insights(hour.interval, output or config.stats_dir()))
 
 
-def hour_insights(interval: Interval, output: Path) -> tuple[dict[str, Any] | None, str | None]:
+def hour_insights(interval: Interval, output: str) -> tuple[dict[str, Any] | None, str | None]:
     """One published hour merged as a range of one hour, and the run that published it."""
     summary = artifacts.read_summary(output, interval)
     if summary is None:
@@ -89,17 +88,18 @@ def hour_insights(interval: Interval, output: Path) -> tuple[dict[str, Any] | No
     return merged, merged["hours"][0]["run_id"]
 
 
-def rejected_sample(output: Path, interval: Interval, limit: int = REJECTED_SAMPLE) -> list[dict[str, Any]]:
+def rejected_sample(output: str, interval: Interval, limit: int = REJECTED_SAMPLE) -> list[dict[str, Any]]:
     """The first ``limit`` rejected records of a published hour (reason, key, source position),
     from its ``rejected_tickets`` dataset; empty when the hour has none."""
     import pyarrow.dataset as ds
 
-    folder = artifacts.partition_dir(output, "rejected_tickets", interval)
-    if not folder.is_dir():
+    folder = artifacts.partition_path(output, "rejected_tickets", interval)
+    if not storage.exists(folder):
         return []
     columns = ["reject_reason", "key", "source_partition", "source_offset", "kafka_timestamp"]
     try:
-        table = ds.dataset(folder, format="parquet").head(limit, columns=columns)
+        fs, path = storage.filesystem(folder)
+        table = ds.dataset(path, filesystem=fs, format="parquet").head(limit, columns=columns)
     except (OSError, ValueError) as error:
         return [{"reject_reason": f"(could not read the dataset: {error})"}]
     rows = table.to_pylist()
