@@ -1,9 +1,10 @@
 """Start, stop and inspect a single-node KRaft Kafka broker run from Maven jars.
 
-    python -m ticket_devstack.kafka_service start|stop|status|create-topics
+    python -m ticket_devstack.kafka_service start|stop|status|create-topics [--root DIR]
 
-The broker lives in one folder (``.platform/kafka`` by default: config, data,
-logs, pid file). Tests run a second broker in another folder on other ports.
+The broker lives in one folder (``.platform/kafka`` by default: config, data, logs, pid file)
+and listens on 127.0.0.1 at the port of KAFKA_BROKER, its controller on the next port. Tests and
+benchmarks run brokers of their own in other folders on other ports.
 """
 
 from __future__ import annotations
@@ -11,23 +12,31 @@ from __future__ import annotations
 import argparse
 import string
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
-from ticket_devstack.processes import pid_from_file, port_open, terminate
-from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker, setting
+from ticket_devstack.processes import port_open
+from ticket_devstack.service import (
+    Command,
+    Daemon,
+    ServiceError,
+    check_port_free,
+    pids_text,
+    run_cli,
+    status,
+    wait_until_ready,
+)
+from ticket_etl import config
+from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR
 from ticket_etl.jvm import java_executable
 
 START_DEADLINE_S = 90.0
-STOP_DEADLINE_S = 45.0
-LOG_TAIL_LINES = 40
+PID_FILE = "kafka.pid"
+CONFIG_FILE = "server.properties"
+TEMPLATE = INCLUDE_DIR / "kafka" / "server.properties.template"
 
 
-class KafkaServiceError(RuntimeError):
+class KafkaServiceError(ServiceError):
     """The broker could not be started or stopped; the message says why."""
 
 
@@ -36,8 +45,8 @@ class BrokerLayout:
     """Where one broker keeps its files, and the loopback ports it listens on."""
 
     root: Path
-    broker_port: int = 19092
-    controller_port: int = 19093
+    broker_port: int
+    controller_port: int
 
     @property
     def data_dir(self) -> Path:
@@ -49,24 +58,38 @@ class BrokerLayout:
 
     @property
     def config_file(self) -> Path:
-        return self.root / "server.properties"
+        return self.root / CONFIG_FILE
 
     @property
     def pid_file(self) -> Path:
-        return self.root / "kafka.pid"
+        return self.root / PID_FILE
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.broker_port}"
 
+    @property
+    def daemon(self) -> Daemon:
+        """The broker's process (its command line names its config file)."""
+        return Daemon(
+            "kafka",
+            self.pid_file,
+            self.logs_dir / "console.out",
+            ("kafka.Kafka", str(self.config_file)),
+            (self.logs_dir / "server.log",),
+        )
 
-def default_layout() -> BrokerLayout:
-    """The broker of `make run`: listens on the port of KAFKA_BROKER, controller on the next one."""
-    port = int(kafka_broker().rpartition(":")[2])
-    return BrokerLayout(PLATFORM_DIR / "kafka", port, port + 1)
+
+def default_layout(root: Path = PLATFORM_DIR / "kafka") -> BrokerLayout:
+    """The broker of `make run` (or one in ``root``): on the port of KAFKA_BROKER, its controller
+    on the next one."""
+    port = int(config.kafka_broker().rpartition(":")[2])
+    return BrokerLayout(root, port, port + 1)
 
 
-DEFAULT_LAYOUT = default_layout()
+def running_pid(layout: BrokerLayout) -> int | None:
+    """Pid of this layout's broker if it is alive; a stale pid file is removed."""
+    return layout.daemon.pid()
 
 
 def _classpath() -> str:
@@ -82,17 +105,11 @@ def _java() -> str:
         raise KafkaServiceError(str(error)) from None
 
 
-def running_pid(layout: BrokerLayout) -> int | None:
-    """Pid of this layout's broker if it is alive; a stale pid file is removed."""
-    return pid_from_file(layout.pid_file, "kafka.Kafka", layout.config_file.name)
-
-
 def render_config(layout: BrokerLayout) -> None:
     """Write the broker's server.properties from the template in include/kafka."""
-    template = string.Template((INCLUDE_DIR / "kafka" / "server.properties.template").read_text())
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.config_file.write_text(
-        template.substitute(
+        string.Template(TEMPLATE.read_text()).substitute(
             broker_port=layout.broker_port,
             controller_port=layout.controller_port,
             data_dir=layout.data_dir,
@@ -101,49 +118,22 @@ def render_config(layout: BrokerLayout) -> None:
 
 
 def _format_storage(layout: BrokerLayout) -> None:
+    """Format the broker's data folder the first time (a single-node controller quorum)."""
     if (layout.data_dir / "meta.properties").is_file():
         return
-    java, cp = _java(), _classpath()
+    storage_tool = [_java(), "-cp", _classpath(), "kafka.tools.StorageTool"]
     cluster_id = (
-        subprocess.run(
-            [java, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        subprocess.run([*storage_tool, "random-uuid"], check=True, capture_output=True, text=True)
         .stdout.strip()
         .splitlines()[-1]
     )
     result = subprocess.run(
-        [
-            java,
-            "-cp",
-            cp,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(layout.config_file),
-            "--standalone",
-            "-g",
-        ],
+        [*storage_tool, "format", "-t", cluster_id, "-c", str(layout.config_file), "--standalone", "-g"],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         raise KafkaServiceError(f"formatting {layout.data_dir} failed:\n{result.stdout}{result.stderr}")
-
-
-def log_tail(layout: BrokerLayout, lines: int = LOG_TAIL_LINES) -> str:
-    """Last lines of the broker's log and console output, for error messages."""
-    parts = []
-    for name in ("server.log", "console.out"):
-        path = layout.logs_dir / name
-        if path.is_file():
-            tail = path.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail))
-    return "\n".join(parts) or f"(no log in {layout.logs_dir})"
 
 
 def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
@@ -161,25 +151,10 @@ def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
     return bool(metadata.brokers)
 
 
-def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADLINE_S) -> int:
-    """Start the broker and wait until it answers. A running broker is left alone."""
-    pid = running_pid(layout)
-    if pid is not None:
-        print(f"kafka: already running (pid {pid}) on {layout.bootstrap}")
-        return pid
-    for port in (layout.broker_port, layout.controller_port):
-        if port_open("127.0.0.1", port):
-            raise KafkaServiceError(
-                f"port {port} is already in use by another program; stop it or choose other "
-                f"ports (see README, Troubleshooting: `ss -ltnp 'sport = :{port}'` shows who)"
-            )
-    render_config(layout)
-    _format_storage(layout)
-    layout.logs_dir.mkdir(parents=True, exist_ok=True)
-    heap = setting("KAFKA_HEAP")
-    cmd = [
+def _broker_command(layout: BrokerLayout) -> list[str]:
+    return [
         _java(),
-        *heap.split(),
+        *config.setting("KAFKA_HEAP").split(),
         "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={layout.logs_dir}",
@@ -189,90 +164,90 @@ def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADL
         "kafka.Kafka",
         str(layout.config_file),
     ]
-    with open(layout.logs_dir / "console.out", "ab") as console:
-        process = subprocess.Popen(
-            cmd,
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    layout.pid_file.write_text(f"{process.pid}\n")
-    _wait_until_ready(layout, process, deadline_s)
+
+
+def start(layout: BrokerLayout | None = None, deadline_s: float = START_DEADLINE_S) -> int:
+    """Start the broker (the stack's by default) and wait until it answers. A running broker is
+    left alone. Returns its pid."""
+    layout = layout or default_layout()
+    pid = running_pid(layout)
+    if pid is not None:
+        print(f"kafka: already running (pid {pid}) on {layout.bootstrap}")
+        return pid
+    check_port_free(layout.broker_port, "KAFKA_BROKER")
+    check_port_free(layout.controller_port, "KAFKA_BROKER (the controller takes the broker's port + 1)")
+    render_config(layout)
+    _format_storage(layout)
+    process = layout.daemon.spawn(_broker_command(layout))
+    wait_until_ready(
+        {layout.daemon: process},
+        lambda: broker_answers(layout.bootstrap),
+        deadline_s,
+        f"answer on {layout.bootstrap}",
+    )
     print(f"kafka: started (pid {process.pid}) on {layout.bootstrap}")
     return process.pid
 
 
-def _wait_until_ready(layout: BrokerLayout, process: subprocess.Popen, deadline_s: float) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            layout.pid_file.unlink(missing_ok=True)
-            raise KafkaServiceError(
-                f"kafka exited with code {process.returncode} while starting\n{log_tail(layout)}"
-            )
-        if broker_answers(layout.bootstrap):
-            return
-        time.sleep(0.5)
-    _terminate(process.pid)
-    layout.pid_file.unlink(missing_ok=True)
-    raise KafkaServiceError(
-        f"kafka did not answer on {layout.bootstrap} within {deadline_s:.0f}s\n{log_tail(layout)}"
-    )
-
-
-def _terminate(pid: int, deadline_s: float = STOP_DEADLINE_S) -> None:
-    try:
-        terminate([psutil.Process(pid)], deadline_s)
-    except psutil.NoSuchProcess:
-        pass
-
-
-def stop(layout: BrokerLayout = DEFAULT_LAYOUT) -> bool:
-    """Stop the broker with SIGTERM (SIGKILL after a deadline). Returns True if one ran."""
-    pid = running_pid(layout)
-    if pid is None:
+def stop(layout: BrokerLayout | None = None) -> bool:
+    """Stop the broker (the stack's by default) with SIGTERM, SIGKILL after a deadline. Returns
+    True if one ran."""
+    layout = layout or default_layout()
+    pids = layout.daemon.stop()
+    if pids is None:
         print("kafka: not running")
         return False
-    _terminate(pid)
-    layout.pid_file.unlink(missing_ok=True)
-    print(f"kafka: stopped (pid {pid})")
+    print(f"kafka: stopped ({pids_text(pids)})")
     return True
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "create-topics"])
-    parser.add_argument("--root", type=lambda p: Path(p).resolve(), default=DEFAULT_LAYOUT.root)
-    parser.add_argument("--port", type=int, default=DEFAULT_LAYOUT.broker_port)
-    parser.add_argument("--controller-port", type=int, default=DEFAULT_LAYOUT.controller_port)
-    return parser.parse_args(argv)
+def status_line(layout: BrokerLayout | None = None) -> str | None:
+    """``running (pid N) on <bootstrap>``, or None."""
+    layout = layout or default_layout()
+    pid = running_pid(layout)
+    return f"running ({pids_text([pid])}) on {layout.bootstrap}" if pid else None
+
+
+def create_topics(layout: BrokerLayout | None = None) -> list[str]:
+    """Create the pipeline's topics (``ticket_etl.topics``) on the broker."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.topics import ensure_topics
+
+    layout = layout or default_layout()
+    try:
+        return ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap, "log_level": 0}))
+    except (RuntimeError, KafkaException) as error:
+        raise KafkaServiceError(f"creating the topics on {layout.bootstrap} failed: {error}") from None
+
+
+def _cli_layout(args: argparse.Namespace) -> BrokerLayout:
+    return default_layout(args.root) if args.root else default_layout()
+
+
+def _root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", type=lambda p: Path(p).resolve(), help="the broker's folder (default .platform/kafka)"
+    )
+
+
+COMMANDS = {
+    "start": Command(lambda args: start(_cli_layout(args)), "start the broker and wait until it answers"),
+    "stop": Command(lambda args: stop(_cli_layout(args)), "stop the broker"),
+    "status": Command(
+        lambda args: status("kafka", status_line(_cli_layout(args))),
+        "say whether it runs (exit code 3 if not)",
+        gives_exit_code=True,
+    ),
+    "create-topics": Command(lambda args: create_topics(_cli_layout(args)), "create the pipeline's topics"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    args = _parse_args(argv)
-    layout = BrokerLayout(args.root, args.port, args.controller_port)
-    try:
-        if args.command == "start":
-            start(layout)
-        elif args.command == "stop":
-            stop(layout)
-        elif args.command == "status":
-            pid = running_pid(layout)
-            print(f"kafka: running (pid {pid}) on {layout.bootstrap}" if pid else "kafka: not running")
-            return 0 if pid else 3
-        else:
-            from confluent_kafka.admin import AdminClient
-
-            from ticket_etl.topics import ensure_topics
-
-            ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap}))
-    except KafkaServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, _root_option)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -9,14 +9,15 @@ Airflow component waits for the busy timeout; then the request fails. PostgreSQL
 
 The server is the one named by AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (include/env.sh builds it
 from AIRFLOW_DB_PORT) when that is a PostgreSQL URL on this machine; its data lives in
-``$AIRFLOW_HOME/postgres``. PostgreSQL refuses to run as root: as root, the server runs as
-``nobody``, which then owns the data directory. When ``nobody`` cannot reach the project (say,
-under a private /root), the programs are copied to, and the data kept in, FALLBACK_ROOT instead.
+``$AIRFLOW_HOME/postgres``.
+
+PostgreSQL refuses to run as root: as root, the server runs as ``nobody``, which then owns the
+data directory. When ``nobody`` cannot reach the project (say, under a private /root), the
+programs are copied to, and the data kept in, FALLBACK_ROOT instead.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -24,20 +25,23 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ticket_devstack.processes import port_open
+from ticket_devstack.processes import LOCAL_HOSTS
+from ticket_devstack.service import Command, ServiceError, check_port_free, run_cli, status
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as Connection
+
 START_DEADLINE_S = 60
 UNPRIVILEGED_USER = "nobody"
 FALLBACK_ROOT = Path("/var/tmp/ticket-etl-postgres")
 
 
-class PostgresServiceError(RuntimeError):
+class PostgresServiceError(ServiceError):
     """The metadata database could not be set up, started or stopped; the message says why."""
 
 
@@ -155,24 +159,43 @@ def _initialize(server: Server) -> None:
     server.data_dir.mkdir(parents=True, exist_ok=True)
     server.data_dir.chmod(0o700)
     _hand_to_server_user(server.data_dir)
+    options = ["-E", "UTF8", "--auth=trust", "--no-instructions"]
+    _run([str(server.bin_dir / "initdb"), "-D", str(server.data_dir), "-U", server.user, *options], "initdb")
+
+
+def _pg_ctl_start(server: Server, listen: str) -> None:
+    """Start the server, listening on ``listen`` ('' for its socket only), and wait for it."""
+    options = f"-p {server.port} -c listen_addresses='{listen}' -k {server.data_dir}"
+    wait = ["-w", "-t", str(START_DEADLINE_S)]
     _run(
         [
-            str(server.bin_dir / "initdb"),
+            str(server.bin_dir / "pg_ctl"),
+            "start",
             "-D",
             str(server.data_dir),
-            "-U",
-            server.user,
-            "-E",
-            "UTF8",
-            "--auth=trust",
-            "--no-instructions",
+            "-l",
+            str(server.log_file),
+            *wait,
+            "-o",
+            options,
         ],
-        "initdb",
+        f"starting PostgreSQL (log: {server.log_file})",
     )
 
 
-def _server_options(server: Server) -> str:
-    return f"-p {server.port} -c listen_addresses=127.0.0.1 -k {server.data_dir}"
+def _pg_ctl_stop(server: Server) -> None:
+    """Fast shutdown (open sessions are rolled back)."""
+    _run(
+        [str(server.bin_dir / "pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"],
+        "stopping PostgreSQL",
+    )
+
+
+def connect(server: Server, dbname: str) -> Connection:
+    """A connection as the URL's user."""
+    import psycopg2
+
+    return psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, dbname=dbname)
 
 
 def running(server: Server) -> bool:
@@ -188,15 +211,15 @@ def running(server: Server) -> bool:
 
 
 def _ensure_database(server: Server) -> None:
-    import psycopg2
+    from psycopg2 import sql
 
-    connection = psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, dbname="postgres")
+    connection = connect(server, "postgres")
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (server.database,))
             if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{server.database}"')
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server.database)))
     finally:
         connection.close()
 
@@ -214,28 +237,10 @@ def start() -> Server | None:
     if running(server):
         print(f"postgres: already running on 127.0.0.1:{server.port}")
         return server
-    if port_open("127.0.0.1", server.port):
-        raise PostgresServiceError(
-            f"port {server.port} is already in use by another program; stop it or set AIRFLOW_DB_PORT"
-        )
+    check_port_free(server.port, "AIRFLOW_DB_PORT")
     server.log_file.touch()
     _hand_to_server_user(server.log_file)
-    _run(
-        [
-            str(server.bin_dir / "pg_ctl"),
-            "start",
-            "-D",
-            str(server.data_dir),
-            "-l",
-            str(server.log_file),
-            "-w",
-            "-t",
-            str(START_DEADLINE_S),
-            "-o",
-            _server_options(server),
-        ],
-        f"starting PostgreSQL (log: {server.log_file})",
-    )
+    _pg_ctl_start(server, listen="127.0.0.1")
     _ensure_database(server)
     print(f"postgres: started on 127.0.0.1:{server.port} (data in {server.data_dir})")
     return server
@@ -247,10 +252,7 @@ def stop() -> bool:
     if server is None or not running(server):
         print("postgres: not running")
         return False
-    _run(
-        [str(server.bin_dir / "pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"],
-        "stopping PostgreSQL",
-    )
+    _pg_ctl_stop(server)
     print(f"postgres: stopped (127.0.0.1:{server.port})")
     return True
 
@@ -268,28 +270,28 @@ def delete() -> None:
     print(f"postgres: deleted {server.data_dir}")
 
 
+def status_line() -> str | None:
+    """``running on 127.0.0.1:<port>``, or None."""
+    server = managed_server()
+    return f"running on 127.0.0.1:{server.port}" if server is not None and running(server) else None
+
+
+COMMANDS = {
+    "start": Command(lambda _: start(), "set up (the first time) and start the server"),
+    "stop": Command(lambda _: stop(), "stop the server"),
+    "status": Command(
+        lambda _: status("postgres", status_line()),
+        "say whether it runs (exit code 3 if not)",
+        gives_exit_code=True,
+    ),
+    "delete": Command(lambda _: delete(), "stop the server and delete its data"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "delete"])
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "start":
-            start()
-        elif args.command == "stop":
-            stop()
-        elif args.command == "delete":
-            delete()
-        else:
-            server = managed_server()
-            up = server is not None and running(server)
-            print(f"postgres: running on 127.0.0.1:{server.port}" if up else "postgres: not running")
-            return 0 if up else 3
-    except PostgresServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

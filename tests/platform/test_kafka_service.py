@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ticket_devstack import kafka_service
+from ticket_devstack.service import ServiceError
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +35,9 @@ def test_a_port_taken_by_another_program_gives_a_clear_error(tmp_path: Path) -> 
         squatter.listen()
         port = squatter.getsockname()[1]
         layout = kafka_service.BrokerLayout(tmp_path, port, port + 1)
-        with pytest.raises(kafka_service.KafkaServiceError, match=f"port {port} is already in use"):
+        with pytest.raises(
+            ServiceError,
+            match=f"port {port} is already in use by another program; stop it or set KAFKA_BROKER",
+        ):
             kafka_service.start(layout)
     assert not layout.pid_file.exists()
