@@ -89,6 +89,8 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check
 bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
-clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, artifacts)
+clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, secrets, artifacts)
 	-@$(ENV); python -m ticket_devstack.postgres_service delete
+	-@$(ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
+	-@$(TEST_ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
 	rm -rf $(VENV) .platform stats bench/results

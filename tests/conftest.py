@@ -55,6 +55,20 @@ def project_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def non_loopback_address() -> str:
+    """An IPv4 address of this machine other than loopback: what another host would connect to."""
+    import socket
+
+    import psutil
+
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return address.address
+    pytest.skip("this machine has no non-loopback IPv4 address: nothing to show a port is closed on")
+
+
+@pytest.fixture(scope="session")
 def airflow_env(kafka_bootstrap: str, tmp_path_factory) -> dict[str, str]:
     """Environment for `airflow` subprocesses: the test broker in the Kafka connection, fresh artifacts."""
     import json

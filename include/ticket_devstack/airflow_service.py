@@ -3,7 +3,9 @@
     python -m ticket_devstack.airflow_service start|stop|status
     python -m ticket_devstack.airflow_service run-dag ticket_pipeline [--conf JSON]
 
-Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections).
+Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections). The API
+server listens on AIRFLOW__API__HOST (127.0.0.1 unless you expose it); the admin's password and
+the JWT signing secret are files only their owner can read (see :func:`ensure_secrets`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
 import sys
 import time
 from datetime import UTC, datetime
@@ -24,10 +28,12 @@ from ticket_devstack.service import (
     Daemon,
     ServiceError,
     check_port_free,
+    make_private,
     pids_text,
     run_cli,
     status,
     wait_until_ready,
+    write_private,
 )
 from ticket_etl import config
 
@@ -41,8 +47,12 @@ TERMINAL_STATES = {"success", "failed"}
 REQUEST_TIMEOUT_S = 60.0
 REQUEST_ATTEMPTS = 3
 ADMIN_USER = "admin"
-# Where Airflow's simple auth manager keeps its users' passwords (in the Airflow home).
+# Where Airflow's simple auth manager keeps its users' passwords (in the Airflow home), and the
+# alphabet it draws them from (no look-alike characters).
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+PASSWORD_ALPHABET = "abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 16
+PRINTED_PASSWORD = re.compile(r"(Password for user '[^']*': )\S+")
 
 
 class AirflowServiceError(ServiceError):
@@ -62,7 +72,7 @@ def airflow_home() -> Path:
 
 
 def api_port() -> int:
-    return int(config.setting("AIRFLOW__API__PORT"))
+    return config.airflow_api_port()
 
 
 def base_url() -> str:
@@ -97,6 +107,36 @@ def passwords_file() -> Path:
     return airflow_home() / PASSWORDS_FILE
 
 
+def ensure_secrets() -> None:
+    """The secrets Airflow reads, each in a file only its owner can read (0600): the admin's
+    password, made here before Airflow would (Airflow then neither generates one nor prints it
+    into its log), and the JWT signing secret that include/env.sh made outside the repository."""
+    path = passwords_file()
+    if path.is_file():
+        make_private(path)
+    else:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        write_private(path, json.dumps({ADMIN_USER: password}) + "\n")
+    _remove_printed_passwords(daemon().log_file)
+    jwt_secret = os.environ.get("AIRFLOW_JWT_SECRET_FILE")
+    if not jwt_secret or not Path(jwt_secret).is_file():
+        raise AirflowServiceError(
+            "no JWT secret file (AIRFLOW_JWT_SECRET_FILE): source include/env.sh or use make"
+        )
+    make_private(Path(jwt_secret))
+
+
+def _remove_printed_passwords(log: Path) -> None:
+    """Airflow prints a password it generates into its log; older versions of this stack let it (the
+    log of such an installation still holds the admin's password): remove it."""
+    if not log.is_file():
+        return
+    text = log.read_text(errors="replace")
+    cleaned = PRINTED_PASSWORD.sub(r"\1(removed: `make password` prints it)", text)
+    if cleaned != text:
+        write_private(log, cleaned)
+
+
 def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
     airflow = daemon()
@@ -106,6 +146,7 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
         return pid
     check_port_free(api_port(), "AIRFLOW__API__PORT")
     airflow_home().mkdir(parents=True, exist_ok=True)
+    ensure_secrets()
     postgres_service.start()  # the metadata database, when it is ours (a no-op if running)
     process = airflow.spawn(["airflow", "standalone"])
     wait_until_ready({airflow: process}, _healthy, deadline_s, "become healthy", HEALTH_POLL_S)

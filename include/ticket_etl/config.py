@@ -94,7 +94,9 @@ def kafka_broker() -> str:
         re.fullmatch(_HOST_PORT, part) and 0 < int(part.rsplit(":", 1)[1]) < 65536
         for part in value.split(",")
     )
-    return _checked("KAFKA_BROKER", valid, "host:port, or several separated by commas (e.g. broker-1:9092,broker-2:9092)")
+    return _checked(
+        "KAFKA_BROKER", valid, "host:port, or several separated by commas (e.g. broker-1:9092,broker-2:9092)"
+    )
 
 
 def source_topic() -> str:
@@ -212,6 +214,37 @@ def topic_specs() -> tuple[TopicSpec, ...]:
         *(TopicSpec(name, 3, _TEAM_CONFIG) for name in TEAM_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, 1, _DLQ_CONFIG),
     )
+
+
+# Settings of the local stack's services, added with its security (the Airflow API's address)
+# and checked with the others.
+_PORT = re.compile(r"\d{1,5}")
+_HOST = re.compile(r"[A-Za-z0-9.:_-]+")
+
+
+def _port(name: str) -> int:
+    raw = setting(name)
+    valid = bool(_PORT.fullmatch(raw)) and 0 < int(raw) < 65536
+    return int(_checked(name, valid, "a TCP port number (1 to 65535)"))
+
+
+def airflow_api_host() -> str:
+    """Address the local Airflow API server listens on (``AIRFLOW__API__HOST``)."""
+    valid = bool(_HOST.fullmatch(setting("AIRFLOW__API__HOST")))
+    return _checked("AIRFLOW__API__HOST", valid, "an IP address or host name (127.0.0.1, 0.0.0.0, ...)")
+
+
+def airflow_api_port() -> int:
+    """Port of the local Airflow UI and API (``AIRFLOW__API__PORT``)."""
+    return _port("AIRFLOW__API__PORT")
+
+
+def airflow_db_port() -> int:
+    """Port of the local PostgreSQL of Airflow's metadata (``AIRFLOW_DB_PORT``)."""
+    return _port("AIRFLOW_DB_PORT")
+
+
+CHECKS = (*CHECKS, airflow_api_host, airflow_api_port, airflow_db_port)
 
 
 def main(argv: list[str] | None = None) -> int:

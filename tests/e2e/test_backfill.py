@@ -7,7 +7,6 @@ import json
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ticket_etl.kafka_io import consume_all
 pytestmark = pytest.mark.integration
 
 DAG_ID = "ticket_pipeline"
+
 FROM, TO = "2026-11-25T10:00:00+00:00", "2026-11-25T12:00:00+00:00"  # runs at 10:00, 11:00, 12:00
 INTERVALS = [
     Interval(datetime(2026, 11, 25, h, tzinfo=UTC), datetime(2026, 11, 25, h + 1, tzinfo=UTC))
@@ -34,25 +34,9 @@ RUN_DEADLINE_S = 1200
 
 
 @pytest.fixture(scope="module")
-def backfill_env(airflow_env: dict[str, str], tmp_path_factory) -> dict[str, str]:
-    """Artifacts of this module apart: its scheduler also runs the current hour, whose summary would
-    become the latest one of the other DAG tests."""
-    return {**airflow_env, "STATS_DIR": str(tmp_path_factory.mktemp("backfill-stats")), "BATCH_SIZE": "200"}
-
-
-@pytest.fixture(scope="module")
-def api(backfill_env: dict[str, str]) -> Iterator[airflow_service.AirflowApi]:
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in backfill_env.items():
-            patch.setenv(key, value)
-        airflow_service.stop()
-        airflow_service.start()
-        try:
-            client = airflow_service.AirflowApi()
-            client.wait_for_dag(DAG_ID)
-            yield client
-        finally:
-            airflow_service.stop()
+def backfill_env(stack_env: dict[str, str]) -> dict[str, str]:
+    """The environment of the running stack (tests/e2e/conftest.py), for the CLI."""
+    return stack_env
 
 
 def _backfill(env: dict[str, str], *extra: str) -> None:
@@ -130,13 +114,9 @@ def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
 
 def test_airflow_keeps_its_metadata_in_the_local_postgres(api) -> None:
     """The running stack's DAG is in the PostgreSQL database that postgres_service runs."""
-    import psycopg2
-
     server = postgres_service.managed_server()
     assert server is not None and postgres_service.running(server)
-    connection = psycopg2.connect(
-        host="127.0.0.1", port=server.port, user=server.user, dbname=server.database
-    )
+    connection = postgres_service.connect(server, server.database)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM dag WHERE dag_id = %s", (DAG_ID,))

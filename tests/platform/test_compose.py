@@ -3,7 +3,8 @@
 This machine has no Docker engine, so the containers are not started here (README, Running with
 Docker Compose). What can drift is checked: image tags against the pinned versions, the broker
 settings against the template the tests' broker runs with, the pipeline's settings and
-connections against ``ticket_etl.config``, and the files the image is built from.
+connections against ``ticket_etl.config``, the files the image is built from; and that secrets come
+only from ``.env`` and ports are published on the host's loopback only.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def test_kafka_container_has_the_brokers_settings() -> None:
 def test_host_reaches_kafka_at_the_default_broker() -> None:
     default_broker = config.defaults()["KAFKA_BROKER"].default
     host_port = default_broker.rsplit(":", 1)[1]
-    assert f"{host_port}:{host_port}" in compose()["services"]["kafka"]["ports"]
+    assert f"127.0.0.1:{host_port}:{host_port}" in compose()["services"]["kafka"]["ports"]
     assert f"EXTERNAL://{default_broker}" in service_env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
 
 
@@ -163,3 +164,46 @@ def test_image_fetches_only_the_connector_jars(capsys) -> None:
         jars.main(["no-such-project"])
     assert refused.value.code == 2
     assert "unknown project no-such-project" in capsys.readouterr().err
+
+
+# Settings that carry a secret: their value must come from .env, required, with no default here.
+SECRET_SETTING = re.compile(r"PASSWORD|SECRET|SQL_ALCHEMY_CONN")
+# What a user reaches from the host, and nothing else: the UI and the broker's external listener.
+PUBLISHED = {"airflow-apiserver", "kafka"}
+
+
+def environments() -> dict[str, dict[str, str]]:
+    """Every environment block of the file, by service (and the shared Airflow one), as written."""
+    blocks = {"x-airflow-common": compose()["x-airflow-common"]["environment"]}
+    blocks |= {name: service.get("environment", {}) for name, service in compose()["services"].items()}
+    return {name: {key: str(value) for key, value in block.items()} for name, block in blocks.items()}
+
+
+def test_secrets_come_only_from_the_env_file() -> None:
+    """A secret is written nowhere in the file: its setting names a variable of .env that compose
+    requires (``${NAME:?message}``), never one with a default (``${NAME:-default}``)."""
+    secrets = {
+        (block, key): value
+        for block, environment in environments().items()
+        for key, value in environment.items()
+        if SECRET_SETTING.search(key)
+    }
+    assert {key for _, key in secrets} >= {
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "POSTGRES_PASSWORD",
+    }
+    for where, value in secrets.items():
+        references = re.findall(r"\$\{(\w+)(:\?|:-|-|\?)?", value)
+        assert references, (where, "a literal secret")
+        assert all(operator == ":?" for _, operator in references), (where, value)
+    assert "SIMPLE_AUTH_MANAGER_USERS" not in COMPOSE_PATH.read_text()  # Airflow's own default: admin
+
+
+def test_ports_are_published_on_loopback_only() -> None:
+    published = {
+        name: service["ports"] for name, service in compose()["services"].items() if "ports" in service
+    }
+    assert set(published) == PUBLISHED
+    for name, ports in published.items():
+        assert all(str(port).startswith("127.0.0.1:") for port in ports), (name, ports)
