@@ -177,3 +177,30 @@ def test_a_cluster_that_trusted_everyone_gets_a_password(scratch_home: Path) -> 
         cursor.execute("SELECT x FROM kept")
         assert cursor.fetchall() == [(42,)]
     connection.close()
+
+
+@pytest.mark.integration
+def test_airflows_async_driver_reads_the_password_file(scratch_home: Path, monkeypatch) -> None:
+    """Airflow's async engine (asyncpg) gets the password from PGPASSFILE, as libpq does: the URL
+    carries none."""
+    import asyncio
+
+    import asyncpg
+
+    server = postgres_service.start()
+    assert server is not None
+
+    async def current_user() -> str:
+        connection = await asyncpg.connect(
+            host="127.0.0.1", port=server.port, user=server.user, database="meta"
+        )
+        try:
+            return await connection.fetchval("SELECT current_user")
+        finally:
+            await connection.close()
+
+    monkeypatch.setenv("PGPASSFILE", str(server.passfile))
+    assert asyncio.run(current_user()) == server.user
+    monkeypatch.setenv("PGPASSFILE", str(scratch_home / "missing.pgpass"))
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        asyncio.run(current_user())
