@@ -1,26 +1,38 @@
-"""Session-wide fixtures: one real Kafka broker for the whole suite, started and stopped here.
+"""Session-wide fixtures: real services for the whole suite, started here once and stopped at the end.
 
-The test broker lives in .platform/test-kafka-29092 on 127.0.0.1:29092 (controller 29093), apart
-from the one `make run` starts, and starts from empty data each session.
+- the test broker: .platform/test-kafka-<port>, on 127.0.0.1:TEST_KAFKA_PORT (controller on the next
+  port), apart from the one `make run` starts; empty each session;
+- a three-broker cluster (one controller quorum of three) on TEST_KAFKA_PORT + 10, + 12, + 14, in
+  .platform/test-kafka3-<port>, for the tests that need replication; started when first asked for;
+- a Spark standalone master and its two workers on TEST_SPARK_PORT (web UIs on the next three
+  ports), in .platform/test-spark-<port>; started when first asked for.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from ticket_devstack import kafka_service
+from ticket_devstack import kafka_service, spark_service
+from ticket_etl import config
 from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.kafka_io import create_topic
 
-# `make test` sets TEST_KAFKA_PORT (two suites can run side by side; controller on the next port).
+# `make test` sets TEST_KAFKA_PORT and TEST_SPARK_PORT (two suites can run side by side).
 _PORT = int(os.environ.get("TEST_KAFKA_PORT") or "0") or pytest.exit("run the suite with `make test`", 2)
+_SPARK_PORT = int(os.environ.get("TEST_SPARK_PORT") or "0") or pytest.exit(
+    "run the suite with `make test`", 2
+)
 TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / f"test-kafka-{_PORT}", _PORT, _PORT + 1)
+TEST_CLUSTER = kafka_service.KafkaCluster.on_ports(
+    PLATFORM_DIR / f"test-kafka3-{_PORT}", [_PORT + 10, _PORT + 12, _PORT + 14]
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +51,37 @@ def kafka_bootstrap() -> Iterator[str]:
 def kafka_layout(kafka_bootstrap: str) -> kafka_service.BrokerLayout:
     """Where the session's broker lives (config, data, logs, pid file)."""
     return TEST_LAYOUT
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
+    """A real, empty cluster of three brokers that are also its three controllers."""
+    kafka_service.stop(TEST_CLUSTER)
+    shutil.rmtree(TEST_CLUSTER.root, ignore_errors=True)
+    kafka_service.start(TEST_CLUSTER)
+    try:
+        yield TEST_CLUSTER
+    finally:
+        kafka_service.stop(TEST_CLUSTER)
+
+
+@pytest.fixture(scope="session")
+def spark_cluster() -> Iterator[spark_service.SparkCluster]:
+    """A real Spark standalone master with two workers, as `make run` starts them."""
+    cluster = spark_service.SparkCluster(
+        PLATFORM_DIR / f"test-spark-{_SPARK_PORT}",
+        _SPARK_PORT,
+        _SPARK_PORT + 1,
+        config.spark_worker_cores(),
+        config.spark_worker_memory(),
+    )
+    spark_service.stop(cluster.root)
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    spark_service.start(cluster)
+    try:
+        yield cluster
+    finally:
+        spark_service.stop(cluster.root)
 
 
 @pytest.fixture
@@ -68,21 +111,25 @@ def non_loopback_address() -> str:
     pytest.skip("this machine has no non-loopback IPv4 address: nothing to show a port is closed on")
 
 
+def _stack_environment(base: dict[str, str], **settings: str) -> dict[str, str]:
+    """The environment include/env.sh makes of ``base`` with ``settings`` changed: what the stack's
+    processes see, the Airflow connections built from the settings included."""
+    script = f"source {config.INCLUDE_DIR / 'env.sh'} && env -0"
+    result = subprocess.run(["bash", "-c", script], env={**base, **settings}, capture_output=True, check=True)
+    return dict(item.split("=", 1) for item in result.stdout.decode().split("\0") if item)
+
+
+@pytest.fixture(scope="session")
+def stack_environment() -> Callable[..., dict[str, str]]:
+    """``stack_environment(base, SETTING=value, ...)``: the environment include/env.sh makes of
+    ``base`` with those settings (connections included)."""
+    return _stack_environment
+
+
 @pytest.fixture(scope="session")
 def airflow_env(kafka_bootstrap: str, tmp_path_factory) -> dict[str, str]:
     """Environment for `airflow` subprocesses: the test broker in the Kafka connection, fresh artifacts."""
-    import json
-
-    env = dict(os.environ)
-    env.update(
-        {
-            "KAFKA_BROKER": kafka_bootstrap,
-            "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(
-                {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka_bootstrap}}
-            ),
-            "STATS_DIR": str(tmp_path_factory.mktemp("airflow-stats")),
-        }
-    )
-    if "AIRFLOW_HOME" not in env or not env["AIRFLOW_HOME"].endswith("test-airflow"):
+    if not os.environ.get("AIRFLOW_HOME", "").endswith("test-airflow"):
         raise RuntimeError("run the suite with `make test` (it sets a test AIRFLOW_HOME and migrates its DB)")
-    return env
+    stats = str(tmp_path_factory.mktemp("airflow-stats"))
+    return _stack_environment(dict(os.environ), KAFKA_BROKER=kafka_bootstrap, STATS_DIR=stats)

@@ -18,14 +18,13 @@ import pytest
 import yaml
 
 from ticket_airflow import tasks
-from ticket_devstack import jars
+from ticket_devstack import jars, kafka_service
 from ticket_etl import config
 from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT
 
 COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE_PATH = INCLUDE_DIR / "docker" / "Dockerfile"
 DOCKERIGNORE_PATH = INCLUDE_DIR / "docker" / "Dockerfile.dockerignore"
-BROKER_TEMPLATE_PATH = INCLUDE_DIR / "kafka" / "server.properties.template"
 PIPELINE_SETTINGS = (
     "KAFKA_BROKER",
     "TOPIC_NAME",
@@ -61,8 +60,17 @@ def pinned(requirement: str) -> str:
     return re.search(rf"^{re.escape(requirement)}==(\S+)$", text, re.MULTILINE).group(1)
 
 
-def broker_template_settings() -> dict[str, str]:
-    lines = BROKER_TEMPLATE_PATH.read_text().splitlines()
+def broker_template_settings(node_id: int = 1, brokers: int = 1) -> dict[str, str]:
+    """The settings of node ``node_id`` of a local cluster of ``brokers``, rendered from the
+    template as the local stack renders them (ticket_devstack.kafka_service)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as scratch:
+        cluster = kafka_service.KafkaCluster.on_ports(Path(scratch), [20000 + 2 * i for i in range(brokers)])
+        broker = cluster.brokers[node_id - 1]
+        kafka_service.render_config(broker, cluster)
+        lines = broker.config_file.read_text().splitlines()
     pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
     return {key.strip(): value.strip() for key, value in pairs}
 

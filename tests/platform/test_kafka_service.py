@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def test_starting_a_running_broker_is_a_no_op(kafka_layout: kafka_service.BrokerLayout) -> None:
     pid = kafka_service.running_pid(kafka_layout)
     assert pid is not None
-    assert kafka_service.start(kafka_layout) == pid
+    assert kafka_service.start(kafka_layout) == [pid]
 
 
 def test_stop_survives_a_stale_pid_file(tmp_path: Path) -> None:
