@@ -46,6 +46,7 @@ LOCAL_CLUSTER_SIZES = (1, 3)
 PID_FILE = "kafka.pid"
 CONFIG_FILE = "server.properties"
 TEMPLATE = INCLUDE_DIR / "kafka" / "server.properties.template"
+STACK_ROOT = PLATFORM_DIR / "kafka"  # the folder of `make run`'s cluster
 
 
 class KafkaServiceError(ServiceError):
@@ -142,9 +143,9 @@ def _addresses(bootstrap: str) -> list[tuple[str, int]]:
     return [(host, int(port)) for host, _, port in (entry.rpartition(":") for entry in bootstrap.split(","))]
 
 
-def default_cluster() -> KafkaCluster | None:
+def default_cluster(root: Path = STACK_ROOT) -> KafkaCluster | None:
     """The cluster of ``make run``: the KAFKA_BROKERS brokers KAFKA_BROKER names on this machine,
-    in ``.platform/kafka``. None when KAFKA_BROKER names brokers elsewhere (not ours to start)."""
+    with its files in ``root``. None when KAFKA_BROKER names brokers elsewhere (not ours to start)."""
     bootstrap, count = config.kafka_broker(), config.kafka_brokers()
     addresses = _addresses(bootstrap)
     local = [host in LOCAL_HOSTS for host, _ in addresses]
@@ -169,7 +170,7 @@ def default_cluster() -> KafkaCluster | None:
             f"KAFKA_BROKER={bootstrap}: each broker needs its port and the next one (its controller); "
             "choose ports at least two apart"
         )
-    return KafkaCluster.on_ports(PLATFORM_DIR / "kafka", ports)
+    return KafkaCluster.on_ports(root, ports)
 
 
 def _daemons_in(root: Path) -> list[Daemon]:
@@ -318,16 +319,17 @@ def wait_for_size(bootstrap: str, brokers: int, deadline_s: float) -> bool:
     return False
 
 
-def _cluster_of(target: BrokerLayout | KafkaCluster | None) -> KafkaCluster | None:
-    return default_cluster() if target is None else as_cluster(target)
+Target = BrokerLayout | KafkaCluster | None  # a cluster, one broker, or (None) the stack's cluster
 
 
-def start(
-    target: BrokerLayout | KafkaCluster | None = None, deadline_s: float = START_DEADLINE_S
-) -> list[int]:
-    """Start the brokers of ``target`` (the stack's cluster by default) that are not running, and
-    wait until the cluster answers with all of them. Returns the brokers' pids."""
-    cluster = _cluster_of(target)
+def _cluster_of(target: Target, root: Path) -> KafkaCluster | None:
+    return default_cluster(root) if target is None else as_cluster(target)
+
+
+def start(target: Target = None, deadline_s: float = START_DEADLINE_S, root: Path = STACK_ROOT) -> list[int]:
+    """Start the brokers of ``target`` (by default the stack's cluster, its files in ``root``) that
+    are not running, and wait until the cluster answers with all of them. Returns their pids."""
+    cluster = _cluster_of(target, root)
     if cluster is None:
         _check_remote(config.kafka_broker())
         return []
@@ -355,16 +357,16 @@ def start(
     return [pids[broker] or started[broker.daemon].pid for broker in cluster.brokers]
 
 
-def _root_of(target: BrokerLayout | KafkaCluster | None) -> Path:
-    """The folder whose brokers stop and status act on: for the stack, whatever KAFKA_BROKER
-    says now (a cluster started with other settings is stopped all the same)."""
-    return PLATFORM_DIR / "kafka" if target is None else as_cluster(target).root
+def _root_of(target: Target, root: Path) -> Path:
+    """The folder whose brokers stop and status act on: for the stack, ``root`` whatever
+    KAFKA_BROKER says now (a cluster started with other settings is stopped all the same)."""
+    return root if target is None else as_cluster(target).root
 
 
-def stop(target: BrokerLayout | KafkaCluster | None = None) -> bool:
-    """Stop every broker of ``target``'s folder (the stack's by default) with SIGTERM, SIGKILL
-    after a deadline. Returns True if one ran."""
-    stopped = stop_daemons(_daemons_in(_root_of(target)))
+def stop(target: Target = None, root: Path = STACK_ROOT) -> bool:
+    """Stop every broker of ``target``'s folder (by default the stack's, ``root``) with SIGTERM,
+    SIGKILL after a deadline. Returns True if one ran."""
+    stopped = stop_daemons(_daemons_in(_root_of(target, root)))
     if not stopped:
         print("kafka: not running")
         return False
@@ -372,16 +374,16 @@ def stop(target: BrokerLayout | KafkaCluster | None = None) -> bool:
     return True
 
 
-def status_line(target: BrokerLayout | KafkaCluster | None = None) -> str | None:
+def status_line(target: Target = None, root: Path = STACK_ROOT) -> str | None:
     """``running (pid N) on <bootstrap>``, or None when no broker of the folder runs."""
-    pids = [pid for daemon in _daemons_in(_root_of(target)) if (pid := daemon.pid())]
+    pids = [pid for daemon in _daemons_in(_root_of(target, root)) if (pid := daemon.pid())]
     if not pids:
         return None
-    cluster = _cluster_of(target)
+    cluster = _cluster_of(target, root)
     return f"running ({pids_text(pids)})" + (f" on {cluster.bootstrap}" if cluster else "")
 
 
-def create_topics(target: BrokerLayout | KafkaCluster | None = None) -> list[str]:
+def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
     """Create the pipeline's topics (``ticket_etl.topics``) on ``target`` (the stack's cluster,
     or the brokers KAFKA_BROKER names elsewhere), replicated for its size."""
     from confluent_kafka import KafkaException
@@ -390,7 +392,7 @@ def create_topics(target: BrokerLayout | KafkaCluster | None = None) -> list[str
     from ticket_etl.config import topic_specs
     from ticket_etl.topics import ensure_topics
 
-    cluster = _cluster_of(target)
+    cluster = _cluster_of(target, root)
     bootstrap = cluster.bootstrap if cluster else config.kafka_broker()
     specs = topic_specs(len(cluster.brokers) if cluster else None)
     try:
@@ -399,31 +401,27 @@ def create_topics(target: BrokerLayout | KafkaCluster | None = None) -> list[str
         raise KafkaServiceError(f"creating the topics on {bootstrap} failed: {error}") from None
 
 
-def _cli_target(args: argparse.Namespace) -> KafkaCluster | None:
-    """``--root DIR``: a cluster in that folder on the ports of KAFKA_BROKER; else the stack's."""
-    if args.root is None:
-        return None
-    return KafkaCluster.on_ports(args.root, [port for _, port in _addresses(config.kafka_broker())])
-
-
 def _root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", type=lambda p: Path(p).resolve(), help="the cluster's folder (default .platform/kafka)"
+        "--root",
+        type=lambda p: Path(p).resolve(),
+        default=STACK_ROOT,
+        help="the cluster's folder (default .platform/kafka)",
     )
 
 
 COMMANDS = {
     "start": Command(
-        lambda args: start(_cli_target(args)), "start the brokers that are not running, wait for all"
+        lambda args: start(root=args.root), "start the brokers that are not running, wait for all"
     ),
-    "stop": Command(lambda args: stop(_cli_target(args)), "stop every broker of the folder"),
+    "stop": Command(lambda args: stop(root=args.root), "stop every broker of the folder"),
     "status": Command(
-        lambda args: status("kafka", status_line(_cli_target(args))),
+        lambda args: status("kafka", status_line(root=args.root)),
         "say whether brokers run (exit code 3 when none)",
         gives_exit_code=True,
     ),
     "create-topics": Command(
-        lambda args: create_topics(_cli_target(args)),
+        lambda args: create_topics(root=args.root),
         "create the pipeline's topics, replicated for the cluster",
     ),
 }

@@ -338,6 +338,8 @@ def start() -> Server | None:
     if server is None:
         print("postgres: not managed here (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is not a local PostgreSQL)")
         return None
+    if not running(server):  # a port another program holds fails here, before anything is made
+        check_port_free(server.port, "AIRFLOW_DB_PORT")
     server.data_dir.parent.mkdir(parents=True, exist_ok=True)
     _ensure_programs(server)
     secret = password(server)
@@ -348,7 +350,6 @@ def start() -> Server | None:
     if running(server):
         print(f"postgres: already running on 127.0.0.1:{server.port}")
         return server
-    check_port_free(server.port, "AIRFLOW_DB_PORT")
     _pg_ctl_start(server, listen="127.0.0.1")
     _ensure_database(server)
     print(f"postgres: started on 127.0.0.1:{server.port} (data in {server.data_dir})")

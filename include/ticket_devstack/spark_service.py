@@ -1,7 +1,7 @@
 """A Spark standalone cluster on this machine: one master and two workers, run with ``spark-class``
 from the Spark distribution inside the pyspark wheel.
 
-    python -m ticket_devstack.spark_service start|stop|status
+    python -m ticket_devstack.spark_service start|stop|status [--root DIR]
 
 Started only when SPARK_MASTER is a spark:// URL of this machine (``spark://127.0.0.1:7077``);
 with any other master (``local[*]``, a cluster elsewhere) nothing changes. The master listens on
@@ -15,6 +15,7 @@ logs and the workers' folders (each executor's output, each application's files)
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from ticket_etl.jvm import java_executable
 
 WORKERS = 2
 START_DEADLINE_S = 90.0
+STACK_ROOT = PLATFORM_DIR / "spark"  # the folder of `make run`'s cluster
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 _LOCAL_MASTER = re.compile(r"spark://(?P<host>[^:/,]+):(?P<port>\d+)")
@@ -114,7 +116,7 @@ class SparkCluster:
         return _work_dir(self.root, n)
 
 
-def managed_cluster(root: Path = PLATFORM_DIR / "spark") -> SparkCluster | None:
+def managed_cluster(root: Path = STACK_ROOT) -> SparkCluster | None:
     """The cluster of ``make run`` when SPARK_MASTER is a spark:// URL of this machine, else None."""
     match = _LOCAL_MASTER.fullmatch(config.spark_master())
     if match is None or match["host"] not in LOCAL_HOSTS:
@@ -205,10 +207,13 @@ def _check_ports(cluster: SparkCluster, master_missing: bool, workers_missing: l
         )
 
 
-def start(cluster: SparkCluster | None = None, deadline_s: float = START_DEADLINE_S) -> SparkCluster | None:
-    """Start the master and workers of ``cluster`` (the stack's, when SPARK_MASTER names one here)
-    that are not running, and wait until the master counts every worker alive."""
-    cluster = cluster or managed_cluster()
+def start(
+    cluster: SparkCluster | None = None, deadline_s: float = START_DEADLINE_S, root: Path = STACK_ROOT
+) -> SparkCluster | None:
+    """Start the master and workers of ``cluster`` (by default the stack's, when SPARK_MASTER names
+    one here, its files in ``root``) that are not running, and wait until the master counts every
+    worker alive."""
+    cluster = cluster or managed_cluster(root)
     if cluster is None:
         return None
     master_pid = cluster.master.pid()
@@ -239,7 +244,7 @@ def start(cluster: SparkCluster | None = None, deadline_s: float = START_DEADLIN
     return cluster
 
 
-def stop(root: Path = PLATFORM_DIR / "spark") -> bool:
+def stop(root: Path = STACK_ROOT) -> bool:
     """Stop the workers and the master kept in ``root`` (whatever SPARK_MASTER says now)."""
     master, workers = _daemons(root)
     stopped = stop_daemons([*workers, master])
@@ -250,10 +255,10 @@ def stop(root: Path = PLATFORM_DIR / "spark") -> bool:
     return True
 
 
-def status_line(cluster: SparkCluster | None = None) -> str | None:
+def status_line(cluster: SparkCluster | None = None, root: Path = STACK_ROOT) -> str | None:
     """What runs: the master (its URL and UI) and how many workers; None when nothing runs."""
-    cluster = cluster or managed_cluster()
-    master, workers = _daemons(cluster.root if cluster else PLATFORM_DIR / "spark")
+    cluster = cluster or managed_cluster(root)
+    master, workers = _daemons(cluster.root if cluster else root)
     master_pid = master.pid()
     worker_pids = [pid for worker in workers if (pid := worker.pid())]
     if master_pid is None and not worker_pids:
@@ -267,19 +272,30 @@ def status_line(cluster: SparkCluster | None = None) -> str | None:
 
 
 COMMANDS = {
-    "start": Command(lambda _: start(), "start the cluster when SPARK_MASTER is spark://127.0.0.1:<port>"),
-    "stop": Command(lambda _: stop(), "stop the master and the workers"),
+    "start": Command(
+        lambda args: start(root=args.root), "start the cluster when SPARK_MASTER is spark://127.0.0.1:<port>"
+    ),
+    "stop": Command(lambda args: stop(args.root), "stop the master and the workers"),
     "status": Command(
-        lambda _: status("spark", status_line()),
+        lambda args: status("spark", status_line(root=args.root)),
         "say whether it runs (exit code 3 if not)",
         gives_exit_code=True,
     ),
 }
 
 
+def _root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        type=lambda p: Path(p).resolve(),
+        default=STACK_ROOT,
+        help="the cluster's folder (default .platform/spark)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    return run_cli(__doc__.splitlines()[0], COMMANDS, argv)
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, _root_option)
 
 
 if __name__ == "__main__":
