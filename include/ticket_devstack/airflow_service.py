@@ -28,10 +28,10 @@ from ticket_devstack.service import (
     Daemon,
     ServiceError,
     check_port_free,
+    lifecycle_commands,
     make_private,
     pids_text,
     run_cli,
-    status,
     wait_until_ready,
     write_private,
 )
@@ -292,12 +292,12 @@ def status_line() -> str | None:
 
 
 COMMANDS = {
-    "start": Command(lambda _: start(), "start `airflow standalone` and wait until it is healthy"),
-    "stop": Command(lambda _: stop(), "stop it and every process it started"),
-    "status": Command(
-        lambda _: status("airflow", status_line()),
-        "say whether it runs (exit code 3 if not)",
-        gives_exit_code=True,
+    **lifecycle_commands(
+        "airflow",
+        lambda _: start(),
+        lambda _: stop(),
+        lambda _: status_line(),
+        "start `airflow standalone` and wait until it is healthy",
     ),
     "run-dag": Command(
         _run_dag_command, "trigger one run of a DAG and wait for it", _run_dag_arguments, gives_exit_code=True

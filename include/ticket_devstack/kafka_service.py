@@ -14,7 +14,6 @@ they answer.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import string
 import subprocess
@@ -30,9 +29,10 @@ from ticket_devstack.service import (
     Daemon,
     ServiceError,
     check_port_free,
+    lifecycle_commands,
     pids_text,
+    root_option,
     run_cli,
-    status,
     stop_daemons,
     wait_until_ready,
 )
@@ -401,35 +401,23 @@ def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
         raise KafkaServiceError(f"creating the topics on {bootstrap} failed: {error}") from None
 
 
-def _root_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--root",
-        type=lambda p: Path(p).resolve(),
-        default=STACK_ROOT,
-        help="the cluster's folder (default .platform/kafka)",
-    )
-
-
 COMMANDS = {
-    "start": Command(
-        lambda args: start(root=args.root), "start the brokers that are not running, wait for all"
-    ),
-    "stop": Command(lambda args: stop(root=args.root), "stop every broker of the folder"),
-    "status": Command(
-        lambda args: status("kafka", status_line(root=args.root)),
-        "say whether brokers run (exit code 3 when none)",
-        gives_exit_code=True,
+    **lifecycle_commands(
+        "kafka",
+        lambda args: start(root=args.root),
+        lambda args: stop(root=args.root),
+        lambda args: status_line(root=args.root),
+        "start the brokers that are not running, wait for all",
     ),
     "create-topics": Command(
-        lambda args: create_topics(root=args.root),
-        "create the pipeline's topics, replicated for the cluster",
+        lambda args: create_topics(root=args.root), "create the pipeline's topics, replicated for the cluster"
     ),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, _root_option)
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, root_option(STACK_ROOT))
 
 
 if __name__ == "__main__":

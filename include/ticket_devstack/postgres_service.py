@@ -43,9 +43,9 @@ from ticket_devstack.service import (
     Command,
     ServiceError,
     check_port_free,
+    lifecycle_commands,
     make_private,
     run_cli,
-    status,
     write_private,
 )
 
@@ -388,12 +388,12 @@ def status_line() -> str | None:
 
 
 COMMANDS = {
-    "start": Command(lambda _: start(), "set up (the first time) and start the server"),
-    "stop": Command(lambda _: stop(), "stop the server"),
-    "status": Command(
-        lambda _: status("postgres", status_line()),
-        "say whether it runs (exit code 3 if not)",
-        gives_exit_code=True,
+    **lifecycle_commands(
+        "postgres",
+        lambda _: start(),
+        lambda _: stop(),
+        lambda _: status_line(),
+        "set up (the first time) and start it",
     ),
     "delete": Command(lambda _: delete(), "stop the server and delete its data and password file"),
 }

@@ -197,6 +197,40 @@ class Command:
     gives_exit_code: bool = False
 
 
+def lifecycle_commands(
+    name: str,
+    start: Callable[[argparse.Namespace], object],
+    stop: Callable[[argparse.Namespace], object],
+    status_line: Callable[[argparse.Namespace], str | None],
+    start_help: str,
+) -> dict[str, Command]:
+    """The ``start``, ``stop`` and ``status`` commands every service has (``status`` prints
+    ``<name>: <status_line>`` or ``<name>: not running``, exit code 0 or EXIT_NOT_RUNNING)."""
+    return {
+        "start": Command(start, start_help),
+        "stop": Command(stop, "stop it"),
+        "status": Command(
+            lambda args: status(name, status_line(args)),
+            "say whether it runs (exit code 3 if not)",
+            gives_exit_code=True,
+        ),
+    }
+
+
+def root_option(default: Path) -> Callable[[argparse.ArgumentParser], None]:
+    """The ``--root DIR`` option of a service kept in a folder (``default``: the stack's)."""
+
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--root",
+            type=lambda p: Path(p).resolve(),
+            default=default,
+            help=f"its folder (default {default})",
+        )
+
+    return add
+
+
 def run_cli(
     description: str,
     commands: Mapping[str, Command],

@@ -15,7 +15,6 @@ logs and the workers' folders (each executor's output, each application's files)
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from dataclasses import dataclass
@@ -23,13 +22,13 @@ from pathlib import Path
 
 from ticket_devstack.processes import LOCAL_HOSTS
 from ticket_devstack.service import (
-    Command,
     Daemon,
     ServiceError,
     check_port_free,
+    lifecycle_commands,
     pids_text,
+    root_option,
     run_cli,
-    status,
     stop_daemons,
     wait_until_ready,
 )
@@ -271,31 +270,18 @@ def status_line(cluster: SparkCluster | None = None, root: Path = STACK_ROOT) ->
     return f"running: {' and '.join(parts)}{where}"
 
 
-COMMANDS = {
-    "start": Command(
-        lambda args: start(root=args.root), "start the cluster when SPARK_MASTER is spark://127.0.0.1:<port>"
-    ),
-    "stop": Command(lambda args: stop(args.root), "stop the master and the workers"),
-    "status": Command(
-        lambda args: status("spark", status_line(root=args.root)),
-        "say whether it runs (exit code 3 if not)",
-        gives_exit_code=True,
-    ),
-}
-
-
-def _root_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--root",
-        type=lambda p: Path(p).resolve(),
-        default=STACK_ROOT,
-        help="the cluster's folder (default .platform/spark)",
-    )
+COMMANDS = lifecycle_commands(
+    "spark",
+    lambda args: start(root=args.root),
+    lambda args: stop(args.root),
+    lambda args: status_line(root=args.root),
+    "start the cluster when SPARK_MASTER is spark://127.0.0.1:<port>",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, _root_option)
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, root_option(STACK_ROOT))
 
 
 if __name__ == "__main__":
