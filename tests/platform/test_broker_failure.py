@@ -2,7 +2,10 @@
 processed by `airflow dags test` with its Kafka connection on the three-broker cluster and its Spark
 connection on the standalone cluster; a broker (the leader of a partition of the source topic) is
 stopped as the run starts and started again while the analysis runs. The run succeeds, the counts
-reconcile, and every ticket is in its team's topic."""
+reconcile, and every ticket is in its team's topic.
+
+Here, not in tests/e2e: the end-to-end stack's scheduler, running on the same database, would take
+part in the run of `airflow dags test` (it is stopped once the tests of tests/e2e are done)."""
 
 from __future__ import annotations
 
