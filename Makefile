@@ -10,8 +10,12 @@ VENV := .venv
 TEST_KAFKA_PORT ?= 29092
 TEST_AIRFLOW_PORT ?= 28080
 TEST_DB_PORT ?= 25432
-TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
-	TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_BROKER=127.0.0.1:$(TEST_KAFKA_PORT) \
+# The tests' Spark standalone master (its web UI and the workers' on the next three ports); the
+# tests' three-broker cluster listens on TEST_KAFKA_PORT + 10, + 12, + 14 (controllers + 1).
+TEST_SPARK_PORT ?= 27077
+# The test stack takes the defaults of include/defaults.env for the settings that shape a stack.
+TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN SPARK_MASTER KAFKA_BROKERS && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
+	TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_BROKER=127.0.0.1:$(TEST_KAFKA_PORT) TEST_SPARK_PORT=$(TEST_SPARK_PORT) \
 	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
 	AIRFLOW_DB_PORT=$(TEST_DB_PORT) && $(ENV)
 
@@ -54,9 +58,10 @@ check-settings: $(VENV)/.runtime-installed
 
 setup: $(VENV)/.runtime-installed check-settings .platform/jars/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
 
-run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complete hour
+run: setup  ## start Kafka, Spark (if SPARK_MASTER is spark://127.0.0.1:PORT) and Airflow, run ticket_pipeline for the last complete hour
 	$(ENV); python -m ticket_devstack.kafka_service start
 	$(ENV); python -m ticket_devstack.kafka_service create-topics
+	$(ENV); python -m ticket_devstack.spark_service start
 	$(ENV); python -m ticket_devstack.airflow_service start
 	$(ENV); python -m ticket_devstack.airflow_service run-dag ticket_pipeline
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
@@ -64,14 +69,16 @@ run: setup  ## start Kafka and Airflow, run ticket_pipeline for the last complet
 password:  ## print the Airflow UI password of user admin
 	@$(ENV); cat "$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; echo
 
-stop:  ## stop Airflow and Kafka started by make run
+stop:  ## stop Airflow, its database, the Spark cluster and Kafka started by make run
 	-@$(ENV); python -m ticket_devstack.airflow_service stop
 	-@$(ENV); python -m ticket_devstack.postgres_service stop
+	-@$(ENV); python -m ticket_devstack.spark_service stop
 	-@$(ENV); python -m ticket_devstack.kafka_service stop
 
 status:  ## show what is running
 	@$(ENV); python -m ticket_devstack.kafka_service status || true
 	@$(ENV); python -m ticket_devstack.postgres_service status || true
+	@$(ENV); python -m ticket_devstack.spark_service status || true
 	@$(ENV); python -m ticket_devstack.airflow_service status || true
 
 # The browser test's Chromium: Debian's package, never a browser build downloaded by Playwright.
@@ -99,6 +106,8 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check
 bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
-clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, artifacts)
+clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, secrets, artifacts)
 	-@$(ENV); python -m ticket_devstack.postgres_service delete
+	-@$(ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
+	-@$(TEST_ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
 	rm -rf $(VENV) .platform stats bench/results

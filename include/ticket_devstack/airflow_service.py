@@ -3,7 +3,9 @@
     python -m ticket_devstack.airflow_service start|stop|status
     python -m ticket_devstack.airflow_service run-dag ticket_pipeline [--conf JSON]
 
-Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections).
+Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections). The API
+server listens on AIRFLOW__API__HOST (127.0.0.1 unless you expose it); the admin's password and
+the JWT signing secret are files only their owner can read (see :func:`ensure_secrets`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import re
+import secrets
 import sys
 import time
 from datetime import UTC, datetime
@@ -19,23 +22,40 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from ticket_devstack import postgres_service
-from ticket_devstack.processes import pid_from_file, port_open, terminate
-from ticket_etl.config import setting
+from ticket_devstack.service import (
+    Command,
+    Daemon,
+    ServiceError,
+    check_port_free,
+    lifecycle_commands,
+    make_private,
+    pids_text,
+    run_cli,
+    wait_until_ready,
+    write_private,
+)
+from ticket_etl import config
 
 STARTUP_DEADLINE_S = 240.0
 STOP_DEADLINE_S = 60.0
+HEALTH_POLL_S = 2.0
 DAG_APPEAR_DEADLINE_S = 300.0
 RUN_DEADLINE_S = 3600.0
 TERMINAL_STATES = {"success", "failed"}
 # A request that gets no answer in time is sent again (each one is idempotent, see AirflowApi.trigger).
 REQUEST_TIMEOUT_S = 60.0
 REQUEST_ATTEMPTS = 3
+ADMIN_USER = "admin"
+# Where Airflow's simple auth manager keeps its users' passwords (in the Airflow home), and the
+# alphabet it draws them from (no look-alike characters).
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+PASSWORD_ALPHABET = "abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 16
+PRINTED_PASSWORD = re.compile(r"(Password for user '[^']*': )\S+")
 
 
-class AirflowServiceError(RuntimeError):
+class AirflowServiceError(ServiceError):
     """Airflow could not be started, stopped or driven; the message says why. ``status_code``:
     the HTTP status of a refused API call."""
 
@@ -52,24 +72,22 @@ def airflow_home() -> Path:
 
 
 def api_port() -> int:
-    return int(setting("AIRFLOW__API__PORT"))
+    return config.airflow_api_port()
 
 
 def base_url() -> str:
     return f"http://localhost:{api_port()}"
 
 
-def _pid_file() -> Path:
-    return airflow_home() / "standalone.pid"
-
-
-def _log_file() -> Path:
-    return airflow_home() / "standalone.log"
+def daemon() -> Daemon:
+    """`airflow standalone` of this Airflow home."""
+    home = airflow_home()
+    return Daemon("airflow", home / "standalone.pid", home / "standalone.log", ("standalone",))
 
 
 def running_pid() -> int | None:
     """Pid of our `airflow standalone` if it is alive; a stale pid file is removed."""
-    return pid_from_file(_pid_file(), "standalone")
+    return daemon().pid()
 
 
 def _healthy() -> bool:
@@ -85,71 +103,72 @@ def _healthy() -> bool:
     return body.get("scheduler", {}).get("status") == "healthy"
 
 
-def _log_tail(lines: int = 40) -> str:
-    path = _log_file()
-    if not path.is_file():
-        return f"(no log at {path})"
-    tail = path.read_text(errors="replace").splitlines()[-lines:]
-    return f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail)
+def passwords_file() -> Path:
+    return airflow_home() / PASSWORDS_FILE
+
+
+def ensure_secrets() -> None:
+    """The secrets Airflow reads, each in a file only its owner can read (0600): the admin's
+    password, made here before Airflow would (Airflow then neither generates one nor prints it
+    into its log), and the JWT signing secret that include/env.sh made outside the repository."""
+    path = passwords_file()
+    if path.is_file():
+        make_private(path)
+    else:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        write_private(path, json.dumps({ADMIN_USER: password}) + "\n")
+    _remove_printed_passwords(daemon().log_file)
+    jwt_secret = os.environ.get("AIRFLOW_JWT_SECRET_FILE")
+    if not jwt_secret or not Path(jwt_secret).is_file():
+        raise AirflowServiceError(
+            "no JWT secret file (AIRFLOW_JWT_SECRET_FILE): source include/env.sh or use make"
+        )
+    make_private(Path(jwt_secret))
+
+
+def _remove_printed_passwords(log: Path) -> None:
+    """Airflow prints a password it generates into its log; older versions of this stack let it (the
+    log of such an installation still holds the admin's password): remove it."""
+    if not log.is_file():
+        return
+    text = log.read_text(errors="replace")
+    cleaned = PRINTED_PASSWORD.sub(r"\1(removed: `make password` prints it)", text)
+    if cleaned != text:
+        write_private(log, cleaned)
 
 
 def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
-    pid = running_pid()
+    airflow = daemon()
+    pid = airflow.pid()
     if pid is not None:
         print(f"airflow: already running (pid {pid}), UI on {base_url()}")
         return pid
-    if port_open("127.0.0.1", api_port()):
-        raise AirflowServiceError(
-            f"port {api_port()} is already in use by another program; stop it or set "
-            "AIRFLOW__API__PORT (see README, Troubleshooting)"
-        )
+    check_port_free(api_port(), "AIRFLOW__API__PORT")
     airflow_home().mkdir(parents=True, exist_ok=True)
-    try:
-        postgres_service.start()  # the metadata database, when it is ours (a no-op if running)
-    except postgres_service.PostgresServiceError as error:
-        raise AirflowServiceError(str(error)) from None
-    with open(_log_file(), "ab") as log:
-        process = subprocess.Popen(
-            ["airflow", "standalone"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    _pid_file().write_text(f"{process.pid}\n")
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _pid_file().unlink(missing_ok=True)
-            raise AirflowServiceError(f"airflow standalone exited ({process.returncode})\n{_log_tail()}")
-        if _healthy():
-            print(f"airflow: started (pid {process.pid}), UI on {base_url()}")
-            return process.pid
-        time.sleep(2)
-    stop()
-    raise AirflowServiceError(f"airflow did not become healthy within {deadline_s:.0f}s\n{_log_tail()}")
+    ensure_secrets()
+    postgres_service.start()  # the metadata database, when it is ours (a no-op if running)
+    process = airflow.spawn(["airflow", "standalone"])
+    wait_until_ready({airflow: process}, _healthy, deadline_s, "become healthy", HEALTH_POLL_S)
+    print(f"airflow: started (pid {process.pid}), UI on {base_url()}")
+    return process.pid
 
 
 def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
     """Stop `airflow standalone` and every process it started. Returns True if it ran."""
-    pid = running_pid()
-    if pid is None:
+    pids = daemon().stop(deadline_s, with_children=True)
+    if pids is None:
         print("airflow: not running")
         return False
-    root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
-    terminate(processes, deadline_s)
-    _pid_file().unlink(missing_ok=True)
-    print(f"airflow: stopped (pid {pid} and {len(processes) - 1} child processes)")
+    print(f"airflow: stopped (pid {pids[0]} and {len(pids) - 1} child processes)")
     return True
 
 
 def admin_password() -> str:
-    """Password of the `admin` user generated by the simple auth manager."""
-    path = airflow_home() / "simple_auth_manager_passwords.json.generated"
+    """Password of the `admin` user of the simple auth manager."""
+    path = passwords_file()
     try:
-        return json.loads(path.read_text())["admin"]
+        return json.loads(path.read_text())[ADMIN_USER]
     except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
         raise AirflowServiceError(f"no admin password in {path} (is Airflow started?)") from error
 
@@ -252,42 +271,44 @@ def run_dag(dag_id: str, conf: dict[str, Any]) -> int:
     return 0 if run["state"] == "success" else 1
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("start")
-    sub.add_parser("stop")
-    sub.add_parser("status")
-    run = sub.add_parser("run-dag")
-    run.add_argument("dag_id")
-    run.add_argument("--conf", type=json.loads, default={}, help="run configuration (JSON object)")
-    return parser.parse_args(argv)
+def _run_dag_command(args: argparse.Namespace) -> int:
+    import httpx
+
+    try:
+        return run_dag(args.dag_id, args.conf)
+    except httpx.HTTPError as error:
+        raise AirflowServiceError(f"the Airflow API at {base_url()} failed: {error!r}") from None
+
+
+def _run_dag_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dag_id")
+    parser.add_argument("--conf", type=json.loads, default={}, help="run configuration (JSON object)")
+
+
+def status_line() -> str | None:
+    """``running (pid N), UI on <url>``, or None."""
+    pid = running_pid()
+    return f"running ({pids_text([pid])}), UI on {base_url()}" if pid else None
+
+
+COMMANDS = {
+    **lifecycle_commands(
+        "airflow",
+        lambda _: start(),
+        lambda _: stop(),
+        lambda _: status_line(),
+        "start `airflow standalone` and wait until it is healthy",
+    ),
+    "run-dag": Command(
+        _run_dag_command, "trigger one run of a DAG and wait for it", _run_dag_arguments, gives_exit_code=True
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    import httpx
-
-    args = _parse_args(argv)
-    try:
-        if args.command == "start":
-            start()
-        elif args.command == "stop":
-            stop()
-        elif args.command == "status":
-            pid = running_pid()
-            print(f"airflow: running (pid {pid}), UI on {base_url()}" if pid else "airflow: not running")
-            return 0 if pid else 3
-        else:
-            return run_dag(args.dag_id, args.conf)
-    except AirflowServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as error:
-        print(f"error: the Airflow API at {base_url()} failed: {error!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

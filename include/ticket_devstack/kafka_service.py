@@ -1,43 +1,78 @@
-"""Start, stop and inspect a single-node KRaft Kafka broker run from Maven jars.
+"""Start, stop and inspect the local Kafka cluster: KRaft brokers run from Maven jars.
 
-    python -m ticket_devstack.kafka_service start|stop|status|create-topics
+    python -m ticket_devstack.kafka_service start|stop|status|create-topics [--root DIR]
 
-The broker lives in one folder (``.platform/kafka`` by default: config, data,
-logs, pid file). Tests run a second broker in another folder on other ports.
+One broker by default, or three (``KAFKA_BROKERS=3``) that are also the three voters of one
+controller quorum; all listen on 127.0.0.1, at the ports KAFKA_BROKER names, each controller on
+its broker's port + 1. A cluster lives in one folder (``.platform/kafka`` by default): a single
+broker's config, data, logs and pid file, or one ``broker-<id>`` folder per broker of three.
+Tests and benchmarks run clusters of their own in other folders on other ports.
+
+When KAFKA_BROKER names brokers on other machines, nothing is started here: ``start`` checks that
+they answer.
 """
 
 from __future__ import annotations
 
-import argparse
+import base64
 import string
 import subprocess
-import sys
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
-from ticket_devstack.processes import pid_from_file, port_open, terminate
-from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR, kafka_broker, setting
+from ticket_devstack.processes import LOCAL_HOSTS, port_open
+from ticket_devstack.service import (
+    Command,
+    Daemon,
+    ServiceError,
+    check_port_free,
+    lifecycle_commands,
+    pids_text,
+    root_option,
+    run_cli,
+    stop_daemons,
+    wait_until_ready,
+)
+from ticket_etl import config
+from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR
 from ticket_etl.jvm import java_executable
 
 START_DEADLINE_S = 90.0
-STOP_DEADLINE_S = 45.0
-LOG_TAIL_LINES = 40
+REMOTE_DEADLINE_S = 10.0
+LOCAL_CLUSTER_SIZES = (1, 3)
+PID_FILE = "kafka.pid"
+CONFIG_FILE = "server.properties"
+TEMPLATE = INCLUDE_DIR / "kafka" / "server.properties.template"
+STACK_ROOT = PLATFORM_DIR / "kafka"  # the folder of `make run`'s cluster
 
 
-class KafkaServiceError(RuntimeError):
-    """The broker could not be started or stopped; the message says why."""
+class KafkaServiceError(ServiceError):
+    """The brokers could not be started or stopped; the message says why."""
+
+
+def broker_daemon(folder: Path) -> Daemon:
+    """The broker whose files are in ``folder`` (a broker's command line names its config file)."""
+    logs = folder / "logs"
+    return Daemon(
+        "kafka",
+        folder / PID_FILE,
+        logs / "console.out",
+        ("kafka.Kafka", str(folder / CONFIG_FILE)),
+        (logs / "server.log",),
+    )
 
 
 @dataclass(frozen=True)
 class BrokerLayout:
-    """Where one broker keeps its files, and the loopback ports it listens on."""
+    """Where one broker keeps its files, its node id, and the loopback ports it listens on."""
 
     root: Path
-    broker_port: int = 19092
-    controller_port: int = 19093
+    broker_port: int
+    controller_port: int
+    node_id: int = 1
 
     @property
     def data_dir(self) -> Path:
@@ -49,24 +84,104 @@ class BrokerLayout:
 
     @property
     def config_file(self) -> Path:
-        return self.root / "server.properties"
+        return self.root / CONFIG_FILE
 
     @property
     def pid_file(self) -> Path:
-        return self.root / "kafka.pid"
+        return self.root / PID_FILE
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.broker_port}"
 
+    @property
+    def controller(self) -> str:
+        return f"127.0.0.1:{self.controller_port}"
 
-def default_layout() -> BrokerLayout:
-    """The broker of `make run`: listens on the port of KAFKA_BROKER, controller on the next one."""
-    port = int(kafka_broker().rpartition(":")[2])
-    return BrokerLayout(PLATFORM_DIR / "kafka", port, port + 1)
+    @property
+    def daemon(self) -> Daemon:
+        return broker_daemon(self.root)
 
 
-DEFAULT_LAYOUT = default_layout()
+@dataclass(frozen=True)
+class KafkaCluster:
+    """Brokers on loopback that form one KRaft cluster; each is also a voter of its quorum."""
+
+    root: Path
+    brokers: tuple[BrokerLayout, ...]
+
+    @classmethod
+    def on_ports(cls, root: Path, ports: Sequence[int]) -> KafkaCluster:
+        """Brokers on ``ports`` (controllers on each port + 1): a single one keeps its files in
+        ``root``, several in ``root/broker-<node id>``."""
+        if len(ports) == 1:
+            return cls(root, (BrokerLayout(root, ports[0], ports[0] + 1),))
+        return cls(
+            root,
+            tuple(BrokerLayout(root / f"broker-{i}", port, port + 1, i) for i, port in enumerate(ports, 1)),
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(broker.bootstrap for broker in self.brokers)
+
+    @property
+    def quorum(self) -> str:
+        return ",".join(broker.controller for broker in self.brokers)
+
+    @property
+    def replication_factor(self) -> int:
+        return config.replication_factor(len(self.brokers))
+
+
+def as_cluster(target: BrokerLayout | KafkaCluster) -> KafkaCluster:
+    """A cluster, from a cluster or from a single broker's layout."""
+    return target if isinstance(target, KafkaCluster) else KafkaCluster(target.root, (target,))
+
+
+def _addresses(bootstrap: str) -> list[tuple[str, int]]:
+    return [(host, int(port)) for host, _, port in (entry.rpartition(":") for entry in bootstrap.split(","))]
+
+
+def default_cluster(root: Path = STACK_ROOT) -> KafkaCluster | None:
+    """The cluster of ``make run``: the KAFKA_BROKERS brokers KAFKA_BROKER names on this machine,
+    with its files in ``root``. None when KAFKA_BROKER names brokers elsewhere (not ours to start)."""
+    bootstrap, count = config.kafka_broker(), config.kafka_brokers()
+    addresses = _addresses(bootstrap)
+    local = [host in LOCAL_HOSTS for host, _ in addresses]
+    if not any(local):
+        return None
+    if not all(local):
+        raise KafkaServiceError(
+            f"KAFKA_BROKER={bootstrap} mixes brokers on this machine and elsewhere: name either the "
+            "local stack's brokers (localhost or 127.0.0.1) or a cluster of your own"
+        )
+    if count not in LOCAL_CLUSTER_SIZES:
+        raise KafkaServiceError(f"KAFKA_BROKERS={count}: the local stack runs 1 or 3 brokers")
+    if len(addresses) != count:
+        raise KafkaServiceError(
+            f"KAFKA_BROKER={bootstrap} names {len(addresses)} broker(s) but KAFKA_BROKERS={count}: "
+            f"name all {count} (host:port, comma-separated) or leave KAFKA_BROKER unset for the default"
+        )
+    ports = [port for _, port in addresses]
+    taken = set(ports) | {port + 1 for port in ports}
+    if len(taken) != 2 * len(ports):
+        raise KafkaServiceError(
+            f"KAFKA_BROKER={bootstrap}: each broker needs its port and the next one (its controller); "
+            "choose ports at least two apart"
+        )
+    return KafkaCluster.on_ports(root, ports)
+
+
+def _daemons_in(root: Path) -> list[Daemon]:
+    """Every broker that keeps its files in ``root``, of either configuration (one or three)."""
+    pid_files = [*root.glob(PID_FILE), *sorted(root.glob(f"broker-*/{PID_FILE}"))]
+    return [broker_daemon(pid_file.parent) for pid_file in pid_files]
+
+
+def running_pid(layout: BrokerLayout) -> int | None:
+    """Pid of this broker if it is alive; a stale pid file is removed."""
+    return layout.daemon.pid()
 
 
 def _classpath() -> str:
@@ -82,197 +197,228 @@ def _java() -> str:
         raise KafkaServiceError(str(error)) from None
 
 
-def running_pid(layout: BrokerLayout) -> int | None:
-    """Pid of this layout's broker if it is alive; a stale pid file is removed."""
-    return pid_from_file(layout.pid_file, "kafka.Kafka", layout.config_file.name)
-
-
-def render_config(layout: BrokerLayout) -> None:
+def render_config(broker: BrokerLayout, cluster: KafkaCluster) -> None:
     """Write the broker's server.properties from the template in include/kafka."""
-    template = string.Template((INCLUDE_DIR / "kafka" / "server.properties.template").read_text())
-    layout.root.mkdir(parents=True, exist_ok=True)
-    layout.config_file.write_text(
-        template.substitute(
-            broker_port=layout.broker_port,
-            controller_port=layout.controller_port,
-            data_dir=layout.data_dir,
+    replication = cluster.replication_factor
+    broker.root.mkdir(parents=True, exist_ok=True)
+    broker.config_file.write_text(
+        string.Template(TEMPLATE.read_text()).substitute(
+            node_id=broker.node_id,
+            broker_port=broker.broker_port,
+            controller_port=broker.controller_port,
+            quorum=cluster.quorum,
+            data_dir=broker.data_dir,
+            replication_factor=replication,
+            min_insync_replicas=config.min_insync_replicas(replication),
         )
     )
 
 
-def _format_storage(layout: BrokerLayout) -> None:
-    if (layout.data_dir / "meta.properties").is_file():
+def kafka_uuid() -> str:
+    """A random id in Kafka's form (URL-safe base64 of 16 bytes; never starting with '-')."""
+    while (text := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return text
+
+
+def _quorum_option(cluster: KafkaCluster) -> list[str]:
+    """StorageTool's option for the initial controller quorum: this broker alone, or every broker
+    with a directory id (the same list formats every broker of the cluster)."""
+    if len(cluster.brokers) == 1:
+        return ["--standalone"]
+    voters = [f"{b.node_id}@127.0.0.1:{b.controller_port}:{kafka_uuid()}" for b in cluster.brokers]
+    return ["--initial-controllers", ",".join(voters)]
+
+
+def _format_storage(cluster: KafkaCluster) -> None:
+    """Format every broker's data folder for one new cluster; all formatted: nothing to do."""
+    formatted = [(broker.data_dir / "meta.properties").is_file() for broker in cluster.brokers]
+    if all(formatted):
         return
-    java, cp = _java(), _classpath()
-    cluster_id = (
-        subprocess.run(
-            [java, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
-            check=True,
+    if any(formatted):
+        raise KafkaServiceError(
+            f"{cluster.root} holds a partly formatted cluster: delete that folder (`make clean` deletes "
+            ".platform) and start again"
+        )
+    storage_tool = [_java(), "-cp", _classpath(), "kafka.tools.StorageTool"]
+    cluster_id, quorum = kafka_uuid(), _quorum_option(cluster)
+    for broker in cluster.brokers:
+        result = subprocess.run(
+            [*storage_tool, "format", "-t", cluster_id, "-c", str(broker.config_file), *quorum, "-g"],
             capture_output=True,
             text=True,
         )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    result = subprocess.run(
-        [
-            java,
-            "-cp",
-            cp,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(layout.config_file),
-            "--standalone",
-            "-g",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise KafkaServiceError(f"formatting {layout.data_dir} failed:\n{result.stdout}{result.stderr}")
+        if result.returncode != 0:
+            raise KafkaServiceError(f"formatting {broker.data_dir} failed:\n{result.stdout}{result.stderr}")
 
 
-def log_tail(layout: BrokerLayout, lines: int = LOG_TAIL_LINES) -> str:
-    """Last lines of the broker's log and console output, for error messages."""
-    parts = []
-    for name in ("server.log", "console.out"):
-        path = layout.logs_dir / name
-        if path.is_file():
-            tail = path.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail))
-    return "\n".join(parts) or f"(no log in {layout.logs_dir})"
+def cluster_size(bootstrap: str, timeout_s: float = 2.0) -> int:
+    """How many brokers the cluster at ``bootstrap`` reports (0 when none answers)."""
+    from confluent_kafka.admin import AdminClient
+
+    if not any(port_open(host or "127.0.0.1", port) for host, port in _addresses(bootstrap)):
+        return 0
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        return len(admin.list_topics(timeout=timeout_s).brokers)
+    except Exception:  # noqa: BLE001 - any client error means "not ready yet"
+        return 0
 
 
 def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
     """True when a broker at ``bootstrap`` returns cluster metadata."""
-    from confluent_kafka.admin import AdminClient
-
-    host, _, port = bootstrap.rpartition(":")
-    if not port_open(host or "127.0.0.1", int(port)):
-        return False
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    try:
-        metadata = admin.list_topics(timeout=timeout_s)
-    except Exception:  # noqa: BLE001 - any client error means "not ready yet"
-        return False
-    return bool(metadata.brokers)
+    return cluster_size(bootstrap, timeout_s) > 0
 
 
-def start(layout: BrokerLayout = DEFAULT_LAYOUT, deadline_s: float = START_DEADLINE_S) -> int:
-    """Start the broker and wait until it answers. A running broker is left alone."""
-    pid = running_pid(layout)
-    if pid is not None:
-        print(f"kafka: already running (pid {pid}) on {layout.bootstrap}")
-        return pid
-    for port in (layout.broker_port, layout.controller_port):
-        if port_open("127.0.0.1", port):
-            raise KafkaServiceError(
-                f"port {port} is already in use by another program; stop it or choose other "
-                f"ports (see README, Troubleshooting: `ss -ltnp 'sport = :{port}'` shows who)"
-            )
-    render_config(layout)
-    _format_storage(layout)
-    layout.logs_dir.mkdir(parents=True, exist_ok=True)
-    heap = setting("KAFKA_HEAP")
-    cmd = [
+def _broker_command(broker: BrokerLayout) -> list[str]:
+    return [
         _java(),
-        *heap.split(),
+        *config.setting("KAFKA_HEAP").split(),
         "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
-        f"-Dkafka.logs.dir={layout.logs_dir}",
+        f"-Dkafka.logs.dir={broker.logs_dir}",
         f"-Dlog4j2.configurationFile={INCLUDE_DIR / 'kafka' / 'log4j2.properties'}",
         "-cp",
         _classpath(),
         "kafka.Kafka",
-        str(layout.config_file),
+        str(broker.config_file),
     ]
-    with open(layout.logs_dir / "console.out", "ab") as console:
-        process = subprocess.Popen(
-            cmd,
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+
+
+def _refuse_other_configuration(cluster: KafkaCluster) -> None:
+    """Brokers of the other configuration (one broker or three) in the same folder hold the same
+    ports: they must be stopped first."""
+    ours = {broker.daemon for broker in cluster.brokers}
+    others = [pid for daemon in _daemons_in(cluster.root) if daemon not in ours and (pid := daemon.pid())]
+    if others:
+        raise KafkaServiceError(
+            f"brokers of another configuration run from {cluster.root} ({pids_text(others)}): "
+            "stop them first (`make stop`), then start again"
         )
-    layout.pid_file.write_text(f"{process.pid}\n")
-    _wait_until_ready(layout, process, deadline_s)
-    print(f"kafka: started (pid {process.pid}) on {layout.bootstrap}")
-    return process.pid
 
 
-def _wait_until_ready(layout: BrokerLayout, process: subprocess.Popen, deadline_s: float) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            layout.pid_file.unlink(missing_ok=True)
-            raise KafkaServiceError(
-                f"kafka exited with code {process.returncode} while starting\n{log_tail(layout)}"
-            )
-        if broker_answers(layout.bootstrap):
-            return
-        time.sleep(0.5)
-    _terminate(process.pid)
-    layout.pid_file.unlink(missing_ok=True)
+def _check_remote(bootstrap: str) -> None:
+    """KAFKA_BROKER names brokers on other machines: they must answer (nothing is started)."""
+    if wait_for_size(bootstrap, 1, REMOTE_DEADLINE_S):
+        print(f"kafka: not managed here; the brokers at {bootstrap} (KAFKA_BROKER) answer")
+        return
     raise KafkaServiceError(
-        f"kafka did not answer on {layout.bootstrap} within {deadline_s:.0f}s\n{log_tail(layout)}"
+        f"KAFKA_BROKER={bootstrap}: no Kafka broker answers there within {REMOTE_DEADLINE_S:.0f}s; "
+        "`make run` starts brokers only for addresses on this machine (localhost, 127.0.0.1): "
+        "fix the address, start that cluster, or unset KAFKA_BROKER"
     )
 
 
-def _terminate(pid: int, deadline_s: float = STOP_DEADLINE_S) -> None:
-    try:
-        terminate([psutil.Process(pid)], deadline_s)
-    except psutil.NoSuchProcess:
-        pass
+def wait_for_size(bootstrap: str, brokers: int, deadline_s: float) -> bool:
+    """Wait up to ``deadline_s`` until the cluster at ``bootstrap`` reports ``brokers`` brokers."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if cluster_size(bootstrap) >= brokers:
+            return True
+        time.sleep(0.5)
+    return False
 
 
-def stop(layout: BrokerLayout = DEFAULT_LAYOUT) -> bool:
-    """Stop the broker with SIGTERM (SIGKILL after a deadline). Returns True if one ran."""
-    pid = running_pid(layout)
-    if pid is None:
+Target = BrokerLayout | KafkaCluster | None  # a cluster, one broker, or (None) the stack's cluster
+
+
+def _cluster_of(target: Target, root: Path) -> KafkaCluster | None:
+    return default_cluster(root) if target is None else as_cluster(target)
+
+
+def start(target: Target = None, deadline_s: float = START_DEADLINE_S, root: Path = STACK_ROOT) -> list[int]:
+    """Start the brokers of ``target`` (by default the stack's cluster, its files in ``root``) that
+    are not running, and wait until the cluster answers with all of them. Returns their pids."""
+    cluster = _cluster_of(target, root)
+    if cluster is None:
+        _check_remote(config.kafka_broker())
+        return []
+    _refuse_other_configuration(cluster)
+    pids = {broker: broker.daemon.pid() for broker in cluster.brokers}
+    missing = [broker for broker, pid in pids.items() if pid is None]
+    if not missing:
+        print(f"kafka: already running ({pids_text(list(pids.values()))}) on {cluster.bootstrap}")
+        return list(pids.values())
+    for broker in missing:
+        check_port_free(broker.broker_port, "KAFKA_BROKER")
+        check_port_free(broker.controller_port, "KAFKA_BROKER (a broker's controller takes its port + 1)")
+    for broker in missing:
+        render_config(broker, cluster)
+    _format_storage(cluster)
+    started = {broker.daemon: broker.daemon.spawn(_broker_command(broker)) for broker in missing}
+    wait_until_ready(
+        started,
+        lambda: cluster_size(cluster.bootstrap) >= len(cluster.brokers),
+        deadline_s,
+        f"answer on {cluster.bootstrap}",
+    )
+    new = [process.pid for process in started.values()]
+    print(f"kafka: started ({pids_text(new)}) on {cluster.bootstrap}")
+    return [pids[broker] or started[broker.daemon].pid for broker in cluster.brokers]
+
+
+def _root_of(target: Target, root: Path) -> Path:
+    """The folder whose brokers stop and status act on: for the stack, ``root`` whatever
+    KAFKA_BROKER says now (a cluster started with other settings is stopped all the same)."""
+    return root if target is None else as_cluster(target).root
+
+
+def stop(target: Target = None, root: Path = STACK_ROOT) -> bool:
+    """Stop every broker of ``target``'s folder (by default the stack's, ``root``) with SIGTERM,
+    SIGKILL after a deadline. Returns True if one ran."""
+    stopped = stop_daemons(_daemons_in(_root_of(target, root)))
+    if not stopped:
         print("kafka: not running")
         return False
-    _terminate(pid)
-    layout.pid_file.unlink(missing_ok=True)
-    print(f"kafka: stopped (pid {pid})")
+    print(f"kafka: stopped ({pids_text([pids[0] for pids in stopped.values()])})")
     return True
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "create-topics"])
-    parser.add_argument("--root", type=lambda p: Path(p).resolve(), default=DEFAULT_LAYOUT.root)
-    parser.add_argument("--port", type=int, default=DEFAULT_LAYOUT.broker_port)
-    parser.add_argument("--controller-port", type=int, default=DEFAULT_LAYOUT.controller_port)
-    return parser.parse_args(argv)
+def status_line(target: Target = None, root: Path = STACK_ROOT) -> str | None:
+    """``running (pid N) on <bootstrap>``, or None when no broker of the folder runs."""
+    pids = [pid for daemon in _daemons_in(_root_of(target, root)) if (pid := daemon.pid())]
+    if not pids:
+        return None
+    cluster = _cluster_of(target, root)
+    return f"running ({pids_text(pids)})" + (f" on {cluster.bootstrap}" if cluster else "")
+
+
+def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
+    """Create the pipeline's topics (``ticket_etl.topics``) on ``target`` (the stack's cluster,
+    or the brokers KAFKA_BROKER names elsewhere), replicated for its size."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.config import topic_specs
+    from ticket_etl.topics import ensure_topics
+
+    cluster = _cluster_of(target, root)
+    bootstrap = cluster.bootstrap if cluster else config.kafka_broker()
+    specs = topic_specs(len(cluster.brokers) if cluster else None)
+    try:
+        return ensure_topics(AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}), specs)
+    except (RuntimeError, KafkaException) as error:
+        raise KafkaServiceError(f"creating the topics on {bootstrap} failed: {error}") from None
+
+
+COMMANDS = {
+    **lifecycle_commands(
+        "kafka",
+        lambda args: start(root=args.root),
+        lambda args: stop(root=args.root),
+        lambda args: status_line(root=args.root),
+        "start the brokers that are not running, wait for all",
+    ),
+    "create-topics": Command(
+        lambda args: create_topics(root=args.root), "create the pipeline's topics, replicated for the cluster"
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    args = _parse_args(argv)
-    layout = BrokerLayout(args.root, args.port, args.controller_port)
-    try:
-        if args.command == "start":
-            start(layout)
-        elif args.command == "stop":
-            stop(layout)
-        elif args.command == "status":
-            pid = running_pid(layout)
-            print(f"kafka: running (pid {pid}) on {layout.bootstrap}" if pid else "kafka: not running")
-            return 0 if pid else 3
-        else:
-            from confluent_kafka.admin import AdminClient
-
-            from ticket_etl.topics import ensure_topics
-
-            ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap}))
-    except KafkaServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, root_option(STACK_ROOT))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

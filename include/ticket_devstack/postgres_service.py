@@ -9,35 +9,65 @@ Airflow component waits for the busy timeout; then the request fails. PostgreSQL
 
 The server is the one named by AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (include/env.sh builds it
 from AIRFLOW_DB_PORT) when that is a PostgreSQL URL on this machine; its data lives in
-``$AIRFLOW_HOME/postgres``. PostgreSQL refuses to run as root: as root, the server runs as
-``nobody``, which then owns the data directory. When ``nobody`` cannot reach the project (say,
-under a private /root), the programs are copied to, and the data kept in, FALLBACK_ROOT instead.
+``$AIRFLOW_HOME/postgres``. It listens on 127.0.0.1 only and asks every client for the password
+(scram-sha-256) generated when the cluster is made and kept in ``$AIRFLOW_HOME/postgres.pgpass``
+(mode 0600; a libpq password file, which Airflow's drivers read through PGPASSFILE, set by
+include/env.sh). A cluster made by an older version that trusted every local connection is
+switched to passwords on its next start.
+
+PostgreSQL refuses to run as root: as root, the server runs as ``nobody``, which then owns the
+data directory. When ``nobody`` cannot reach the project (say, under a private /root), the
+programs are copied to, and the data kept in, FALLBACK_ROOT instead.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
 import os
 import pwd
+import re
+import secrets
 import shutil
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ticket_devstack.processes import port_open
+from ticket_devstack.processes import LOCAL_HOSTS
+from ticket_devstack.service import (
+    Command,
+    ServiceError,
+    check_port_free,
+    lifecycle_commands,
+    make_private,
+    run_cli,
+    write_private,
+)
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as Connection
+
 START_DEADLINE_S = 60
 UNPRIVILEGED_USER = "nobody"
 FALLBACK_ROOT = Path("/var/tmp/ticket-etl-postgres")
+PASSFILE_NAME = "postgres.pgpass"  # include/env.sh points PGPASSFILE at it too
+AUTH_METHOD = "scram-sha-256"
+# Who may connect, and how: the URL's user, with its password, over loopback or the socket
+# (which lives in the data directory, where only the server's user can go).
+HBA = f"""# Written by ticket_devstack.postgres_service: a password for every connection.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+local   all       all                 {AUTH_METHOD}
+host    all       all   127.0.0.1/32  {AUTH_METHOD}
+host    all       all   ::1/128       {AUTH_METHOD}
+"""
 
 
-class PostgresServiceError(RuntimeError):
+class PostgresServiceError(ServiceError):
     """The metadata database could not be set up, started or stopped; the message says why."""
 
 
@@ -50,6 +80,7 @@ class Server:
     database: str
     data_dir: Path
     bin_dir: Path
+    passfile: Path
 
     @property
     def log_file(self) -> Path:
@@ -58,6 +89,10 @@ class Server:
     @property
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
+
+    @property
+    def hba_file(self) -> Path:
+        return self.data_dir / "pg_hba.conf"
 
 
 def managed_server() -> Server | None:
@@ -70,7 +105,8 @@ def managed_server() -> Server | None:
     if not home:
         raise PostgresServiceError("AIRFLOW_HOME is not set: source include/env.sh or use make")
     bin_dir, data_dir = _locations(Path(home))
-    return Server(url.port or 5432, url.username or "airflow", url.path.lstrip("/"), data_dir, bin_dir)
+    user, database = url.username or "airflow", url.path.lstrip("/")
+    return Server(url.port or 5432, user, database, data_dir, bin_dir, Path(home) / PASSFILE_NAME)
 
 
 def _pgserver_site() -> Path:
@@ -150,29 +186,124 @@ def _run(command: list[str], what: str) -> str:
     return result.stdout
 
 
-def _initialize(server: Server) -> None:
-    """A new cluster whose superuser is the URL's user, trusted on loopback only."""
+def _trusts(server: Server) -> bool:
+    """True when the cluster lets clients in without a password (made by an older version)."""
+    lines = (line.split("#")[0].split() for line in server.hba_file.read_text().splitlines())
+    return any(fields and fields[-1] == "trust" for fields in lines)
+
+
+def password(server: Server) -> str:
+    """The password of the URL's user, from the server's password file (made here when the
+    cluster is new or still trusts everyone; a file of an older version is narrowed to 0600)."""
+    if server.passfile.is_file():
+        make_private(server.passfile)
+        match = re.search(r"^[^:#]*:[^:]*:[^:]*:[^:]*:(.+)$", server.passfile.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)
+    if server.initialized and not _trusts(server):
+        raise PostgresServiceError(
+            f"the metadata database in {server.data_dir} asks for a password, but {server.passfile} "
+            "does not hold it: restore that file, or delete the database (`make clean`, or "
+            "`python -m ticket_devstack.postgres_service delete`) and set up again"
+        )
+    secret = secrets.token_urlsafe(32)  # letters, digits, '-' and '_': nothing a passfile escapes
+    lines = [f"{host}:*:*:{server.user}:{secret}" for host in sorted(LOCAL_HOSTS)]
+    write_private(server.passfile, "\n".join(lines) + "\n")
+    return secret
+
+
+@contextmanager
+def _server_readable_file(server: Server, text: str) -> Iterator[Path]:
+    """A file only the server's user can read (initdb reads the password from one), deleted after."""
+    path = server.data_dir.parent / ".initdb-password"
+    write_private(path, text)
+    _hand_to_server_user(path)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _initialize(server: Server, secret: str) -> None:
+    """A new cluster whose superuser is the URL's user, with ``secret`` as its password."""
     server.data_dir.mkdir(parents=True, exist_ok=True)
     server.data_dir.chmod(0o700)
     _hand_to_server_user(server.data_dir)
+    with _server_readable_file(server, secret + "\n") as pwfile:
+        options = ["-E", "UTF8", f"--auth={AUTH_METHOD}", f"--pwfile={pwfile}", "--no-instructions"]
+        _run(
+            [str(server.bin_dir / "initdb"), "-D", str(server.data_dir), "-U", server.user, *options],
+            "initdb",
+        )
+    server.hba_file.write_text(HBA)
+
+
+def _pg_ctl_start(server: Server, listen: str) -> None:
+    """Start the server, listening on ``listen`` ('' for its socket only), and wait for it."""
+    server.log_file.touch()
+    _hand_to_server_user(server.log_file)
+    options = f"-p {server.port} -c listen_addresses='{listen}' -k {server.data_dir}"
+    wait = ["-w", "-t", str(START_DEADLINE_S)]
     _run(
         [
-            str(server.bin_dir / "initdb"),
+            str(server.bin_dir / "pg_ctl"),
+            "start",
             "-D",
             str(server.data_dir),
-            "-U",
-            server.user,
-            "-E",
-            "UTF8",
-            "--auth=trust",
-            "--no-instructions",
+            "-l",
+            str(server.log_file),
+            *wait,
+            "-o",
+            options,
         ],
-        "initdb",
+        f"starting PostgreSQL (log: {server.log_file})",
     )
 
 
-def _server_options(server: Server) -> str:
-    return f"-p {server.port} -c listen_addresses=127.0.0.1 -k {server.data_dir}"
+def _pg_ctl_stop(server: Server) -> None:
+    """Fast shutdown (open sessions are rolled back)."""
+    _run(
+        [str(server.bin_dir / "pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"],
+        "stopping PostgreSQL",
+    )
+
+
+def _require_password(server: Server, secret: str) -> None:
+    """Switch a cluster that trusts every local connection to ``secret`` (scram-sha-256): set the
+    password over the server's socket, reachable only by its user, with TCP off meanwhile, then
+    replace pg_hba.conf. The server is left stopped."""
+    print("postgres: the metadata database let local clients in without a password; setting one")
+    if running(server):
+        _pg_ctl_stop(server)
+    _pg_ctl_start(server, listen="")
+    try:
+        connection = connect(server, "postgres", host=str(server.data_dir), password="")
+        try:
+            _set_password(connection, server.user, secret)
+        finally:
+            connection.close()
+        server.hba_file.write_text(HBA)
+    finally:
+        _pg_ctl_stop(server)
+
+
+def _set_password(connection: Connection, user: str, secret: str) -> None:
+    """Give ``user`` the password ``secret``: only its SCRAM verifier, computed here, is sent."""
+    from psycopg2 import sql
+    from psycopg2.extensions import encrypt_password
+
+    connection.autocommit = True
+    verifier = encrypt_password(secret, user, connection, AUTH_METHOD)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(user)), (verifier,))
+
+
+def connect(server: Server, dbname: str, host: str = "127.0.0.1", password: str | None = None) -> Connection:
+    """A connection as the URL's user; its password from the server's password file unless given."""
+    import psycopg2
+
+    credentials = {"passfile": str(server.passfile)} if password is None else {"password": password}
+    return psycopg2.connect(host=host, port=server.port, user=server.user, dbname=dbname, **credentials)
 
 
 def running(server: Server) -> bool:
@@ -188,15 +319,15 @@ def running(server: Server) -> bool:
 
 
 def _ensure_database(server: Server) -> None:
-    import psycopg2
+    from psycopg2 import sql
 
-    connection = psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, dbname="postgres")
+    connection = connect(server, "postgres")
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (server.database,))
             if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{server.database}"')
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server.database)))
     finally:
         connection.close()
 
@@ -207,35 +338,19 @@ def start() -> Server | None:
     if server is None:
         print("postgres: not managed here (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is not a local PostgreSQL)")
         return None
+    if not running(server):  # a port another program holds fails here, before anything is made
+        check_port_free(server.port, "AIRFLOW_DB_PORT")
     server.data_dir.parent.mkdir(parents=True, exist_ok=True)
     _ensure_programs(server)
+    secret = password(server)
     if not server.initialized:
-        _initialize(server)
+        _initialize(server, secret)
+    elif _trusts(server):
+        _require_password(server, secret)
     if running(server):
         print(f"postgres: already running on 127.0.0.1:{server.port}")
         return server
-    if port_open("127.0.0.1", server.port):
-        raise PostgresServiceError(
-            f"port {server.port} is already in use by another program; stop it or set AIRFLOW_DB_PORT"
-        )
-    server.log_file.touch()
-    _hand_to_server_user(server.log_file)
-    _run(
-        [
-            str(server.bin_dir / "pg_ctl"),
-            "start",
-            "-D",
-            str(server.data_dir),
-            "-l",
-            str(server.log_file),
-            "-w",
-            "-t",
-            str(START_DEADLINE_S),
-            "-o",
-            _server_options(server),
-        ],
-        f"starting PostgreSQL (log: {server.log_file})",
-    )
+    _pg_ctl_start(server, listen="127.0.0.1")
     _ensure_database(server)
     print(f"postgres: started on 127.0.0.1:{server.port} (data in {server.data_dir})")
     return server
@@ -247,49 +362,47 @@ def stop() -> bool:
     if server is None or not running(server):
         print("postgres: not running")
         return False
-    _run(
-        [str(server.bin_dir / "pg_ctl"), "stop", "-D", str(server.data_dir), "-m", "fast", "-w"],
-        "stopping PostgreSQL",
-    )
+    _pg_ctl_stop(server)
     print(f"postgres: stopped (127.0.0.1:{server.port})")
     return True
 
 
 def delete() -> None:
-    """Stop the server and delete its data and log (make clean)."""
+    """Stop the server and delete its data, log and password file (make clean)."""
     server = managed_server()
     if server is None:
         return
     stop()
     shutil.rmtree(server.data_dir, ignore_errors=True)
     server.log_file.unlink(missing_ok=True)
+    server.passfile.unlink(missing_ok=True)
     if server.data_dir.parent.parent == FALLBACK_ROOT:
         shutil.rmtree(server.data_dir.parent, ignore_errors=True)
     print(f"postgres: deleted {server.data_dir}")
 
 
+def status_line() -> str | None:
+    """``running on 127.0.0.1:<port>``, or None."""
+    server = managed_server()
+    return f"running on 127.0.0.1:{server.port}" if server is not None and running(server) else None
+
+
+COMMANDS = {
+    **lifecycle_commands(
+        "postgres",
+        lambda _: start(),
+        lambda _: stop(),
+        lambda _: status_line(),
+        "set up (the first time) and start it",
+    ),
+    "delete": Command(lambda _: delete(), "stop the server and delete its data and password file"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "delete"])
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "start":
-            start()
-        elif args.command == "stop":
-            stop()
-        elif args.command == "delete":
-            delete()
-        else:
-            server = managed_server()
-            up = server is not None and running(server)
-            print(f"postgres: running on 127.0.0.1:{server.port}" if up else "postgres: not running")
-            return 0 if up else 3
-    except PostgresServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

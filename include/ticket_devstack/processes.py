@@ -1,4 +1,4 @@
-"""Process and port helpers shared by the local services (Kafka broker, Airflow)."""
+"""Process and port helpers shared by the local services (see ticket_devstack.service)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import psutil
 
 KILL_WAIT_S = 10.0
+# Host names that mean this machine's loopback: the addresses the stack's own services listen on.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:

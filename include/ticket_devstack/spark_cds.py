@@ -48,7 +48,12 @@ def train() -> bool:
 
 
 def main() -> int:
-    made = train()
+    """Train the archive unless it is there; without Java, one error line (exit 1)."""
+    try:
+        made = train()
+    except FileNotFoundError as error:  # no java (ticket_etl.jvm.java_executable says how to fix it)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"spark-cds: {'made' if made else 'already present'}: {jvm.cds_archive_path()}", flush=True)
     return 0
 

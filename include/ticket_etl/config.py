@@ -195,10 +195,11 @@ def markdown_docs() -> str:
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """A topic and the configuration it is created with."""
+    """A topic and how it is created: partitions, replicas of each, configuration."""
 
     name: str
     partitions: int
+    replication_factor: int
     config: dict[str, str] = field(default_factory=dict)
 
 
@@ -247,13 +248,102 @@ _TEAM_CONFIG = {
 _DLQ_CONFIG = {"retention.ms": str(30 * DAY_MS)}
 
 
-def topic_specs() -> tuple[TopicSpec, ...]:
-    """Every topic the pipeline uses, with its partitions and configuration."""
+def topic_specs(brokers: int | None = None) -> tuple[TopicSpec, ...]:
+    """Every topic the pipeline uses, with its partitions, replication and configuration.
+    ``brokers``: the size of the cluster (``KAFKA_BROKERS`` by default); each partition gets
+    :func:`replication_factor` replicas, and :func:`min_insync_replicas` of them must hold a record
+    before the producer's ``acks=all`` succeeds."""
+    replication = replication_factor(brokers)
+    durability = {"min.insync.replicas": str(min_insync_replicas(replication))}
     return (
-        TopicSpec(source_topic(), 3, _source_config()),
-        *(TopicSpec(name, 3, _TEAM_CONFIG) for name in TEAM_TOPICS),
-        TopicSpec(DEAD_LETTER_TOPIC, 1, _DLQ_CONFIG),
+        TopicSpec(source_topic(), 3, replication, {**_source_config(), **durability}),
+        *(TopicSpec(name, 3, replication, {**_TEAM_CONFIG, **durability}) for name in TEAM_TOPICS),
+        TopicSpec(DEAD_LETTER_TOPIC, 1, replication, {**_DLQ_CONFIG, **durability}),
     )
+
+
+# Settings of the local stack's services, added with its security (the Airflow API's address)
+# and its clusters (Kafka's size, the Spark standalone workers); checked with the others.
+_PORT = re.compile(r"\d{1,5}")
+_HOST = re.compile(r"[A-Za-z0-9.:_-]+")
+MAX_REPLICATION_FACTOR = 3
+
+
+def _port(name: str) -> int:
+    raw = setting(name)
+    valid = bool(_PORT.fullmatch(raw)) and 0 < int(raw) < 65536
+    return int(_checked(name, valid, "a TCP port number (1 to 65535)"))
+
+
+def airflow_api_host() -> str:
+    """Address the local Airflow API server listens on (``AIRFLOW__API__HOST``)."""
+    valid = bool(_HOST.fullmatch(setting("AIRFLOW__API__HOST")))
+    return _checked("AIRFLOW__API__HOST", valid, "an IP address or host name (127.0.0.1, 0.0.0.0, ...)")
+
+
+def airflow_api_port() -> int:
+    """Port of the local Airflow UI and API (``AIRFLOW__API__PORT``)."""
+    return _port("AIRFLOW__API__PORT")
+
+
+def airflow_db_port() -> int:
+    """Port of the local PostgreSQL of Airflow's metadata (``AIRFLOW_DB_PORT``)."""
+    return _port("AIRFLOW_DB_PORT")
+
+
+def kafka_brokers() -> int:
+    """Size of the Kafka cluster (``KAFKA_BROKERS``): how many brokers ``make run`` starts on this
+    machine, and what the topics' replication follows (:func:`replication_factor`)."""
+    raw = setting("KAFKA_BROKERS")
+    valid = raw.isdigit() and int(raw) >= 1
+    return int(
+        _checked(
+            "KAFKA_BROKERS", valid, "a whole number of brokers, at least 1 (the local stack runs 1 or 3)"
+        )
+    )
+
+
+def replication_factor(brokers: int | None = None) -> int:
+    """Replicas of each partition in a cluster of ``brokers`` (``KAFKA_BROKERS`` by default):
+    one per broker, at most 3."""
+    return min(MAX_REPLICATION_FACTOR, kafka_brokers() if brokers is None else brokers)
+
+
+def min_insync_replicas(replication: int) -> int:
+    """Replicas that must hold a record before ``acks=all`` succeeds: 2 of 3 (one broker can be
+    down without stopping producers or losing an acknowledged record), else 1."""
+    return 2 if replication >= MAX_REPLICATION_FACTOR else 1
+
+
+def spark_master_webui_port() -> int:
+    """Port of the local Spark master's web UI (``SPARK_MASTER_WEBUI_PORT``); its workers' UIs
+    take the ports after it."""
+    return _port("SPARK_MASTER_WEBUI_PORT")
+
+
+def spark_worker_cores() -> int:
+    """Cores each local Spark worker offers executors (``SPARK_WORKER_CORES``)."""
+    raw = setting("SPARK_WORKER_CORES")
+    valid = raw.isdigit() and int(raw) >= 1
+    return int(_checked("SPARK_WORKER_CORES", valid, "a whole number of cores, at least 1"))
+
+
+def spark_worker_memory() -> str:
+    """Memory each local Spark worker offers executors (``SPARK_WORKER_MEMORY``)."""
+    valid = bool(_JVM_SIZE.fullmatch(setting("SPARK_WORKER_MEMORY")))
+    return _checked("SPARK_WORKER_MEMORY", valid, "a JVM memory size such as 1g or 2048m")
+
+
+CHECKS = (
+    *CHECKS,
+    airflow_api_host,
+    airflow_api_port,
+    airflow_db_port,
+    kafka_brokers,
+    spark_master_webui_port,
+    spark_worker_cores,
+    spark_worker_memory,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

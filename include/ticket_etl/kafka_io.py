@@ -10,15 +10,54 @@ if TYPE_CHECKING:
     from confluent_kafka import Message
 
 
+# NewTopic's replication factor that means "the broker's default.replication.factor" (the local
+# brokers' is the cluster's replication, see include/kafka/server.properties.template).
+BROKER_DEFAULT_REPLICATION = -1
+
+
+TOPIC_READY_DEADLINE_S = 30.0
+
+
 def create_topic(
     bootstrap: str, name: str, partitions: int = 3, config: dict[str, str] | None = None
 ) -> None:
-    """Create one topic and wait for it (the admin client must outlive the future)."""
+    """Create one topic, replicated as the cluster's brokers replicate by default, and wait for
+    it: until the controller has it (the admin client must outlive the future), then until every
+    partition's leader answers for it (brokers learn of a new topic a moment later; a read of its
+    offsets before then fails with NOT_LEADER_FOR_PARTITION)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
-    futures[name].result(30)
+    futures = admin.create_topics(
+        [NewTopic(name, partitions, BROKER_DEFAULT_REPLICATION, config=config or {})]
+    )
+    futures[name].result(TOPIC_READY_DEADLINE_S)
+    _wait_for_leaders(bootstrap, name, partitions)
+
+
+def _wait_for_leaders(bootstrap: str, topic: str, partitions: int) -> None:
+    """Until the leader of each partition of ``topic`` returns its offsets."""
+    import time
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"ready-{uuid.uuid4().hex}", "log_level": 0}
+    )
+    deadline = time.monotonic() + TOPIC_READY_DEADLINE_S
+    try:
+        pending = set(range(partitions))
+        while pending:
+            for partition in sorted(pending):
+                try:
+                    consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5, cached=False)
+                    pending.discard(partition)
+                except KafkaException:
+                    if time.monotonic() > deadline:
+                        raise
+            time.sleep(0.1 if pending else 0)
+    finally:
+        consumer.close()
 
 
 def consume_all(bootstrap: str, topic: str, idle_timeout_s: float = 5.0) -> Iterator[Message]:

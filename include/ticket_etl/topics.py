@@ -1,4 +1,4 @@
-"""Create the pipeline's topics idempotently, with the configuration in ``config.TOPICS``."""
+"""Create the pipeline's topics idempotently, as ``config.topic_specs()`` defines them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def ensure_topics(admin: AdminClient, specs: tuple[TopicSpec, ...] | None = None
     """Create missing topics and align the configuration of existing ones.
 
     Returns the names of the topics that were created. Raises when a topic
-    cannot be created or configured, or has fewer partitions than specified.
+    cannot be created or configured, or has fewer partitions or replicas than
+    specified.
     """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
@@ -35,7 +36,12 @@ def ensure_topics(admin: AdminClient, specs: tuple[TopicSpec, ...] | None = None
     if missing:
         futures = admin.create_topics(
             [
-                NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config)
+                NewTopic(
+                    s.name,
+                    num_partitions=s.partitions,
+                    replication_factor=s.replication_factor,
+                    config=s.config,
+                )
                 for s in missing
             ],
             operation_timeout=ADMIN_TIMEOUT_S,
@@ -50,6 +56,7 @@ def ensure_topics(admin: AdminClient, specs: tuple[TopicSpec, ...] | None = None
     for spec in specs:
         if spec.name in existing:
             _check_partitions(spec, len(existing[spec.name].partitions))
+            _check_replication(spec, existing[spec.name].partitions)
     present = [spec for spec in specs if spec.name in existing and spec.config]
     if present:
         resources = [
@@ -74,4 +81,15 @@ def _check_partitions(spec: TopicSpec, actual: int) -> None:
         raise RuntimeError(
             f"topic {spec.name} has {actual} partitions, {spec.partitions} expected: "
             "recreate it or add partitions"
+        )
+
+
+def _check_replication(spec: TopicSpec, partitions: dict) -> None:
+    """Replicas cannot be added by a configuration change: an existing topic with fewer than the
+    spec's (created on a smaller cluster) is an error to fix by hand."""
+    actual = min((len(partition.replicas) for partition in partitions.values()), default=0)
+    if actual < spec.replication_factor:
+        raise RuntimeError(
+            f"topic {spec.name} has {actual} replica(s) per partition, {spec.replication_factor} expected: "
+            "recreate it or reassign its partitions (kafka-reassign-partitions)"
         )

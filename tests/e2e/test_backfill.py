@@ -119,13 +119,9 @@ def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
 
 def test_airflow_keeps_its_metadata_in_the_local_postgres(api) -> None:
     """The running stack's DAG is in the PostgreSQL database that postgres_service runs."""
-    import psycopg2
-
     server = postgres_service.managed_server()
     assert server is not None and postgres_service.running(server)
-    connection = psycopg2.connect(
-        host="127.0.0.1", port=server.port, user=server.user, dbname=server.database
-    )
+    connection = postgres_service.connect(server, server.database)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM dag WHERE dag_id = %s", (DAG_ID,))

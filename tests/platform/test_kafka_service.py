@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ticket_devstack import kafka_service
+from ticket_devstack.service import ServiceError
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 def test_starting_a_running_broker_is_a_no_op(kafka_layout: kafka_service.BrokerLayout) -> None:
     pid = kafka_service.running_pid(kafka_layout)
     assert pid is not None
-    assert kafka_service.start(kafka_layout) == pid
+    assert kafka_service.start(kafka_layout) == [pid]
 
 
 def test_stop_survives_a_stale_pid_file(tmp_path: Path) -> None:
@@ -34,6 +35,9 @@ def test_a_port_taken_by_another_program_gives_a_clear_error(tmp_path: Path) -> 
         squatter.listen()
         port = squatter.getsockname()[1]
         layout = kafka_service.BrokerLayout(tmp_path, port, port + 1)
-        with pytest.raises(kafka_service.KafkaServiceError, match=f"port {port} is already in use"):
+        with pytest.raises(
+            ServiceError,
+            match=f"port {port} is already in use by another program; stop it or set KAFKA_BROKER",
+        ):
             kafka_service.start(layout)
     assert not layout.pid_file.exists()

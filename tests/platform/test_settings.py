@@ -14,10 +14,11 @@ from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT, SettingError
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
 
 
-def test_shell_and_code_read_the_same_defaults() -> None:
+def test_shell_and_code_read_the_same_defaults(tmp_path) -> None:
     names = list(config.defaults())
     script = f"source {INCLUDE_DIR / 'env.sh'}; " + "; ".join(f'echo "${name}"' for name in names)
-    out = subprocess.run(["bash", "-c", script], env=CLEAN_ENV, capture_output=True, text=True, check=True)
+    env = {**CLEAN_ENV, "HOME": str(tmp_path)}  # env.sh makes the JWT secret under ~/.config
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [config.defaults()[name].default for name in names]
 
 

@@ -1,4 +1,5 @@
-"""spark-submit reads from and writes to the real broker through the Maven-fetched connector jars."""
+"""spark-submit reads from and writes to the real broker through the Maven-fetched connector jars,
+in local mode and on the standalone cluster (whose executors get the jars from the driver)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import pytest
 from confluent_kafka import Producer
 
 from ticket_etl.kafka_io import consume_all, create_topic
-from ticket_etl.spark_submit import spark_kafka_jars
+from ticket_etl.spark_submit import submission
 
 pytestmark = pytest.mark.integration
 
 
-def test_spark_submit_copies_a_topic(kafka_bootstrap: str, unique_topic: str) -> None:
+@pytest.mark.parametrize("where", ["local mode", "standalone cluster"])
+def test_spark_submit_copies_a_topic(
+    kafka_bootstrap: str, unique_topic: str, where: str, request: pytest.FixtureRequest
+) -> None:
+    master = request.getfixturevalue("spark_cluster").url if where == "standalone cluster" else "local[2]"
     target = f"test_copy_{uuid.uuid4().hex[:8]}"
     create_topic(kafka_bootstrap, target, partitions=1)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
@@ -24,22 +29,8 @@ def test_spark_submit_copies_a_topic(kafka_bootstrap: str, unique_topic: str) ->
     assert producer.flush(30) == 0
 
     job = Path(__file__).with_name("spark_copy_job.py")
-    result = subprocess.run(
-        [
-            "spark-submit",
-            "--master",
-            "local[2]",
-            "--jars",
-            ",".join(map(str, spark_kafka_jars())),
-            str(job),
-            kafka_bootstrap,
-            unique_topic,
-            target,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = submission([kafka_bootstrap, unique_topic, target], application=job).command(master)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
 
     copied = sorted(

@@ -1,0 +1,91 @@
+"""The running stack of the end-to-end tests: one `airflow standalone` (scheduler, API server with
+the UI plugin) for the tests of this folder, as `make run` starts it, on the test ports. It stops
+once they are done: its scheduler would take part in the runs of any later `airflow dags test` on
+the same database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from timeline import RECENT_DAY
+
+from ticket_devstack import airflow_service
+from ticket_etl.interval import Interval, iso_utc
+
+DAG_ID = "ticket_pipeline"
+# Users of the session's Airflow (simple auth manager): `outsider` has no role, so no access to
+# any DAG (the UI plugin's tests check it is refused).
+AIRFLOW_USERS = "admin:admin,viewer:viewer,outsider:"
+
+
+@dataclass(frozen=True)
+class AirflowStack:
+    """The session's running `airflow standalone`: API server (with the plugins), scheduler."""
+
+    env: dict[str, str]
+    api: airflow_service.AirflowApi
+    base_url: str
+
+    @property
+    def stats_dir(self) -> Path:
+        return Path(self.env["STATS_DIR"])
+
+    def password(self, user: str) -> str:
+        path = Path(self.env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        return json.loads(path.read_text())[user]
+
+
+@pytest.fixture(scope="package")
+def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[AirflowStack]:
+    """`airflow standalone` on the test broker, started once for this folder (end-to-end and UI
+    tests), with artifacts of its own: its scheduler also runs the current hour, whose summary would
+    become the latest one of the other DAG tests."""
+    env = {
+        **airflow_env,
+        "STATS_DIR": str(tmp_path_factory.mktemp("stack-stats")),
+        "BATCH_SIZE": "200",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": AIRFLOW_USERS,
+    }
+    with pytest.MonkeyPatch.context() as patch:  # what `airflow standalone` and the tests' CLI calls see
+        for key, value in env.items():
+            patch.setenv(key, value)
+        airflow_service.stop()
+        airflow_service.start()
+        try:
+            client = airflow_service.AirflowApi()
+            client.wait_for_dag(DAG_ID)
+            yield AirflowStack(env, client, airflow_service.base_url())
+        finally:
+            airflow_service.stop()
+
+
+@dataclass(frozen=True)
+class ProcessedHour:
+    """An hour processed by a real run of ``ticket_pipeline`` on the session's Airflow."""
+
+    run_id: str
+    interval: Interval
+
+
+# Hours the UI tests process through Airflow (apart from those of tests/e2e/test_backfill.py).
+UI_HOURS = [Interval.hour_starting(RECENT_DAY + timedelta(hours=h)) for h in (12, 13)]
+UI_CONF = {"tickets_per_run": 300, "malformed_share": 0.05, "seed": 5}
+
+
+@pytest.fixture(scope="package")
+def ui_hours(airflow_stack: AirflowStack) -> list[ProcessedHour]:
+    """Two hours for the UI tests, each processed by a manual run triggered through the API and run by
+    the scheduler (5 % malformed records, so that the quarantine and the dead-letter topic have some)."""
+    run_ids = [
+        airflow_stack.api.trigger("ticket_pipeline", {**UI_CONF, "interval_start": iso_utc(interval.start)})
+        for interval in UI_HOURS
+    ]
+    for run_id in run_ids:
+        run = airflow_stack.api.wait_for_run("ticket_pipeline", run_id, deadline_s=900)
+        assert run["state"] == "success", run
+    return [ProcessedHour(run_id, interval) for run_id, interval in zip(run_ids, UI_HOURS, strict=True)]
