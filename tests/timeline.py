@@ -7,4 +7,16 @@ minutes of being written (time retention compares with a segment's newest record
 
 from datetime import UTC, datetime, timedelta
 
+from ticket_etl.interval import Interval
+
 RECENT_DAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def hour(number: int) -> Interval:
+    """The hour ``number`` (0-23) of the recent day. Tests on the same broker and artifacts use
+    different hours: dags 5 and 8, e2e backfill 9-11, manual 14, late 16, stack security 18,
+    UI 19-20, UI backfill 21-22; others use topics of their own."""
+    return Interval.hour_starting(RECENT_DAY + timedelta(hours=number))
+
+
+UI_HOURS = [hour(19), hour(20)]

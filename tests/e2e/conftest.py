@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from timeline import RECENT_DAY
+from timeline import UI_HOURS
 
 from ticket_devstack import airflow_service
 from ticket_etl.interval import Interval, iso_utc
@@ -73,7 +72,6 @@ class ProcessedHour:
 
 
 # Hours the UI tests process through Airflow (apart from those of tests/e2e/test_backfill.py).
-UI_HOURS = [Interval.hour_starting(RECENT_DAY + timedelta(hours=h)) for h in (12, 13)]
 UI_CONF = {"tickets_per_run": 300, "malformed_share": 0.05, "seed": 5}
 
 

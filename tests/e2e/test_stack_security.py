@@ -8,19 +8,22 @@ import json
 import os
 import stat
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 import pytest
+from timeline import RECENT_DAY
 
 from ticket_devstack import airflow_service, postgres_service
 from ticket_devstack.processes import port_open
 from ticket_etl.config import PROJECT_ROOT
+from ticket_etl.interval import iso_utc
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "ticket_pipeline"
-SMALL_RUN = {"tickets_per_run": 20, "seed": 5, "interval_start": "2026-11-25T16:00:00Z"}
+SMALL_RUN = {"tickets_per_run": 20, "seed": 5, "interval_start": iso_utc(RECENT_DAY + timedelta(hours=18))}
 
 
 def _jwt_secret_file() -> Path:

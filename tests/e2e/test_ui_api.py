@@ -14,16 +14,19 @@ from urllib.parse import quote
 import httpx
 import pandas as pd
 import pytest
+from timeline import RECENT_DAY, UI_HOURS
 
 from ticket_etl import artifacts
 from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS, topic_specs
+from ticket_etl.interval import iso_utc
 
 # Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
 # test waits for, have their own deadlines (tests/conftest.py).
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900, func_only=True)]
 
 PREFIX = "/ticket-insights"
-UI_RANGE = {"start": "2026-11-24T08:00:00Z", "end": "2026-11-24T10:00:00Z"}
+UI_RANGE = {"start": iso_utc(UI_HOURS[0].start), "end": iso_utc(UI_HOURS[-1].end)}
+DAY = f"{RECENT_DAY:%Y-%m-%d}"
 
 
 def token(stack, user: str) -> str:
@@ -165,10 +168,10 @@ def test_range_insights_add_up_the_hours_summaries(airflow_stack, ui_hours, clie
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"start": "2026-11-24T10:00Z", "end": "2026-11-24T08:00Z"}, "is not after start"),
-        ({"start": "2026-10-01T00:00Z", "end": "2026-11-24T08:00Z"}, "at most 720 hours (30 days)"),
-        ({"start": "2026-11-24T25:00", "end": "2026-11-24T08:00Z"}, "is not an ISO-8601 time"),
-        ({"start": "2026-11-24T08:00Z"}, "give both start and end"),
+        ({"start": f"{DAY}T10:00Z", "end": f"{DAY}T08:00Z"}, "is not after start"),
+        ({"start": "2020-10-01T00:00Z", "end": f"{DAY}T08:00Z"}, "at most 720 hours (30 days)"),
+        ({"start": f"{DAY}T25:00", "end": f"{DAY}T08:00Z"}, "is not an ISO-8601 time"),
+        ({"start": f"{DAY}T08:00Z"}, "give both start and end"),
         ({"preset": "1y"}, "preset='1y' is unknown"),
     ],
 )
@@ -207,7 +210,7 @@ def test_the_run_tab_shows_the_runs_hour(airflow_stack, ui_hours, client) -> Non
     assert body["insights"]["rejected_by_reason"] == summary["rejected_by_reason"]
     assert body["insights"]["by_rule"] == summary["by_rule"]
     page = client.get("/run", params={"dag_id": "ticket_pipeline", "run_id": hour.run_id}).text
-    assert summary["rules_version"] in page and "Hour 2026-11-24 09:00 to 10:00 UTC" in page
+    assert summary["rules_version"] in page and f"Hour {DAY} 20:00 to 21:00 UTC" in page
 
 
 def test_the_run_tab_of_another_dag_or_an_unknown_run_answers_sensibly(client) -> None:

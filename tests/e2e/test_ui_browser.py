@@ -11,12 +11,13 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
 import pytest
+from timeline import RECENT_DAY
 
 from ticket_etl import artifacts
 from ticket_etl.config import PLATFORM_DIR, TEAMS
@@ -28,13 +29,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800, func_only=True)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PLATFORM_DIR / "screenshots"
-# Trigger -> Backfill from 11:00 to 12:00: the runs at 11:00 and 12:00, hours 10:00-11:00 and 11:00-12:00.
-BACKFILL_FROM, BACKFILL_TO = ("2026/11/24", "11:00"), ("2026/11/24", "12:00")
-BACKFILL_HOURS = [
-    Interval(datetime(2026, 11, 24, h, tzinfo=UTC), datetime(2026, 11, 24, h + 1, tzinfo=UTC))
-    for h in (10, 11)
-]
-RANGE = ("2026-11-24 08:00", "2026-11-24 12:00")
+# Trigger -> Backfill from 22:00 to 23:00: the runs at 22:00 and 23:00, hours 21:00-22:00 and 22:00-23:00
+# (the UI hours are 19:00 and 20:00: tests/e2e/conftest.py).
+DAY = RECENT_DAY.strftime("%Y/%m/%d")
+BACKFILL_FROM, BACKFILL_TO = (DAY, "22:00"), (DAY, "23:00")
+BACKFILL_HOURS = [Interval.hour_starting(RECENT_DAY + timedelta(hours=h)) for h in (21, 22)]
+RANGE = (f"{RECENT_DAY:%Y-%m-%d} 19:00", f"{RECENT_DAY:%Y-%m-%d} 23:00")
 TIMEOUT_MS = 60_000
 
 

@@ -13,13 +13,14 @@ import json
 import subprocess
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 from confluent_kafka.admin import AdminClient
+from timeline import RECENT_DAY
 
 from ticket_devstack import kafka_service, spark_service
 from ticket_etl import artifacts, config
@@ -28,8 +29,8 @@ from ticket_etl.kafka_io import consume_all
 
 pytestmark = pytest.mark.integration
 
-LOGICAL_DATE = "2026-11-27T10:00:00+00:00"
-INTERVAL = Interval(datetime(2026, 11, 27, 9, tzinfo=UTC), datetime(2026, 11, 27, 10, tzinfo=UTC))
+INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=3))
+LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour before its logical date
 CONF = {"tickets_per_run": 1000, "malformed_share": 0.02, "seed": 23}
 RUN_DEADLINE_S = 900.0
 SPARK_SUBMIT_DEADLINE_S = 600.0
