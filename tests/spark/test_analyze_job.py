@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
-from timeline import RECENT_DAY
+from trap_batch import END, EXPECTED, INTERVAL, START, batch
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS, topic_specs
@@ -30,91 +30,6 @@ def _partition(root, dataset: str, interval: Interval) -> Path:
     return Path(artifacts.partition_path(str(root), dataset, interval))
 
 
-START = RECENT_DAY + timedelta(hours=10)
-END = START + timedelta(hours=1)
-INTERVAL = Interval(START, END)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _created_at(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _ticket(n: int, ticket_type: str, priority: str, at: datetime, **extra) -> dict:
-    return {
-        "ticket_id": f"TCK-job-{n}",
-        "client_id": f"CLI-{n % 3}",
-        "created_at": _created_at(at),
-        "channel": "email",
-        "language": "fr" if n % 2 else "en",
-        "subject": "Panne réseau" if ticket_type == "incident" else "Question facture",
-        "description": "Le réseau de l'agence est en panne depuis ce matin."
-        if n % 2
-        else "Where can I download my invoice export?",
-        "type": ticket_type,
-        "priority": priority,
-        "schema_version": 1,
-        **extra,
-    }
-
-
-def _batch() -> list[tuple[bytes, bytes, int, int]]:
-    """(key, value, timestamp ms, partition) in production order, and the expected outcome."""
-    types = ["incident", "question", "feature_request", "billing"]
-    priorities = ["low", "medium", "high", "critical"]
-    valid = [
-        _ticket(i, types[i % 4], priorities[(i // 4) % 4], START + timedelta(minutes=5 * i))
-        for i in range(12)
-    ]
-    valid[0]["created_at"] = _created_at(START)  # first millisecond: inside
-    valid[11]["created_at"] = _created_at(END - timedelta(milliseconds=1))  # last millisecond: inside
-    records = []
-    for i, ticket in enumerate(valid):
-        at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
-        records.append(
-            (ticket["ticket_id"].encode(), json.dumps(ticket, ensure_ascii=False).encode(), _ms(at), i % 3)
-        )
-    # just outside the interval, on both sides
-    before = _ticket(100, "incident", "high", START - timedelta(milliseconds=1))
-    after = _ticket(101, "incident", "high", END)
-    records += [
-        (b"TCK-job-100", json.dumps(before).encode(), _ms(START) - 1, 0),
-        (b"TCK-job-101", json.dumps(after).encode(), _ms(END), 0),
-    ]
-    # out of order: a later record first, then one of the interval behind it, same partition
-    late = _ticket(102, "question", "low", END + timedelta(minutes=5))
-    records.append((b"TCK-job-102", json.dumps(late).encode(), _ms(END) + 300_000, 1))
-    ooo = _ticket(12, "incident", "critical", START + timedelta(minutes=30))
-    records.append((b"TCK-job-12", json.dumps(ooo, ensure_ascii=False).encode(), _ms(START) + 1_800_000, 1))
-    # duplicates: the same ticket twice more (on other partitions)
-    records.append((records[3][0], records[3][1], records[3][2] + 10, 2))
-    records.append((records[3][0], records[3][1], records[3][2] + 20, 0))
-    # malformed
-    inside = _ms(START) + 60_000
-    missing = _ticket(200, "incident", "low", START)
-    del missing["client_id"]
-    records += [
-        (b"bad-1", b"{not json", inside, 0),
-        (b"bad-2", b"\xc3\x28 invalid utf-8", inside, 1),
-        (b"bad-3", json.dumps(missing).encode(), inside, 2),
-        (b"bad-4", json.dumps(_ticket(201, "incident", 5, START)).encode(), inside, 0),
-        (b"bad-5", json.dumps(_ticket(202, "complaint", "low", START)).encode(), inside, 1),
-        (
-            b"bad-6",
-            json.dumps(_ticket(203, "question", "low", START, description="x" * 6000)).encode(),
-            inside,
-            2,
-        ),
-    ]
-    return records
-
-
-EXPECTED = {"read": 13 + 2 + 6, "enriched": 13, "duplicates": 2, "rejected": 6}
-
-
 @pytest.fixture(scope="module")
 def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
     from confluent_kafka.admin import AdminClient
@@ -129,7 +44,7 @@ def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
         tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
     )
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
-    for key, value, ts, partition in _batch():
+    for key, value, ts, partition in batch():
         producer.produce(
             source,
             key=key,

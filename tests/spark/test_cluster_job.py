@@ -1,0 +1,99 @@
+"""The same job on a Spark standalone cluster (master and two workers, executors in the workers'
+JVMs) and in local mode, on the same hour of the same topic: the same rows in every dataset (run
+metadata aside), the same keys in the team topics and in the dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from confluent_kafka import Producer
+from trap_batch import EXPECTED, INTERVAL, batch
+
+from ticket_devstack import spark_service
+from ticket_etl import artifacts
+from ticket_etl.config import TEAM_TOPICS, topic_specs
+from ticket_etl.job_args import JobArguments
+from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.spark_submit import submission
+
+pytestmark = pytest.mark.integration
+RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
+
+
+@pytest.fixture(scope="module")
+def source(kafka_bootstrap: str) -> str:
+    from confluent_kafka.admin import AdminClient
+
+    from ticket_etl.topics import ensure_topics
+
+    name = f"cluster_src_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, name, partitions=3)
+    ensure_topics(
+        AdminClient({"bootstrap.servers": kafka_bootstrap}),
+        tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
+    )
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
+    for key, value, timestamp, partition in batch():
+        producer.produce(name, key=key, value=value, timestamp=timestamp, partition=partition)
+    assert producer.flush(30) == 0
+    return name
+
+
+def _run(kafka_bootstrap: str, source: str, output: Path, run_id: str, master: str | None) -> dict:
+    """One job of the hour, its own artifacts root and dead-letter topic; returns its digest."""
+    dead_letters = f"{source}_dlq_{run_id}"
+    create_topic(kafka_bootstrap, dead_letters, partitions=1)
+    args = JobArguments(
+        interval=INTERVAL,
+        run_id=run_id,
+        bootstrap=kafka_bootstrap,
+        topic=source,
+        dead_letter_topic=dead_letters,
+        output=str(output),
+        max_records_per_task=4,  # several tasks, so both workers get some
+    )
+    command = submission(args.argv()).command(master)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "dead_letter_topic": dead_letters}
+
+
+def _rows(output: Path, dataset: str) -> pd.DataFrame:
+    df = pd.read_parquet(artifacts.partition_path(output, dataset, INTERVAL)).drop(columns=RUN_COLUMNS)
+    df = df.apply(lambda col: col.map(repr))
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+def _team_keys(kafka_bootstrap: str, run_id: str) -> dict[str, set[bytes]]:
+    keys: dict[str, set[bytes]] = defaultdict(set)
+    for topic in TEAM_TOPICS:
+        for message in consume_all(kafka_bootstrap, topic):
+            if dict(message.headers())["run_id"] == run_id.encode():
+                keys[topic].add(message.key())
+    return dict(keys)
+
+
+def test_the_cluster_gives_the_rows_and_keys_local_mode_gives(
+    spark_cluster: spark_service.SparkCluster, kafka_bootstrap: str, source: str, tmp_path: Path
+) -> None:
+    local = _run(kafka_bootstrap, source, tmp_path / "local", "local-run", None)
+    cluster = _run(kafka_bootstrap, source, tmp_path / "cluster", "cluster-run", spark_cluster.url)
+    assert local["totals"] == cluster["totals"] == EXPECTED
+    for dataset in artifacts.PARQUET_DATASETS:
+        pd.testing.assert_frame_equal(
+            _rows(tmp_path / "cluster", dataset), _rows(tmp_path / "local", dataset)
+        )
+    assert _team_keys(kafka_bootstrap, "cluster-run") == _team_keys(kafka_bootstrap, "local-run")
+    dead = {
+        run["run_id"]: sorted(
+            message.key() for message in consume_all(kafka_bootstrap, run["dead_letter_topic"])
+        )
+        for run in (local, cluster)
+    }
+    assert dead["cluster-run"] == dead["local-run"] and len(dead["local-run"]) == EXPECTED["rejected"]
