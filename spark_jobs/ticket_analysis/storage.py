@@ -6,7 +6,7 @@ Hadoop knows (``file:///mnt/shared/stats``, ``hdfs://...``, ``s3a://...``): exec
 machines write where the driver renames.
 
 Renames are atomic on local file systems and HDFS. On an object store (S3A) a directory rename is
-a copy then a delete, not atomic: README, "Running on a cluster", says what the promotion then
+a copy then a delete, not atomic: docs/cluster.md, "Moving to a real cluster", says what the promotion
 guarantees.
 """
 

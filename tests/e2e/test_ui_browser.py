@@ -82,7 +82,7 @@ def plugin_frame(page, path_part: str):
         if frame is not None:
             frame.wait_for_selector("body[data-charts-ready=true]")
             return frame
-        time.sleep(0.2)
+        page.wait_for_timeout(200)  # not time.sleep: Playwright only sees new frames while it runs
     raise AssertionError(f"no iframe showing {path_part}: {[f.url for f in page.frames]}")
 
 
@@ -205,7 +205,8 @@ def test_run_tab_shows_the_runs_hour(page, airflow_stack, ui_hours) -> None:
     page.goto(f"{airflow_stack.base_url}/dags/ticket_pipeline/runs/{quote(hour.run_id, safe='')}")
     page.get_by_role("link", name="Ticket insights").last.click()
     frame = plugin_frame(page, "/ticket-insights/run")
-    assert frame.locator("h1").inner_text() == "Hour 2026-11-24 08:00 to 09:00 UTC"
+    start = hour.interval.start
+    assert frame.locator("h1").inner_text() == f"Hour {start:%Y-%m-%d %H:%M} to {hour.interval.end:%H:%M} UTC"
     assert frame.locator("#rules-version").inner_text() == summary["rules_version"]
     reasons = {
         row.locator("td").nth(0).inner_text(): digits(row.locator("td").nth(1).inner_text())

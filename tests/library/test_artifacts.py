@@ -16,7 +16,6 @@ def _summary(start: datetime, run_id: str) -> dict:
 H4 = _summary(datetime(2026, 11, 28, 4, tzinfo=UTC), "r4")
 H2 = _summary(datetime(2026, 11, 28, 2, tzinfo=UTC), "r2")
 FUTURE = _summary(datetime(2030, 1, 1, tzinfo=UTC), "future")
-CURRENT = _summary(datetime.now(UTC).replace(minute=0, second=0, microsecond=0), "current")
 
 
 def _never_asked() -> dict:
@@ -32,7 +31,9 @@ def test_the_latest_moves_forward_only() -> None:
 
 def test_an_hour_that_has_not_ended_never_becomes_the_latest() -> None:
     assert next_latest(H4, FUTURE, _never_asked) is None
-    assert next_latest(H4, CURRENT, _never_asked) is None
+    now = datetime.now(UTC)
+    current = _summary(now.replace(minute=0, second=0, microsecond=0), "current")
+    assert next_latest(H4, current, _never_asked, now=now) is None
 
 
 def test_a_latest_summary_of_an_unended_hour_is_repaired() -> None:

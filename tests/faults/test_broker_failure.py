@@ -27,7 +27,7 @@ from ticket_etl import artifacts, config
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=3))
 LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour before its logical date
@@ -111,13 +111,13 @@ def test_a_broker_stopped_mid_run_loses_no_ticket(
 
     stats = Path(env["STATS_DIR"])
     summary = json.loads(
-        (artifacts.partition_dir(stats, "insights", INTERVAL) / artifacts.SUMMARY_NAME).read_text()
+        (Path(artifacts.partition_path(str(stats), "insights", INTERVAL)) / artifacts.SUMMARY_NAME).read_text()
     )
     totals = summary["totals"]
     assert totals["read"] == CONF["tickets_per_run"]
     assert totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"]
     assert summary["reconciliation"]["holds"] is True
-    enriched = pd.read_parquet(artifacts.partition_dir(stats, "tickets_enriched", INTERVAL))
+    enriched = pd.read_parquet(artifacts.partition_path(str(stats), "tickets_enriched", INTERVAL))
     assert len(enriched) == totals["enriched"]
     expected = {topic: set(group["ticket_id"]) for topic, group in enriched.groupby("team_topic")}
     assert _team_topic_ids(kafka_cluster.bootstrap, summary["run"]["run_id"]) == expected

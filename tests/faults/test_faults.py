@@ -1,0 +1,285 @@
+"""Faults injected while a real run of `ticket_pipeline` (`airflow dags test`, real broker, real
+spark-submit) reprocesses an hour that already has published artifacts.
+
+For each fault: while it lasts, readers of the hour see its previous complete state; after it, the
+run succeeds through the task's retries, and then ``read = enriched + rejected + duplicates``
+holds, no staging is left, the team topics hold every ticket of the hour (at least once: a
+killed attempt may have published some already) and the dead-letter topic exactly the rejected
+records. The job holds at a named fault point (``TICKETS_FAULT_POINT``,
+spark_jobs/ticket_analysis/faults.py) so that the kill lands where it is meant to.
+
+Run alone: ``make test PYTEST_ARGS="-m faults"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from timeline import hour
+
+from ticket_etl import artifacts
+from ticket_etl.config import DEAD_LETTER_TOPIC, ROUTING_RULES_PATH, TEAMS
+from ticket_etl.interval import Interval, iso_utc
+from ticket_etl.job_args import JobArguments
+from ticket_etl.kafka_io import consume_all
+from ticket_etl.rules import parse_text
+from ticket_etl.spark_submit import submission
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+KILL_HOUR = hour(6)
+RULES_HOUR = hour(7)
+CONF = {"tickets_per_run": 400, "malformed_share": 0.05, "seed": 13}
+RUN_TIMEOUT_S = 900
+HOLD_TIMEOUT_S = 600
+RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+def _start_run(env: dict[str, str], interval: Interval, log: Path) -> subprocess.Popen:
+    """`airflow dags test` of a manual run for ``interval``, its output in ``log``."""
+    conf = {**CONF, "interval_start": iso_utc(interval.start)}
+    with log.open("w") as out:
+        return subprocess.Popen(
+            ["airflow", "dags", "test", "ticket_pipeline", "-c", json.dumps(conf)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _finish(process: subprocess.Popen, log: Path) -> str:
+    """The run's output once it succeeded (the test fails with its tail otherwise)."""
+    try:
+        process.wait(timeout=RUN_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text(errors="replace")
+    finished = [line for line in output.splitlines() if "DagRun Finished:" in line]
+    assert process.returncode == 0 and finished and "state=success," in finished[-1], output[-6000:]
+    return output
+
+
+def _run(env: dict[str, str], interval: Interval, log: Path) -> str:
+    return _finish(_start_run(env, interval, log), log)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + HOLD_TIMEOUT_S
+    while not path.exists():
+        assert process.poll() is None, f"the run ended before {path.name}:\n" + log.read_text()[-4000:]
+        assert time.monotonic() < deadline, f"no {path.name} after {HOLD_TIMEOUT_S}s"
+        time.sleep(0.5)
+
+
+def _job_processes(marker: Path) -> list[int]:
+    """The spark-submit JVM and the job's Python driver started with ``marker`` in their
+    environment (not the `airflow dags test` process, which has it too)."""
+    needle = b"TICKETS_FAULT_POINT="
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ours = needle in environ and str(marker).encode() in environ
+        if ours and (b"org.apache.spark.deploy.SparkSubmit" in command or b"analyze_tickets.py" in command):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _kill_job(marker: Path) -> None:
+    pids = _job_processes(marker)
+    assert pids, "no spark-submit process holds the fault point"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+# --- what readers and topics see ----------------------------------------------------------------
+
+
+def _hour_state(stats: Path, interval: Interval) -> dict:
+    """What a reader of the hour sees: its summary and each dataset's rows (run columns aside:
+    a reprocessing of the same records gives the same rows)."""
+    state = {"summary": artifacts.read_summary(str(stats), interval)}
+    for name in artifacts.PARQUET_DATASETS:
+        df = pd.read_parquet(artifacts.partition_path(str(stats), name, interval))
+        df = df.drop(columns=[c for c in RUN_COLUMNS if c in df.columns]).apply(lambda col: col.map(repr))
+        state[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return state
+
+
+def _assert_same_state(seen: dict, before: dict) -> None:
+    assert seen["summary"] == before["summary"]
+    for name in artifacts.PARQUET_DATASETS:
+        pd.testing.assert_frame_equal(seen[name], before[name], obj=name)
+
+
+def _assert_accounted(stats: Path, interval: Interval, bootstrap: str) -> dict:
+    """The hour's published state after a successful run: every record accounted for, nothing
+    staged, topics complete; returns the summary."""
+    summary = artifacts.read_summary(str(stats), interval)
+    totals = summary["totals"]
+    assert totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"] > 0
+    assert summary["reconciliation"]["holds"] is True
+    staging = stats / "_staging"
+    assert not staging.exists() or not any(staging.iterdir()), list(staging.iterdir())
+    run_id = summary["run"]["run_id"].encode()
+
+    enriched = pd.read_parquet(artifacts.partition_path(str(stats), "tickets_enriched", interval))
+    for team, topic in TEAMS.items():
+        keys = {
+            m.key().decode() for m in consume_all(bootstrap, topic) if dict(m.headers())["run_id"] == run_id
+        }
+        assert keys == set(enriched.loc[enriched["support_team"] == team, "ticket_id"]), topic
+
+    rejected = pd.read_parquet(artifacts.partition_path(str(stats), "rejected_tickets", interval))
+    dead = [dict(m.headers()) for m in consume_all(bootstrap, DEAD_LETTER_TOPIC)]
+    positions = {
+        (int(h["source_partition"]), int(h["source_offset"])) for h in dead if h.get("run_id") == run_id
+    }
+    assert positions == set(zip(rejected["source_partition"], rejected["source_offset"], strict=True))
+    assert len(rejected) == totals["rejected"]
+    return summary
+
+
+@pytest.fixture(scope="module")
+def published(airflow_env: dict[str, str], tmp_path_factory, kafka_bootstrap: str) -> dict:
+    """The hour's first run: the state every fault must leave readers until a run replaces it."""
+    log = tmp_path_factory.mktemp("faults") / "first.log"
+    _run(airflow_env, KILL_HOUR, log)
+    stats = Path(airflow_env["STATS_DIR"])
+    _assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
+    return _hour_state(stats, KILL_HOUR)
+
+
+# --- the faults ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", ["analysis", "promotion"])
+def test_spark_job_killed(
+    point: str, published: dict, airflow_env: dict[str, str], tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """SIGKILL of spark-submit and the job's driver in the middle of the analysis (records
+    checked, nothing staged yet) or of the promotion (one dataset swapped in, the others and the
+    summary not yet). The task's retry takes the hour's lock over (same run) and, after a killed
+    promotion, finishes it from the complete staging before anything else."""
+    stats = Path(airflow_env["STATS_DIR"])
+    before = _hour_state(stats, KILL_HOUR)
+    marker = tmp_path / f"{point}.held"
+    log = tmp_path / "run.log"
+    process = _start_run({**airflow_env, "TICKETS_FAULT_POINT": f"{point}:{marker}"}, KILL_HOUR, log)
+    try:
+        _wait_for(marker, process, log)
+        _assert_same_state(_hour_state(stats, KILL_HOUR), before)  # held: readers see the hour as it was
+        _kill_job(marker)
+        _assert_same_state(_hour_state(stats, KILL_HOUR), before)  # killed: still as it was
+        output = _finish(process, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert output.count("[DAG TEST] starting task_id=analyze ") == 2  # the killed attempt, its retry
+    if point == "promotion":
+        assert "staged its outputs and stopped; finishing its promotion" in output
+    summary = _assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
+    after = _hour_state(stats, KILL_HOUR)
+    assert summary["run"]["run_id"] != published["summary"]["run"]["run_id"]
+    for name in artifacts.PARQUET_DATASETS:  # the same records give the same rows
+        pd.testing.assert_frame_equal(after[name], published[name], obj=name)
+    for key in ("totals", "by_type", "by_team", "rejected_by_reason"):
+        assert summary[key] == published["summary"][key], key
+
+
+@pytest.fixture
+def restored_rules() -> Iterator[bytes]:
+    original = ROUTING_RULES_PATH.read_bytes()
+    try:
+        yield original
+    finally:
+        ROUTING_RULES_PATH.write_bytes(original)
+
+
+def _wait_for_text(text: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + HOLD_TIMEOUT_S
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, f"the run ended before {text!r}:\n" + log.read_text()[-4000:]
+        assert time.monotonic() < deadline, f"no {text!r} after {HOLD_TIMEOUT_S}s"
+        time.sleep(0.2)
+
+
+def test_rules_replaced_between_check_rules_and_analyze(
+    airflow_env: dict[str, str], tmp_path: Path, kafka_bootstrap: str, restored_rules: bytes
+) -> None:
+    """The rules file is replaced (every ticket to the product team) as soon as `check_rules` has
+    validated it: the run applies the snapshot it validated, and records its digest."""
+    checked = parse_text(restored_rules.decode(), source="original")
+    log = tmp_path / "run.log"
+    process = _start_run(airflow_env, RULES_HOUR, log)
+    try:
+        _wait_for_text(f"sha256 {checked.digest}", process, log)
+        replaced = restored_rules.replace(b"team: incident", b"team: produit")
+        replaced = replaced.replace(b"team: support_general", b"team: produit")
+        assert replaced != restored_rules
+        ROUTING_RULES_PATH.write_bytes(replaced)
+        assert "[DAG TEST] starting task_id=analyze " not in log.read_text(errors="replace")
+        output = _finish(process, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "[DAG TEST] starting task_id=analyze " in output
+    summary = _assert_accounted(Path(airflow_env["STATS_DIR"]), RULES_HOUR, kafka_bootstrap)
+    assert summary["rules_digest"] == checked.digest
+    assert {team for team, figures in summary["by_team"].items() if figures["tickets"]} == set(TEAMS)
+
+
+def test_two_runs_of_the_same_hour_never_interleave(
+    published: dict, airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A second run of an hour that a first run is processing (a manual run and a backfill of the
+    same hour, say) is refused at once with one line naming the holder (exit 4: the task retries
+    later); the hour stays as it was. (Last in this module: the first run is killed holding the
+    hour's lock, which a later run of the hour takes over once its lease expires.)"""
+    stats = Path(airflow_env["STATS_DIR"])
+    before = _hour_state(stats, KILL_HOUR)
+    marker = tmp_path / "first.held"
+
+    def job(run_id: str) -> list[str]:
+        return submission(JobArguments(interval=KILL_HOUR, run_id=run_id).argv()).command()
+
+    first_log = tmp_path / "first.log"
+    with first_log.open("w") as out:
+        first = subprocess.Popen(
+            job("fault-first"),
+            env={**airflow_env, "TICKETS_FAULT_POINT": f"analysis:{marker}"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(marker, first, first_log)
+        second = subprocess.run(
+            job("fault-second"), env=airflow_env, capture_output=True, text=True, timeout=600
+        )
+        assert second.returncode == 4, second.stderr[-4000:]
+        errors = [line for line in second.stderr.splitlines() if line.startswith("analyze_tickets: error:")]
+        assert len(errors) == 1 and "another run is processing the hour" in errors[0], second.stderr[-4000:]
+        assert '"run_id": "fault-first"' in errors[0]
+        assert "Traceback" not in second.stderr
+        _assert_same_state(_hour_state(stats, KILL_HOUR), before)
+    finally:
+        _kill_job(marker)
+        first.wait(timeout=60)
+    _assert_same_state(_hour_state(stats, KILL_HOUR), before)
