@@ -111,7 +111,9 @@ def test_a_broker_stopped_mid_run_loses_no_ticket(
 
     stats = Path(env["STATS_DIR"])
     summary = json.loads(
-        (Path(artifacts.partition_path(str(stats), "insights", INTERVAL)) / artifacts.SUMMARY_NAME).read_text()
+        (
+            Path(artifacts.partition_path(str(stats), "insights", INTERVAL)) / artifacts.SUMMARY_NAME
+        ).read_text()
     )
     totals = summary["totals"]
     assert totals["read"] == CONF["tickets_per_run"]
