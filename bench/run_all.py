@@ -1,6 +1,6 @@
 """Every benchmark, in order (the ``make bench`` entry point).
 
-    python -m bench.run_all [--quick] [--spark-counts 100000,1000000] [--runs 3]
+    python -m bench.run_all [--quick] [--spark-counts 1000,100000,1000000,3000000] [--runs 3]
 
 Starts a broker of its own (``.platform/bench-kafka``, port ``BENCH_KAFKA_PORT``, default
 39192), creates the pipeline's topics on it, runs the producer and Spark benchmarks against it,
@@ -59,7 +59,7 @@ def broker() -> Iterator[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_COUNT:,} tickets, one run each")
-    parser.add_argument("--spark-counts", help="Spark benchmark counts (default 100000,1000000)")
+    parser.add_argument("--spark-counts", help="Spark benchmark counts (default 1000,100000,1000000,3000000)")
     parser.add_argument("--runs", type=int, help="runs per method (default 3, 1 with --quick)")
     parser.add_argument("--skip-orchestration", action="store_true", help="even if Airflow answers")
     return parser.parse_args(argv)
@@ -71,7 +71,7 @@ def plan(args: argparse.Namespace, bootstrap: str) -> tuple[list[str], list[str]
     producer = ["--bootstrap", bootstrap, "--runs", runs]
     if args.quick:
         producer += ["--count", str(QUICK_COUNT), "--baseline-count", str(QUICK_COUNT // 5)]
-    counts = args.spark_counts or (str(QUICK_COUNT) if args.quick else "100000,1000000")
+    counts = args.spark_counts or (str(QUICK_COUNT) if args.quick else "1000,100000,1000000,3000000")
     spark = ["--bootstrap", bootstrap, "--counts", counts, "--runs", runs]
     reprocess = ["--bootstrap", bootstrap, "--runs", runs]
     if args.quick:

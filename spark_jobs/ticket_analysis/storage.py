@@ -128,6 +128,13 @@ class HadoopStore:
     def write_text(self, location: str, text: str, overwrite: bool = True) -> bool:
         """Write a small text file. With ``overwrite`` false the creation is exclusive: returns
         False when the file exists already (how locks are taken)."""
+        return self._write(location, text.encode("utf-8"), overwrite)
+
+    def write_bytes(self, location: str, data: bytes) -> None:
+        """Write a file (replacing one there)."""
+        self._write(location, data, overwrite=True)
+
+    def _write(self, location: str, data: bytes, overwrite: bool) -> bool:
         fs, path = self._fs(location), self._path(location)
         try:
             stream = fs.create(path, overwrite)
@@ -136,18 +143,12 @@ class HadoopStore:
                 return False
             raise
         try:
-            stream.write(bytearray(text.encode("utf-8")))
-        finally:
-            stream.close()
-        return True
-
-    def write_bytes(self, location: str, data: bytes) -> None:
-        """Write a file (replacing one there)."""
-        stream = self._fs(location).create(self._path(location), True)
-        try:
             stream.write(bytearray(data))
-        finally:
             stream.close()
+        except Exception:
+            _discard(fs, path, stream)  # a full file system, say: leave no empty or partial file
+            raise
+        return True
 
     def write_json_atomic(self, location: str, document: dict[str, Any]) -> None:
         """Write JSON to a temporary file, then rename it over ``location`` in one step (readers
@@ -173,7 +174,7 @@ class HadoopStore:
         deadline = time.monotonic() + wait_s
         while not self._try_lock(location, owner):
             if time.monotonic() >= deadline:
-                raise LockedError(location, self.read_json(location) or {})
+                raise LockedError(location, self._holder(location) or {})
             time.sleep(LOCK_POLL_S)
         lease = Lease(self, location, owner)
         lease.start()
@@ -193,10 +194,26 @@ class HadoopStore:
         return False
 
     def _holder(self, location: str) -> dict[str, Any] | None:
+        """The lock's content; for one that cannot be read as JSON (its creation failed halfway,
+        on a full file system say), its file's time stands for the heartbeat: it expires."""
         try:
             return self.read_json(location)
-        except ValueError:  # being rewritten by its heartbeat: alive
-            return {"heartbeat": time.time()}
+        except ValueError:
+            fs, path = self._fs(location), self._path(location)
+            try:
+                modified_ms = fs.getFileStatus(path).getModificationTime()
+            except Exception:  # noqa: BLE001 - deleted meanwhile: free
+                return None
+            return {"heartbeat": modified_ms / 1000, "unreadable": True}
+
+
+def _discard(fs: Any, path: Any, stream: Any) -> None:
+    """Close ``stream`` and delete the file it was writing, both at best (the write failed)."""
+    for attempt in (stream.close, lambda: fs.delete(path, False)):
+        try:
+            attempt()
+        except Exception:  # noqa: BLE001 - the write's own error is the one to report
+            pass
 
 
 # A lock whose owner has not renewed it for this long is abandoned (a job killed by SIGKILL).

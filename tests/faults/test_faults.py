@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 KILL_HOUR = hour(6)
 RULES_HOUR = hour(7)
+FULL_FS_HOUR = hour(12)
 CONF = {"tickets_per_run": 400, "malformed_share": 0.05, "seed": 13}
 RUN_TIMEOUT_S = 900
 HOLD_TIMEOUT_S = 600
@@ -247,7 +248,7 @@ def test_rules_replaced_between_check_rules_and_analyze(
 
 
 def test_two_runs_of_the_same_hour_never_interleave(
-    published: dict, airflow_env: dict[str, str], tmp_path: Path
+    published: dict, airflow_env: dict[str, str], tmp_path: Path, kafka_bootstrap: str
 ) -> None:
     """A second run of an hour that a first run is processing (a manual run and a backfill of the
     same hour, say) is refused at once with one line naming the holder (exit 4: the task retries
@@ -258,7 +259,10 @@ def test_two_runs_of_the_same_hour_never_interleave(
     marker = tmp_path / "first.held"
 
     def job(run_id: str) -> list[str]:
-        return submission(JobArguments(interval=KILL_HOUR, run_id=run_id).argv()).command()
+        arguments = JobArguments(
+            interval=KILL_HOUR, run_id=run_id, bootstrap=kafka_bootstrap, output=airflow_env["STATS_DIR"]
+        )
+        return submission(arguments.argv()).command()
 
     first_log = tmp_path / "first.log"
     with first_log.open("w") as out:
@@ -273,13 +277,69 @@ def test_two_runs_of_the_same_hour_never_interleave(
         second = subprocess.run(
             job("fault-second"), env=airflow_env, capture_output=True, text=True, timeout=600
         )
-        assert second.returncode == 4, second.stderr[-4000:]
-        errors = [line for line in second.stderr.splitlines() if line.startswith("analyze_tickets: error:")]
-        assert len(errors) == 1 and "another run is processing the hour" in errors[0], second.stderr[-4000:]
+        output = second.stdout + second.stderr  # the driver's stderr reaches spark-submit's stdout
+        assert second.returncode == 4, output[-4000:]
+        errors = [line for line in output.splitlines() if line.startswith("analyze_tickets: error:")]
+        assert len(errors) == 1 and "another run is processing the hour" in errors[0], output[-4000:]
         assert '"run_id": "fault-first"' in errors[0]
-        assert "Traceback" not in second.stderr
+        assert "Traceback" not in output
         _assert_same_state(_hour_state(stats, KILL_HOUR), before)
     finally:
         _kill_job(marker)
         first.wait(timeout=60)
     _assert_same_state(_hour_state(stats, KILL_HOUR), before)
+
+
+@pytest.fixture
+def small_file_system(tmp_path: Path) -> Iterator[Path]:
+    """A 96 MiB tmpfs mounted for the test (the suite runs as root: `make test` on this machine)."""
+    mount_point = tmp_path / "small-fs"
+    mount_point.mkdir()
+    assert os.geteuid() == 0, "the full-file-system fault mounts a tmpfs: run the suite as root"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(mount_point: Path) -> Path:
+    """A file taking every free byte of ``mount_point``."""
+    filler = mount_point / "filler"
+    with filler.open("wb") as out:
+        chunk = b"\0" * (1 << 20)
+        try:
+            while True:
+                out.write(chunk)
+                out.flush()
+        except OSError:
+            pass
+    assert os.statvfs(mount_point).f_bavail == 0
+    return filler
+
+
+def test_artifacts_file_system_full(
+    small_file_system: Path, airflow_env: dict[str, str], tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The artifacts' file system is full while a run reprocesses a published hour: the attempt
+    fails, readers keep the hour's previous state; once space is freed, the task's retry publishes
+    the hour."""
+    env = {**airflow_env, "STATS_DIR": str(small_file_system / "stats")}
+    stats = Path(env["STATS_DIR"])
+    _run(env, FULL_FS_HOUR, tmp_path / "first.log")
+    before = _hour_state(stats, FULL_FS_HOUR)
+    filler = _fill(small_file_system)
+    log = tmp_path / "run.log"
+    process = _start_run(env, FULL_FS_HOUR, log)
+    try:
+        _wait_for_text("No space left on device", process, log)
+        _wait_for_text("[DAG TEST] starting task_id=analyze ", process, log)
+        _assert_same_state(_hour_state(stats, FULL_FS_HOUR), before)
+        filler.unlink()  # the operator frees space; the retry goes through
+        output = _finish(process, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert output.count("[DAG TEST] starting task_id=analyze ") >= 2
+    summary = _assert_accounted(stats, FULL_FS_HOUR, kafka_bootstrap)
+    assert summary["totals"] == before["summary"]["totals"]
