@@ -350,7 +350,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--bootstrap", default=config.kafka_broker(), help="running broker (default KAFKA_BROKER)"
     )
     parser.add_argument(
-        "--counts", type=parse_counts, default=[1_000, 100_000, 1_000_000, 3_000_000], help="tickets in the hour"
+        "--counts",
+        type=parse_counts,
+        default=[1_000, 100_000, 1_000_000, 3_000_000],
+        help="tickets in the hour",
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per method (median)")
     parser.add_argument("--after", type=int, default=5_000, help="tickets in the hour after (filtered out)")
