@@ -37,21 +37,9 @@ def build_config(args: JobArguments):  # -> JobConfig (Spark imports stay below)
     from ticket_analysis.enrichment import load_stopwords
 
     return JobConfig(
-        interval=args.interval,
-        bootstrap=args.bootstrap,
-        source_topic=args.topic,
-        dead_letter_topic=args.dead_letter_topic,
-        output=args.output,
-        run_id=args.run_id,
+        job=args,
         rules=load_rules(args.rules, args.rules_digest),
         stopwords=load_stopwords(config.STOPWORDS_PATH),
-        top_n=args.top_n,
-        max_records_per_task=args.max_records_per_task,
-        max_records_per_batch=args.max_records_per_batch,
-        publish_to_kafka=args.publish_to_kafka,
-        promote=args.promote,
-        allow_shrink=args.allow_shrink,
-        accept_data_loss=args.accept_data_loss,
     )
 
 
@@ -116,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(describe(error), 1)
     finally:
         spark.stop()
-    print(json.dumps(digest(summary, job_config.output)))
+    print(json.dumps(digest(summary, job_config.job.output)))
     return 0
 
 

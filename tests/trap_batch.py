@@ -52,10 +52,10 @@ def batch() -> list[tuple[bytes, bytes, int, int]]:
     valid[0]["created_at"] = created_at(START)  # first millisecond: inside
     valid[11]["created_at"] = created_at(END - timedelta(milliseconds=1))  # last millisecond: inside
     records = []
-    for i, ticket in enumerate(valid):
-        at = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00"))
+    for i, document in enumerate(valid):
+        at = datetime.fromisoformat(document["created_at"].replace("Z", "+00:00"))
         records.append(
-            (ticket["ticket_id"].encode(), json.dumps(ticket, ensure_ascii=False).encode(), ms(at), i % 3)
+            (document["ticket_id"].encode(), json.dumps(document, ensure_ascii=False).encode(), ms(at), i % 3)
         )
     # just outside the interval, on both sides
     before = ticket(100, "incident", "high", START - timedelta(milliseconds=1))

@@ -3,7 +3,6 @@ returns the job's digest of the run (its last output line) as the task's XCom.""
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -75,10 +74,9 @@ class AnalyzeJobOperator(SparkSubmitOperator):
         return AirflowException(f"the job failed (exit code {exit_code}): {message}")
 
     def _digest(self) -> dict[str, Any]:
-        for line in reversed(self._output):
-            if line.startswith("{"):
-                try:
-                    return json.loads(line)
-                except ValueError:
-                    continue
+        from ticket_etl.job_args import read_digest
+
+        digest = read_digest(self._output)
+        if digest is not None:
+            return digest
         raise AirflowException("the job succeeded but printed no digest of its run")

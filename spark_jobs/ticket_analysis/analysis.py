@@ -162,7 +162,7 @@ def analyze_hour(
     with step("statistics"):
         figures = _write_statistics(store, staged, enriched, config, counts.enriched)
         summary = _summary(config, rejected, counts, figures)
-    if config.publish_to_kafka:
+    if config.job.publish_to_kafka:
         with step("publish to Kafka"):
             _publish(enriched, rejected, config)
     store.delete(join(staged, CHECKED_SCRATCH))
@@ -183,8 +183,8 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
 def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> None:
     """Enriched tickets to their team's topic and rejected records to the dead-letter topic, in
     one Kafka write."""
-    dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.dead_letter_topic)
-    sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.bootstrap)
+    dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
+    sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.job.bootstrap)
 
 
 def _write_statistics(
@@ -196,14 +196,14 @@ def _write_statistics(
     counts = statistics.count_table(enriched)
     by_type = statistics.stats_by_type(counts, total)
     by_team = statistics.stats_by_team(counts, total)
-    kept = max(config.top_n, KEYWORDS_IN_SUMMARY)
+    kept = max(config.job.top_n, KEYWORDS_IN_SUMMARY)
     scopes = 1 + len(schema.enums()["type"])  # "all" and each type: the ranking's exact bound
     ranking = _rows(statistics.keyword_ranking(enriched, kept + 1), scopes * (kept + 1))
     outputs = {
         "stats_by_type": small_tables.table(by_type, statistics.stats_schema(("type",))),
         "stats_by_team": small_tables.table(by_team, statistics.stats_schema(("support_team", "team_topic"))),
         "word_frequency": small_tables.table(
-            statistics.word_frequency_rows(ranking, config.top_n), statistics.WORD_FREQUENCY_SCHEMA
+            statistics.word_frequency_rows(ranking, config.job.top_n), statistics.WORD_FREQUENCY_SCHEMA
         ),
     }
     for name, data in outputs.items():
@@ -216,7 +216,7 @@ def _write_statistics(
         "top_keywords": [
             row
             for row in sorted(ranking, key=lambda r: r["rank"])
-            if row["scope"] == statistics.OVERALL_SCOPE and row["rank"] <= config.top_n
+            if row["scope"] == statistics.OVERALL_SCOPE and row["rank"] <= config.job.top_n
         ],
         "keywords_by_scope": statistics.keywords_by_scope(ranking, kept),
     }
@@ -228,10 +228,12 @@ def _summary(
     """The insights summary, from the statistics' figures and the reject reasons."""
     reasons = _rows(rejected.groupBy("reject_reason").count().orderBy(F.desc("count"), "reject_reason"), 100)
     published = (
-        {row["team_topic"]: row["tickets"] for row in figures["by_team"]} if config.publish_to_kafka else {}
+        {row["team_topic"]: row["tickets"] for row in figures["by_team"]}
+        if config.job.publish_to_kafka
+        else {}
     )
-    if config.publish_to_kafka:
-        published[config.dead_letter_topic] = counts.rejected
+    if config.job.publish_to_kafka:
+        published[config.job.dead_letter_topic] = counts.rejected
     return build_summary(
         interval=config.interval,
         run_id=config.run_id,

@@ -5,27 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ticket_etl.interval import Interval
-from ticket_etl.job_args import DEFAULT_MAX_RECORDS_PER_TASK, DEFAULT_TOP_N
+from ticket_etl.job_args import JobArguments
 from ticket_etl.rules import RuleSet
 
 
 @dataclass(frozen=True)
 class JobConfig:
-    """Everything one run needs, from the command line (``output``: the artifacts root, a path or
-    a URI)."""
+    """Everything one run needs: its arguments (:class:`JobArguments`, the one definition of
+    what the command line says; ``job.output``: the artifacts root, a path or a URI) and what
+    they point at, loaded."""
 
-    interval: Interval
-    bootstrap: str
-    source_topic: str
-    dead_letter_topic: str
-    output: str
-    run_id: str
+    job: JobArguments
     rules: RuleSet
     stopwords: list[str]
-    top_n: int = DEFAULT_TOP_N
-    max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
-    max_records_per_batch: int | None = None
-    publish_to_kafka: bool = True
-    promote: bool = True
-    allow_shrink: bool = False
-    accept_data_loss: bool = False
+
+    @property
+    def interval(self) -> Interval:
+        return self.job.interval
+
+    @property
+    def run_id(self) -> str:
+        return self.job.run_id
+
+    @property
+    def source_topic(self) -> str:
+        return self.job.topic

@@ -34,8 +34,8 @@ class ShrinkRefused(ValueError):
 
 def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     """Run the job for ``config.interval``; returns the published (or staged) summary."""
-    latest_offsets(spark, config.bootstrap, config.source_topic)  # the topic exists and answers
-    store, root = HadoopStore(spark), config.output
+    latest_offsets(spark, config.job.bootstrap, config.source_topic)  # the topic exists and answers
+    store, root = HadoopStore(spark), config.job.output
     owner = _owner(config)
     with store.lock(_lock_path(root, f"{artifacts.INTERVAL_PREFIX}{config.interval.token}"), owner):
         publication.finish_interrupted(store, root, config.run_id)
@@ -48,12 +48,12 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
                 spark,
                 store,
                 root,
-                config.bootstrap,
+                config.job.bootstrap,
                 config.source_topic,
                 config.run_id,
-                config.max_records_per_task,
-                config.max_records_per_batch,
-                config.accept_data_loss,
+                config.job.max_records_per_task,
+                config.job.max_records_per_batch,
+                config.job.accept_data_loss,
             )
             landing.compact_hour(spark, store, root, config.source_topic, config.interval)
         records = landing.read_hour(spark, store, root, config.source_topic, config.interval)
@@ -67,7 +67,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
             summary["shrunk_from"] = shrunk_from
         publication.stage_summary(store, staged, summary)
         publication.check_staged(store, staged, summary)
-        if config.promote:
+        if config.job.promote:
             with step("promote"):
                 publication.promote(store, root, config.run_id)
     return summary
@@ -90,13 +90,13 @@ def _lock_path(root: str, name: str) -> str:
 
 def _guard_against_shrinking(store: HadoopStore, root: str, config: JobConfig, read: int) -> int | None:
     """Refuse to publish fewer records read for the hour than its published state holds (the
-    landing partition was removed, say), unless ``config.allow_shrink``; returns the published
+    landing partition was removed, say), unless ``config.job.allow_shrink``; returns the published
     count when the run shrinks the hour on purpose."""
     published = store.read_json(artifacts.summary_path(root, config.interval))
     before = published["totals"]["read"] if published else 0
     if read >= before:
         return None
-    if not config.allow_shrink:
+    if not config.job.allow_shrink:
         raise ShrinkRefused(
             f"the hour {config.interval} would shrink: this run reads {read} records from the landing zone, "
             f"its published state holds {before} (run {published['run']['run_id']}). Nothing was changed. "

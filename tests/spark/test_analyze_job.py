@@ -18,7 +18,7 @@ from trap_batch import END, EXPECTED, INTERVAL, START, batch
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS, topic_specs
 from ticket_etl.interval import Interval
-from ticket_etl.job_args import JobArguments
+from ticket_etl.job_args import JobArguments, read_digest
 from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.spark_submit import spark_submit_command
 
@@ -83,7 +83,7 @@ def _run_job(args: JobArguments, timeout: int = 900) -> subprocess.CompletedProc
 def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END, **extra) -> dict:
     result = _run_job(_job_args(setup, run_id, start, end, **extra))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    return read_digest(result.stdout.splitlines())
 
 
 @pytest.fixture(scope="module")

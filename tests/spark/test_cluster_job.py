@@ -4,7 +4,6 @@ metadata aside), the same keys in the team topics and in the dead-letter topic."
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from collections import defaultdict
@@ -18,7 +17,7 @@ from trap_batch import EXPECTED, INTERVAL, batch
 from ticket_devstack import spark_service
 from ticket_etl import artifacts
 from ticket_etl.config import TEAM_TOPICS, topic_specs
-from ticket_etl.job_args import JobArguments
+from ticket_etl.job_args import JobArguments, read_digest
 from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.spark_submit import submission
 
@@ -61,7 +60,7 @@ def _run(kafka_bootstrap: str, source: str, output: Path, run_id: str, master: s
     command = submission(args.argv()).command(master)
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return {**json.loads(result.stdout.strip().splitlines()[-1]), "dead_letter_topic": dead_letters}
+    return {**read_digest(result.stdout.splitlines()), "dead_letter_topic": dead_letters}
 
 
 def _rows(output: Path, dataset: str) -> pd.DataFrame:

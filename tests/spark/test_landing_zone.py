@@ -21,7 +21,7 @@ from timeline import RECENT_DAY
 from ticket_etl import artifacts
 from ticket_etl.generator import generate_batch
 from ticket_etl.interval import Interval
-from ticket_etl.job_args import JobArguments
+from ticket_etl.job_args import JobArguments, read_digest
 from ticket_etl.kafka_io import create_topic
 from ticket_etl.producer import build_producer, produce_records
 from ticket_etl.spark_submit import spark_submit_command
@@ -66,7 +66,7 @@ def _digest(result: subprocess.CompletedProcess) -> dict:
         line for line in (result.stdout + result.stderr).splitlines() if "analyze_tickets: error" in line
     ]
     assert result.returncode == 0, errors or (result.stdout[-3000:] + result.stderr[-3000:])
-    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    return read_digest(result.stdout.splitlines())
 
 
 def _rows(root: str, dataset: str, interval: Interval) -> pd.DataFrame:
