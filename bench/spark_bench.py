@@ -20,7 +20,9 @@ the driver JVM's garbage-collection pauses (``-Xlog:gc``; in local mode the task
 JVM) and the time of each of the job's steps (its ``step <name>: <s>s`` log lines) are reported
 too. Targets (issue #16): ours <= 1.3x (b) at 1,000 tickets, <= 2.0x from 100,000 on; the cost
 per ticket at the largest count <= 1.2x the cost at 1,000,000. (a) is a reference without a
-target. The tables are printed and written to ``bench/results/spark.md``.
+target. At ``--cluster-counts`` (1,000,000 by default) ours also runs on a standalone master and
+two workers started for the benchmark (issue #13): local mode and cluster side by side. The
+tables are printed and written to ``bench/results/spark.md``.
 
 Note: ours and (a) write to the pipeline's team topics of the broker used (the job's topic
 names are fixed); the source and dead-letter topics are created and deleted here.
@@ -29,6 +31,7 @@ names are fixed); the source and dead-letter topics are created and deleted here
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -37,6 +40,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +89,7 @@ class CountResult:
     ours: list[Submission] = field(default_factory=list)
     poc: list[Submission] = field(default_factory=list)
     floor: list[Submission] = field(default_factory=list)
+    cluster: list[Submission] = field(default_factory=list)
 
     def seconds(self, method: str) -> float:
         return median([s.seconds for s in getattr(self, method)])
@@ -203,16 +209,19 @@ def job_arguments(bootstrap: str, topic: str, start: datetime, end: datetime, **
     )
 
 
-def run_ours(bootstrap: str, topic: str, start: datetime, end: datetime, count: int) -> Submission:
-    """The real job on the interval, with a fresh dead-letter topic and output folder."""
-    from ticket_etl.spark_submit import spark_submit_command
+def run_ours(
+    bootstrap: str, topic: str, start: datetime, end: datetime, count: int, master: str | None = None
+) -> Submission:
+    """The real job on the interval, with a fresh dead-letter topic and output folder (``master``:
+    another master than ``SPARK_MASTER``, the benchmark's standalone cluster)."""
+    from ticket_etl.spark_submit import submission
 
     dead_letters = fresh_topic(bootstrap, "dlq")
     output = Path(tempfile.mkdtemp(prefix="spark_bench_ours_"))
     args = job_arguments(bootstrap, topic, start, end, dead_letter_topic=dead_letters, output=output)
     try:
-        command = spark_submit_command(args.argv(), extra_java_options=(GC_LOG,))
-        return submit(command, f"ours at {count:,}")
+        command = submission(args.argv(), extra_java_options=(GC_LOG,)).command(master)
+        return submit(command, f"ours at {count:,}" + (f" on {master}" if master else ""))
     finally:
         shutil.rmtree(output, ignore_errors=True)
         delete_topic(bootstrap, dead_letters)
@@ -238,7 +247,7 @@ def run_floor(bootstrap: str, topic: str, start: datetime, end: datetime, count:
     return submit(spark_submit_command(args.argv(), application=FLOOR_APP), f"(b) at {count:,}")
 
 
-def measure(args: argparse.Namespace, count: int) -> CountResult:
+def measure(args: argparse.Namespace, count: int, cluster_master: str | None = None) -> CountResult:
     """All runs at one count, on one fresh source topic (deleted afterwards)."""
     topic = fresh_topic(args.bootstrap, f"spark{count}")
     result = CountResult(count)
@@ -250,6 +259,10 @@ def measure(args: argparse.Namespace, count: int) -> CountResult:
             if i < poc_runs:
                 runs.append(("poc", lambda: run_poc(args.bootstrap, topic, count)))
             runs.append(("floor", lambda: run_floor(args.bootstrap, topic, start, end, count)))
+            if cluster_master is not None:
+                runs.append(
+                    ("cluster", lambda: run_ours(args.bootstrap, topic, start, end, count, cluster_master))
+                )
             for method, run in runs:
                 submission = run()
                 getattr(result, method).append(submission)
@@ -317,6 +330,29 @@ def render(results: list[CountResult], after: int) -> str:
             f"{large.peak_rss_mib():,.0f} MiB ({growth:.2f}x; flat within {TARGET_RSS_GROWTH - 1:.0%}: "
             f"{verdict(growth <= TARGET_RSS_GROWTH)})"
         )
+    clustered = [r for r in results if r.cluster]
+    if clustered:
+        lines += [
+            "",
+            "### The same job on a standalone cluster (master and two 1-core workers on this machine)",
+            "",
+            markdown_table(
+                ["tickets in the hour", "local mode s", "cluster s (runs)", "cluster / local"],
+                [
+                    [
+                        f"{r.count:,}",
+                        f"{r.seconds('ours'):.1f}",
+                        f"{r.seconds('cluster'):.1f} ({len(r.cluster)})",
+                        f"{r.seconds('cluster') / r.seconds('ours'):.2f}x",
+                    ]
+                    for r in clustered
+                ],
+            ),
+            "",
+            "Both on the same two cores: the cluster adds a master, two worker and two executor JVMs, "
+            "the executors fetch the jars and modules from the driver, and the driver and executors "
+            "exchange every task and result over RPC; local mode runs the tasks inside the driver.",
+        ]
     lines += [
         "",
         "ours: spark_jobs/analyze_tickets.py (full job, team topics and dead-letter topic included); "
@@ -363,6 +399,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1_000_000,
         help="run (a) only once from this count on (it is slow)",
     )
+    parser.add_argument(
+        "--cluster-counts",
+        type=parse_counts,
+        default=[1_000_000],
+        help="counts at which ours also runs on a standalone cluster started here (two 1-core workers)",
+    )
+    parser.add_argument("--no-cluster", action="store_true", help="skip the standalone cluster runs")
     parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Markdown report")
     args = parser.parse_args(argv)
     if args.runs <= 0 or args.after < 0:
@@ -376,9 +419,40 @@ def main(argv: list[str] | None = None) -> int:
     if not broker_is_up(args.bootstrap):
         return 1
     ensure_team_topics(args.bootstrap)
-    results = [measure(args, count) for count in args.counts]
+    if args.no_cluster or not set(args.cluster_counts) & set(args.counts):
+        results = [measure(args, count) for count in args.counts]
+    else:
+        with bench_cluster() as master:
+            results = [
+                measure(args, count, master if count in args.cluster_counts else None)
+                for count in args.counts
+            ]
     write_report(args.output, render(results, args.after))
     return 0
+
+
+@contextmanager
+def bench_cluster() -> Iterator[str]:
+    """A standalone master and two workers of the benchmark's own (as `make run` starts them), on
+    ``BENCH_SPARK_PORT`` (default 39177); stopped and deleted afterwards."""
+    from ticket_devstack import spark_service
+
+    port = int(os.environ.get("BENCH_SPARK_PORT") or 39177)
+    cluster = spark_service.SparkCluster(
+        config.PLATFORM_DIR / "bench-spark",
+        port,
+        port + 1,
+        config.spark_worker_cores(),
+        config.spark_worker_memory(),
+    )
+    spark_service.stop(cluster.root)
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    spark_service.start(cluster)
+    try:
+        yield cluster.url
+    finally:
+        spark_service.stop(cluster.root)
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 if __name__ == "__main__":
