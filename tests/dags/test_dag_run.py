@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from timeline import RECENT_DAY
+import timeline
 
 from ticket_etl import artifacts
 from ticket_etl.config import TEAMS
@@ -25,8 +25,10 @@ def _partition(root, dataset: str, interval: Interval) -> Path:
     return Path(artifacts.partition_path(str(root), dataset, interval))
 
 
-INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=8))
-LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour before its logical date
+INTERVAL = timeline.hour(1)
+# A manual run processes the hour before its logical date. No other test's run may have this
+# logical date in the session's database: a backfill skips the dates that have a run already.
+LOGICAL_DATE = INTERVAL.end.isoformat()
 CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7}
 
 
@@ -122,7 +124,7 @@ def test_an_hour_that_has_not_ended_fails_the_run_and_leaves_the_latest_summary(
 def test_artifacts_root_given_as_a_file_uri(airflow_env: dict[str, str], tmp_path: Path) -> None:
     """STATS_DIR=file:///...: the job writes through Hadoop's FileSystem API, the tasks and
     readers go through the same URI."""
-    hour = Interval.hour_starting(RECENT_DAY + timedelta(hours=5))
+    hour = timeline.hour(5)
     root = f"file://{tmp_path}/shared-stats"
     _dags_test({**airflow_env, "STATS_DIR": root}, logical_date=hour.end.isoformat())
     summary = artifacts.read_summary(root, hour)
