@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fault_checks import assert_accounted, assert_same_state, hour_state
 from timeline import hour
 
 from ticket_etl import artifacts
-from ticket_etl.config import DEAD_LETTER_TOPIC, ROUTING_RULES_PATH, TEAMS
+from ticket_etl.config import ROUTING_RULES_PATH, TEAMS
 from ticket_etl.interval import Interval, iso_utc
 from ticket_etl.job_args import JobArguments
-from ticket_etl.kafka_io import consume_all
 from ticket_etl.rules import parse_text
 from ticket_etl.spark_submit import submission
 
@@ -41,7 +41,6 @@ FULL_FS_HOUR = hour(12)
 CONF = {"tickets_per_run": 400, "malformed_share": 0.05, "seed": 13}
 RUN_TIMEOUT_S = 900
 HOLD_TIMEOUT_S = 600
-RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -110,62 +109,14 @@ def _kill_job(marker: Path) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-# --- what readers and topics see ----------------------------------------------------------------
-
-
-def _hour_state(stats: Path, interval: Interval) -> dict:
-    """What a reader of the hour sees: its summary and each dataset's rows (run columns aside:
-    a reprocessing of the same records gives the same rows)."""
-    state = {"summary": artifacts.read_summary(str(stats), interval)}
-    for name in artifacts.PARQUET_DATASETS:
-        df = pd.read_parquet(artifacts.partition_path(str(stats), name, interval))
-        df = df.drop(columns=[c for c in RUN_COLUMNS if c in df.columns]).apply(lambda col: col.map(repr))
-        state[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return state
-
-
-def _assert_same_state(seen: dict, before: dict) -> None:
-    assert seen["summary"] == before["summary"]
-    for name in artifacts.PARQUET_DATASETS:
-        pd.testing.assert_frame_equal(seen[name], before[name], obj=name)
-
-
-def _assert_accounted(stats: Path, interval: Interval, bootstrap: str) -> dict:
-    """The hour's published state after a successful run: every record accounted for, nothing
-    staged, topics complete; returns the summary."""
-    summary = artifacts.read_summary(str(stats), interval)
-    totals = summary["totals"]
-    assert totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"] > 0
-    assert summary["reconciliation"]["holds"] is True
-    staging = stats / "_staging"
-    assert not staging.exists() or not any(staging.iterdir()), list(staging.iterdir())
-    run_id = summary["run"]["run_id"].encode()
-
-    enriched = pd.read_parquet(artifacts.partition_path(str(stats), "tickets_enriched", interval))
-    for team, topic in TEAMS.items():
-        keys = {
-            m.key().decode() for m in consume_all(bootstrap, topic) if dict(m.headers())["run_id"] == run_id
-        }
-        assert keys == set(enriched.loc[enriched["support_team"] == team, "ticket_id"]), topic
-
-    rejected = pd.read_parquet(artifacts.partition_path(str(stats), "rejected_tickets", interval))
-    dead = [dict(m.headers()) for m in consume_all(bootstrap, DEAD_LETTER_TOPIC)]
-    positions = {
-        (int(h["source_partition"]), int(h["source_offset"])) for h in dead if h.get("run_id") == run_id
-    }
-    assert positions == set(zip(rejected["source_partition"], rejected["source_offset"], strict=True))
-    assert len(rejected) == totals["rejected"]
-    return summary
-
-
 @pytest.fixture(scope="module")
 def published(airflow_env: dict[str, str], tmp_path_factory, kafka_bootstrap: str) -> dict:
     """The hour's first run: the state every fault must leave readers until a run replaces it."""
     log = tmp_path_factory.mktemp("faults") / "first.log"
     _run(airflow_env, KILL_HOUR, log)
     stats = Path(airflow_env["STATS_DIR"])
-    _assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
-    return _hour_state(stats, KILL_HOUR)
+    assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
+    return hour_state(stats, KILL_HOUR)
 
 
 # --- the faults ---------------------------------------------------------------------------------
@@ -180,15 +131,15 @@ def test_spark_job_killed(
     summary not yet). The task's retry takes the hour's lock over (same run) and, after a killed
     promotion, finishes it from the complete staging before anything else."""
     stats = Path(airflow_env["STATS_DIR"])
-    before = _hour_state(stats, KILL_HOUR)
+    before = hour_state(stats, KILL_HOUR)
     marker = tmp_path / f"{point}.held"
     log = tmp_path / "run.log"
     process = _start_run({**airflow_env, "TICKETS_FAULT_POINT": f"{point}:{marker}"}, KILL_HOUR, log)
     try:
         _wait_for(marker, process, log)
-        _assert_same_state(_hour_state(stats, KILL_HOUR), before)  # held: readers see the hour as it was
+        assert_same_state(hour_state(stats, KILL_HOUR), before)  # held: readers see the hour as it was
         _kill_job(marker)
-        _assert_same_state(_hour_state(stats, KILL_HOUR), before)  # killed: still as it was
+        assert_same_state(hour_state(stats, KILL_HOUR), before)  # killed: still as it was
         output = _finish(process, log)
     finally:
         if process.poll() is None:
@@ -196,8 +147,8 @@ def test_spark_job_killed(
     assert output.count("[DAG TEST] starting task_id=analyze ") == 2  # the killed attempt, its retry
     if point == "promotion":
         assert "staged its outputs and stopped; finishing its promotion" in output
-    summary = _assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
-    after = _hour_state(stats, KILL_HOUR)
+    summary = assert_accounted(stats, KILL_HOUR, kafka_bootstrap)
+    after = hour_state(stats, KILL_HOUR)
     assert summary["run"]["run_id"] != published["summary"]["run"]["run_id"]
     for name in artifacts.PARQUET_DATASETS:  # the same records give the same rows
         pd.testing.assert_frame_equal(after[name], published[name], obj=name)
@@ -242,7 +193,7 @@ def test_rules_replaced_between_check_rules_and_analyze(
         if process.poll() is None:
             process.kill()
     assert "[DAG TEST] starting task_id=analyze " in output
-    summary = _assert_accounted(Path(airflow_env["STATS_DIR"]), RULES_HOUR, kafka_bootstrap)
+    summary = assert_accounted(Path(airflow_env["STATS_DIR"]), RULES_HOUR, kafka_bootstrap)
     assert summary["rules_digest"] == checked.digest
     assert {team for team, figures in summary["by_team"].items() if figures["tickets"]} == set(TEAMS)
 
@@ -255,7 +206,7 @@ def test_two_runs_of_the_same_hour_never_interleave(
     later); the hour stays as it was. (Last in this module: the first run is killed holding the
     hour's lock, which a later run of the hour takes over once its lease expires.)"""
     stats = Path(airflow_env["STATS_DIR"])
-    before = _hour_state(stats, KILL_HOUR)
+    before = hour_state(stats, KILL_HOUR)
     marker = tmp_path / "first.held"
 
     def job(run_id: str) -> list[str]:
@@ -283,11 +234,11 @@ def test_two_runs_of_the_same_hour_never_interleave(
         assert len(errors) == 1 and "another run is processing the hour" in errors[0], output[-4000:]
         assert '"run_id": "fault-first"' in errors[0]
         assert "Traceback" not in output
-        _assert_same_state(_hour_state(stats, KILL_HOUR), before)
+        assert_same_state(hour_state(stats, KILL_HOUR), before)
     finally:
         _kill_job(marker)
         first.wait(timeout=60)
-    _assert_same_state(_hour_state(stats, KILL_HOUR), before)
+    assert_same_state(hour_state(stats, KILL_HOUR), before)
 
 
 @pytest.fixture
@@ -327,19 +278,19 @@ def test_artifacts_file_system_full(
     env = {**airflow_env, "STATS_DIR": str(small_file_system / "stats")}
     stats = Path(env["STATS_DIR"])
     _run(env, FULL_FS_HOUR, tmp_path / "first.log")
-    before = _hour_state(stats, FULL_FS_HOUR)
+    before = hour_state(stats, FULL_FS_HOUR)
     filler = _fill(small_file_system)
     log = tmp_path / "run.log"
     process = _start_run(env, FULL_FS_HOUR, log)
     try:
         _wait_for_text("No space left on device", process, log)
         _wait_for_text("[DAG TEST] starting task_id=analyze ", process, log)
-        _assert_same_state(_hour_state(stats, FULL_FS_HOUR), before)
+        assert_same_state(hour_state(stats, FULL_FS_HOUR), before)
         filler.unlink()  # the operator frees space; the retry goes through
         output = _finish(process, log)
     finally:
         if process.poll() is None:
             process.kill()
     assert output.count("[DAG TEST] starting task_id=analyze ") >= 2
-    summary = _assert_accounted(stats, FULL_FS_HOUR, kafka_bootstrap)
+    summary = assert_accounted(stats, FULL_FS_HOUR, kafka_bootstrap)
     assert summary["totals"] == before["summary"]["totals"]
