@@ -438,21 +438,8 @@ def bench_cluster() -> Iterator[str]:
     from ticket_devstack import spark_service
 
     port = int(os.environ.get("BENCH_SPARK_PORT") or 39177)
-    cluster = spark_service.SparkCluster(
-        config.PLATFORM_DIR / "bench-spark",
-        port,
-        port + 1,
-        config.spark_worker_cores(),
-        config.spark_worker_memory(),
-    )
-    spark_service.stop(cluster.root)
-    shutil.rmtree(cluster.root, ignore_errors=True)
-    spark_service.start(cluster)
-    try:
+    with spark_service.fresh_cluster(config.PLATFORM_DIR / "bench-spark", port, keep_files=False) as cluster:
         yield cluster.url
-    finally:
-        spark_service.stop(cluster.root)
-        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -68,20 +68,8 @@ def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
 @pytest.fixture(scope="session")
 def spark_cluster() -> Iterator[spark_service.SparkCluster]:
     """A real Spark standalone master with two workers, as `make run` starts them."""
-    cluster = spark_service.SparkCluster(
-        PLATFORM_DIR / f"test-spark-{_SPARK_PORT}",
-        _SPARK_PORT,
-        _SPARK_PORT + 1,
-        config.spark_worker_cores(),
-        config.spark_worker_memory(),
-    )
-    spark_service.stop(cluster.root)
-    shutil.rmtree(cluster.root, ignore_errors=True)
-    spark_service.start(cluster)
-    try:
+    with spark_service.fresh_cluster(PLATFORM_DIR / f"test-spark-{_SPARK_PORT}", _SPARK_PORT) as cluster:
         yield cluster
-    finally:
-        spark_service.stop(cluster.root)
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,3 +289,23 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@contextmanager
+def fresh_cluster(root: Path, master_port: int, keep_files: bool = True) -> Iterator[SparkCluster]:
+    """A master and two workers of their own (the tests', the benchmarks'), with the stack's
+    worker settings, in ``root`` and on ``master_port`` (UIs on the next three ports); started
+    from empty folders (one left by an interrupted run stopped first), stopped afterwards, and
+    deleted unless ``keep_files`` (logs to read after a failure)."""
+    cluster = SparkCluster(
+        root, master_port, master_port + 1, config.spark_worker_cores(), config.spark_worker_memory()
+    )
+    stop(cluster.root)
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    start(cluster)
+    try:
+        yield cluster
+    finally:
+        stop(cluster.root)
+        if not keep_files:
+            shutil.rmtree(cluster.root, ignore_errors=True)
