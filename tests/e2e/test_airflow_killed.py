@@ -32,7 +32,13 @@ def _task(api: airflow_service.AirflowApi, run_id: str, task_id: str) -> dict:
 
 
 def _spark_submit_running(root: psutil.Process) -> bool:
-    return any("SparkSubmit" in " ".join(p.cmdline()) for p in root.children(recursive=True))
+    for process in root.children(recursive=True):
+        try:
+            if "SparkSubmit" in " ".join(process.cmdline()):
+                return True
+        except psutil.Error:  # a short-lived process gone meanwhile
+            continue
+    return False
 
 
 def _kill_everything(pid: int) -> int:
