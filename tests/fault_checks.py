@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import psutil
 
 from ticket_etl import artifacts
 from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS
@@ -58,3 +59,15 @@ def assert_accounted(stats: Path, interval: Interval, bootstrap: str) -> dict:
     assert positions == set(zip(rejected["source_partition"], rejected["source_offset"], strict=True))
     assert len(rejected) == totals["rejected"]
     return summary
+
+
+def spark_submit_under(pid: int) -> bool:
+    """Whether a spark-submit runs among the descendants of ``pid`` (a task's analysis)."""
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:  # a short-lived process gone meanwhile
+            continue
+        if "SparkSubmit" in command or "spark-submit" in command:
+            return True
+    return False

@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 from timeline import RECENT_DAY
 
+from ticket_etl.config import TEAM_TOPICS, topic_specs
 from ticket_etl.interval import Interval
+from ticket_etl.kafka_io import create_topic
+from ticket_etl.topics import ensure_topics
 
 START = RECENT_DAY + timedelta(hours=10)
 END = START + timedelta(hours=1)
@@ -93,3 +98,24 @@ def batch() -> list[tuple[bytes, bytes, int, int]]:
 
 
 EXPECTED = {"read": 13 + 2 + 6, "enriched": 13, "duplicates": 2, "rejected": 6}
+
+
+def fill_source(bootstrap: str, source: str) -> None:
+    """Create ``source`` (three partitions) and the team topics, and produce :func:`batch` into it,
+    each record with the producer's ``schema_version`` header."""
+    create_topic(bootstrap, source, partitions=3)
+    ensure_topics(
+        AdminClient({"bootstrap.servers": bootstrap}),
+        tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
+    )
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for key, value, timestamp, partition in batch():
+        producer.produce(
+            source,
+            key=key,
+            value=value,
+            timestamp=timestamp,
+            partition=partition,
+            headers=[("schema_version", b"1")],
+        )
+    assert producer.flush(30) == 0

@@ -72,6 +72,16 @@ def raw_hour_path(root: str, topic: str, interval: Interval) -> str:
     return join(raw_topic_path(root, topic), f"{INTERVAL_PREFIX}{interval.token}")
 
 
+def hour_lock_path(root: str, interval: Interval) -> str:
+    """The lock held by the run processing ``interval`` (see the job's storage locks)."""
+    return join(root, LOCKS, f"{INTERVAL_PREFIX}{interval.token}.lock")
+
+
+def ingest_lock_path(root: str, topic: str) -> str:
+    """The lock held by the run landing ``topic``'s new records."""
+    return join(root, LOCKS, f"ingest-{topic}.lock")
+
+
 def staging_path(root: str, run_id: str) -> str:
     return join(root, STAGING, safe_run_id(run_id))
 

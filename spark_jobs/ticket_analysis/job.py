@@ -37,11 +37,13 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     latest_offsets(spark, config.job.bootstrap, config.source_topic)  # the topic exists and answers
     store, root = HadoopStore(spark), config.job.output
     owner = _owner(config)
-    with store.lock(_lock_path(root, f"{artifacts.INTERVAL_PREFIX}{config.interval.token}"), owner):
+    with store.lock(artifacts.hour_lock_path(root, config.interval), owner):
         publication.finish_interrupted(store, root, config.run_id)
         with (
             step("land new records"),
-            store.lock(_lock_path(root, f"ingest-{config.source_topic}"), owner, wait_s=INGEST_LOCK_WAIT_S),
+            store.lock(
+                artifacts.ingest_lock_path(root, config.source_topic), owner, wait_s=INGEST_LOCK_WAIT_S
+            ),
         ):
             landing.recover_compactions(store, root, config.source_topic)
             report = landing.ingest(
@@ -82,10 +84,6 @@ def _owner(config: JobConfig) -> dict[str, Any]:
         "pid": os.getpid(),
         "since": iso_utc(datetime.now(UTC).replace(microsecond=0)),
     }
-
-
-def _lock_path(root: str, name: str) -> str:
-    return join(root, artifacts.LOCKS, f"{name}.lock")
 
 
 def _guard_against_shrinking(store: HadoopStore, root: str, config: JobConfig, read: int) -> int | None:

@@ -8,13 +8,15 @@ the retry takes the hour's lock over (same run) and publishes. Part of the fault
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import psutil
 import pytest
-from fault_checks import assert_accounted, assert_same_state, hour_state
+from fault_checks import assert_accounted, assert_same_state, hour_state, spark_submit_under
 from timeline import hour
 
 from ticket_devstack import airflow_service
+from ticket_etl import artifacts
 from ticket_etl.interval import iso_utc
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -29,16 +31,6 @@ def _task(api: airflow_service.AirflowApi, run_id: str, task_id: str) -> dict:
     """The task instance, or {} before the scheduler has created it."""
     body = api.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
     return next((ti for ti in body["task_instances"] if ti["task_id"] == task_id), {})
-
-
-def _spark_submit_running(root: psutil.Process) -> bool:
-    for process in root.children(recursive=True):
-        try:
-            if "SparkSubmit" in " ".join(process.cmdline()):
-                return True
-        except psutil.Error:  # a short-lived process gone meanwhile
-            continue
-    return False
 
 
 def _kill_everything(pid: int) -> int:
@@ -64,12 +56,14 @@ def test_airflow_killed_mid_run_and_restarted(airflow_stack, kafka_bootstrap: st
     pid = airflow_service.running_pid()
     assert pid is not None
     deadline = time.monotonic() + RUN_DEADLINE_S
+    hour_lock = Path(artifacts.hour_lock_path(str(stats), HOUR))
     while not (
-        _task(api, run_id, "analyze").get("state") == "running" and _spark_submit_running(psutil.Process(pid))
-    ):
-        assert time.monotonic() < deadline, "the run's analyze task did not start"
+        _task(api, run_id, "analyze").get("state") == "running"
+        and spark_submit_under(pid)
+        and hour_lock.exists()
+    ):  # the job holds the hour: it is into its work
+        assert time.monotonic() < deadline, "the run's analysis did not start"
         time.sleep(1)
-    time.sleep(5)  # into the job's work
     assert _kill_everything(pid) > 3
     assert_same_state(hour_state(stats, HOUR), before)  # Airflow down: readers see the hour as it was
 

@@ -20,6 +20,7 @@ import pandas as pd
 import psutil
 import pytest
 from confluent_kafka.admin import AdminClient
+from fault_checks import spark_submit_under
 from timeline import RECENT_DAY
 
 from ticket_devstack import kafka_service, spark_service
@@ -48,13 +49,7 @@ def _wait_for_spark_submit(run: subprocess.Popen) -> None:
     """Until the run's analysis has started (its spark-submit is a child process) or the run ended."""
     deadline = time.monotonic() + SPARK_SUBMIT_DEADLINE_S
     while run.poll() is None and time.monotonic() < deadline:
-        commands = []
-        for child in psutil.Process(run.pid).children(recursive=True):
-            try:
-                commands.append(" ".join(child.cmdline()))
-            except psutil.Error:
-                continue
-        if any("SparkSubmit" in command or "spark-submit" in command for command in commands):
+        if spark_submit_under(run.pid):
             return
         time.sleep(0.5)
 

@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -75,12 +75,23 @@ def _run(env: dict[str, str], interval: Interval, log: Path) -> str:
     return _finish(_start_run(env, interval, log), log)
 
 
-def _wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
+def _wait_until(done: Callable[[], bool], what: str, process: subprocess.Popen, log: Path) -> None:
+    """Until ``done()``, while ``process`` (its output in ``log``) still runs."""
     deadline = time.monotonic() + HOLD_TIMEOUT_S
-    while not path.exists():
-        assert process.poll() is None, f"the run ended before {path.name}:\n" + log.read_text()[-4000:]
-        assert time.monotonic() < deadline, f"no {path.name} after {HOLD_TIMEOUT_S}s"
-        time.sleep(0.5)
+    while not done():
+        assert process.poll() is None, (
+            f"the run ended before {what}:\n" + log.read_text(errors="replace")[-4000:]
+        )
+        assert time.monotonic() < deadline, f"no {what} after {HOLD_TIMEOUT_S}s"
+        time.sleep(0.2)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
+    _wait_until(path.exists, path.name, process, log)
+
+
+def _wait_for_text(text: str, process: subprocess.Popen, log: Path) -> None:
+    _wait_until(lambda: text in log.read_text(errors="replace"), repr(text), process, log)
 
 
 def _job_processes(marker: Path) -> list[int]:
@@ -163,14 +174,6 @@ def restored_rules() -> Iterator[bytes]:
         yield original
     finally:
         ROUTING_RULES_PATH.write_bytes(original)
-
-
-def _wait_for_text(text: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + HOLD_TIMEOUT_S
-    while text not in log.read_text(errors="replace"):
-        assert process.poll() is None, f"the run ended before {text!r}:\n" + log.read_text()[-4000:]
-        assert time.monotonic() < deadline, f"no {text!r} after {HOLD_TIMEOUT_S}s"
-        time.sleep(0.2)
 
 
 def test_rules_replaced_between_check_rules_and_analyze(

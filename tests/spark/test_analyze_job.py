@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from confluent_kafka import Producer
-from trap_batch import END, EXPECTED, INTERVAL, START, batch
+from trap_batch import END, EXPECTED, INTERVAL, START, fill_source
 
 from ticket_etl import artifacts
-from ticket_etl.config import TEAM_TOPICS, topic_specs
+from ticket_etl.config import TEAM_TOPICS
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments, read_digest
 from ticket_etl.kafka_io import consume_all, create_topic
@@ -32,28 +31,9 @@ def _partition(root, dataset: str, interval: Interval) -> Path:
 
 @pytest.fixture(scope="module")
 def job_setup(kafka_bootstrap: str, tmp_path_factory) -> dict:
-    from confluent_kafka.admin import AdminClient
-
-    from ticket_etl.topics import ensure_topics
-
     source, dlq = f"tickets_src_{uuid.uuid4().hex[:8]}", f"tickets_dlq_{uuid.uuid4().hex[:8]}"
-    create_topic(kafka_bootstrap, source, partitions=3)
+    fill_source(kafka_bootstrap, source)
     create_topic(kafka_bootstrap, dlq, partitions=1)
-    ensure_topics(
-        AdminClient({"bootstrap.servers": kafka_bootstrap}),
-        tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
-    )
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
-    for key, value, ts, partition in batch():
-        producer.produce(
-            source,
-            key=key,
-            value=value,
-            timestamp=ts,
-            partition=partition,
-            headers=[("schema_version", b"1")],
-        )
-    assert producer.flush(30) == 0
     return {
         "source": source,
         "dlq": dlq,

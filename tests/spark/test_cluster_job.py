@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from confluent_kafka import Producer
-from trap_batch import EXPECTED, INTERVAL, batch
+from trap_batch import EXPECTED, INTERVAL, fill_source
 
 from ticket_devstack import spark_service
 from ticket_etl import artifacts
-from ticket_etl.config import TEAM_TOPICS, topic_specs
+from ticket_etl.config import TEAM_TOPICS
 from ticket_etl.job_args import JobArguments, read_digest
 from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.spark_submit import submission
@@ -27,20 +26,8 @@ RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
 
 @pytest.fixture(scope="module")
 def source(kafka_bootstrap: str) -> str:
-    from confluent_kafka.admin import AdminClient
-
-    from ticket_etl.topics import ensure_topics
-
     name = f"cluster_src_{uuid.uuid4().hex[:8]}"
-    create_topic(kafka_bootstrap, name, partitions=3)
-    ensure_topics(
-        AdminClient({"bootstrap.servers": kafka_bootstrap}),
-        tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS),
-    )
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
-    for key, value, timestamp, partition in batch():
-        producer.produce(name, key=key, value=value, timestamp=timestamp, partition=partition)
-    assert producer.flush(30) == 0
+    fill_source(kafka_bootstrap, name)
     return name
 
 
