@@ -287,17 +287,28 @@ def test_lookup_of_a_rejected_record_shows_its_reason_and_source_position(client
     }.items() <= rejections[0].items()
 
 
+def _active_runs(api) -> int:
+    return api.request("GET", "/dags/ticket_pipeline/dagRuns", params={"state": ["queued", "running"]})[
+        "total_entries"
+    ]
+
+
 @contextmanager
 def quiet_pipeline(api, deadline_s: float = 900) -> Iterator[None]:
-    """The DAG paused and no run of it active (the scheduler starts a run every hour)."""
-    api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": True})
-    try:
-        deadline = time.monotonic() + deadline_s
-        while api.request("GET", "/dags/ticket_pipeline/dagRuns", params={"state": ["queued", "running"]})[
-            "total_entries"
-        ]:
+    """The DAG paused with no run of it active (the scheduler starts a run every hour).
+
+    The DAG is paused only once no run is active: the scheduler examines no run of a paused DAG
+    (queued or running), so a run caught by the pause would stay active for ever."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        while _active_runs(api):
             assert time.monotonic() < deadline, "a run of ticket_pipeline is still active"
             time.sleep(3)
+        api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": True})
+        if not _active_runs(api):
+            break
+        api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": False})  # a run began meanwhile
+    try:
         yield
     finally:
         api.request("PATCH", "/dags/ticket_pipeline", json={"is_paused": False})
