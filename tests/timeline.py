@@ -17,7 +17,7 @@ def hour(number: int) -> Interval:
     different hours, and the logical dates of their runs differ too (a backfill skips a date that
     has a run already: `airflow dags test` of hour 1 has the logical date 02:00): dags 1 and 5,
     e2e backfill 9-11, manual 14, late 16, stack security 18,
-    UI 19-20, UI backfill 21-22, faults 6, 7 and 12; others use topics of their own."""
+    UI 19-20, UI backfill 21-22, faults 6, 7, 8, 12 and 13, broker failure 3; others use topics of their own."""
     return Interval.hour_starting(RECENT_DAY + timedelta(hours=number))
 
 

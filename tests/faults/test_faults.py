@@ -26,6 +26,7 @@ import pytest
 from fault_checks import assert_accounted, assert_same_state, hour_state
 from timeline import hour
 
+from ticket_devstack import kafka_service
 from ticket_etl import artifacts
 from ticket_etl.config import ROUTING_RULES_PATH, TEAMS
 from ticket_etl.interval import Interval, iso_utc
@@ -38,6 +39,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 KILL_HOUR = hour(6)
 RULES_HOUR = hour(7)
 FULL_FS_HOUR = hour(12)
+BROKER_HOUR = hour(8)
+BROKER_DOWN_S = 20
 CONF = {"tickets_per_run": 400, "malformed_share": 0.05, "seed": 13}
 RUN_TIMEOUT_S = 900
 HOLD_TIMEOUT_S = 600
@@ -199,6 +202,52 @@ def test_rules_replaced_between_check_rules_and_analyze(
     summary = assert_accounted(Path(airflow_env["STATS_DIR"]), RULES_HOUR, kafka_bootstrap)
     assert summary["rules_digest"] == checked.digest
     assert {team for team, figures in summary["by_team"].items() if figures["tickets"]} == set(TEAMS)
+
+
+def _broker_down(layout: kafka_service.BrokerLayout, while_down: Callable[[], None]) -> None:
+    """The broker stopped, ``while_down()`` called, then after :data:`BROKER_DOWN_S` started again."""
+    assert kafka_service.stop(layout)
+    try:
+        while_down()
+        time.sleep(BROKER_DOWN_S)
+    finally:
+        kafka_service.start(layout)
+
+
+def test_the_broker_stopped_during_generation_and_during_analysis(
+    airflow_env: dict[str, str],
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    kafka_layout: kafka_service.BrokerLayout,
+) -> None:
+    """The single broker of the stack is stopped as `generate_tickets` starts, and again once the
+    Spark job holds the hour, each time for :data:`BROKER_DOWN_S`: the Kafka clients wait for it
+    (an attempt that gives up is retried by its task), the run publishes the hour with the same
+    totals, and meanwhile readers see the hour as it was."""
+    stats = Path(airflow_env["STATS_DIR"])
+    _run(airflow_env, BROKER_HOUR, tmp_path / "first.log")
+    before = hour_state(stats, BROKER_HOUR)
+    log = tmp_path / "run.log"
+    process = _start_run(airflow_env, BROKER_HOUR, log)
+    hour_lock = Path(artifacts.hour_lock_path(str(stats), BROKER_HOUR))
+
+    def unchanged() -> None:
+        assert_same_state(hour_state(stats, BROKER_HOUR), before)
+
+    try:
+        _wait_for_text("[DAG TEST] starting task_id=check_rules ", process, log)
+        _broker_down(kafka_layout, unchanged)  # generate_tickets starts with no broker
+        assert "[DAG TEST] starting task_id=generate_tickets " in log.read_text(errors="replace")
+        _wait_for(hour_lock, process, log)  # the job holds the hour: it is landing or analysing
+        _broker_down(kafka_layout, unchanged)
+        output = _finish(process, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    generation = output.split("[DAG TEST] starting task_id=generate_tickets ", 1)[1]
+    assert "Connection refused" in generation.split("[DAG TEST] end task task_id=generate_tickets ", 1)[0]
+    summary = assert_accounted(stats, BROKER_HOUR, kafka_bootstrap)
+    assert summary["totals"] == before["summary"]["totals"]
 
 
 def test_two_runs_of_the_same_hour_never_interleave(
