@@ -19,9 +19,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 from fault_checks import assert_accounted, assert_same_state, hour_state
 from timeline import hour
@@ -204,9 +206,30 @@ def test_rules_replaced_between_check_rules_and_analyze(
     assert {team for team, figures in summary["by_team"].items() if figures["tickets"]} == set(TEAMS)
 
 
-def _broker_down(layout: kafka_service.BrokerLayout, while_down: Callable[[], None]) -> None:
-    """The broker stopped, ``while_down()`` called, then after :data:`BROKER_DOWN_S` started again."""
-    assert kafka_service.stop(layout)
+@contextmanager
+def _frozen(pid: int) -> Iterator[None]:
+    """The process ``pid`` and its children stopped (SIGSTOP) for the duration: a fault lands
+    inside the task that was running, whatever the machine's load."""
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for process in processes:
+        process.suspend()
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.resume()
+
+
+def _broker_down(
+    layout: kafka_service.BrokerLayout, while_down: Callable[[], None], run: subprocess.Popen | None = None
+) -> None:
+    """The broker stopped (with ``run`` frozen meanwhile, if given, so that it meets no broker
+    in the task it is in), ``while_down()`` called, then after :data:`BROKER_DOWN_S` started again."""
+    if run is None:
+        assert kafka_service.stop(layout)
+    else:
+        with _frozen(run.pid):
+            assert kafka_service.stop(layout)
     try:
         while_down()
         time.sleep(BROKER_DOWN_S)
@@ -220,9 +243,9 @@ def test_the_broker_stopped_during_generation_and_during_analysis(
     kafka_bootstrap: str,
     kafka_layout: kafka_service.BrokerLayout,
 ) -> None:
-    """The single broker of the stack is stopped as `generate_tickets` starts, and again once the
-    Spark job holds the hour, each time for :data:`BROKER_DOWN_S`: the Kafka clients wait for it
-    (an attempt that gives up is retried by its task), the run publishes the hour with the same
+    """The single broker of the stack is stopped while `generate_tickets` runs, and again once
+    the Spark job holds the hour, each time for :data:`BROKER_DOWN_S`: the Kafka clients wait for
+    it (an attempt that gives up is retried by its task), the run publishes the hour with the same
     totals, and meanwhile readers see the hour as it was."""
     stats = Path(airflow_env["STATS_DIR"])
     _run(airflow_env, BROKER_HOUR, tmp_path / "first.log")
@@ -235,9 +258,8 @@ def test_the_broker_stopped_during_generation_and_during_analysis(
         assert_same_state(hour_state(stats, BROKER_HOUR), before)
 
     try:
-        _wait_for_text("[DAG TEST] starting task_id=check_rules ", process, log)
-        _broker_down(kafka_layout, unchanged)  # generate_tickets starts with no broker
-        assert "[DAG TEST] starting task_id=generate_tickets " in log.read_text(errors="replace")
+        _wait_for_text("[DAG TEST] starting task_id=generate_tickets ", process, log)
+        _broker_down(kafka_layout, unchanged, run=process)
         _wait_for(hour_lock, process, log)  # the job holds the hour: it is landing or analysing
         _broker_down(kafka_layout, unchanged)
         output = _finish(process, log)
