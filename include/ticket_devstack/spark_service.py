@@ -282,15 +282,6 @@ COMMANDS = lifecycle_commands(
 )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, root_option(STACK_ROOT))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 @contextmanager
 def fresh_cluster(root: Path, master_port: int, keep_files: bool = True) -> Iterator[SparkCluster]:
     """A master and two workers of their own (the tests', the benchmarks'), with the stack's
@@ -309,3 +300,12 @@ def fresh_cluster(root: Path, master_port: int, keep_files: bool = True) -> Iter
         stop(cluster.root)
         if not keep_files:
             shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    return run_cli(__doc__.splitlines()[0], COMMANDS, argv, root_option(STACK_ROOT))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -221,18 +221,16 @@ def _frozen(pid: int) -> Iterator[None]:
 
 
 def _broker_down(
-    layout: kafka_service.BrokerLayout, while_down: Callable[[], None], run: subprocess.Popen | None = None
+    layout: kafka_service.BrokerLayout, run: subprocess.Popen, while_down: Callable[[], None]
 ) -> None:
-    """The broker stopped (with ``run`` frozen meanwhile, if given, so that it meets no broker
-    in the task it is in), ``while_down()`` called, then after :data:`BROKER_DOWN_S` started again."""
-    if run is None:
+    """The broker stopped (``run`` frozen meanwhile, so that it meets no broker in the step it is
+    in), ``while_down()`` called, and the broker started again once the outage has lasted
+    :data:`BROKER_DOWN_S`."""
+    with _frozen(run.pid):
         assert kafka_service.stop(layout)
-    else:
-        with _frozen(run.pid):
-            assert kafka_service.stop(layout)
     try:
         while_down()
-        time.sleep(BROKER_DOWN_S)
+        time.sleep(BROKER_DOWN_S)  # the outage's length, not a wait for an event
     finally:
         kafka_service.start(layout)
 
@@ -259,9 +257,9 @@ def test_the_broker_stopped_during_generation_and_during_analysis(
 
     try:
         _wait_for_text("[DAG TEST] starting task_id=generate_tickets ", process, log)
-        _broker_down(kafka_layout, unchanged, run=process)
+        _broker_down(kafka_layout, process, unchanged)
         _wait_for(hour_lock, process, log)  # the job holds the hour: it is landing or analysing
-        _broker_down(kafka_layout, unchanged)
+        _broker_down(kafka_layout, process, unchanged)
         output = _finish(process, log)
     finally:
         if process.poll() is None:
