@@ -61,7 +61,7 @@ def job(bootstrap: str, topic: str, output: str, interval: Interval, label: str)
         run_id=f"bench-{uuid.uuid4().hex[:8]}",
         bootstrap=bootstrap,
         topic=topic,
-        output=output,
+        artifacts_root=output,
         publish_to_kafka=False,
     )
     return submit(spark_submit_command(args.argv()), label)

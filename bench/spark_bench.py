@@ -49,7 +49,7 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, broker_is_up, markdown_table, median, title, verdict, write_report
 from bench.producer_bench import delete_topic, fresh_topic
-from ticket_etl import config
+from ticket_etl import config, topology
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
 
@@ -194,7 +194,7 @@ def ensure_team_topics(bootstrap: str) -> None:
 
     from ticket_etl.topics import ensure_topics
 
-    team_specs = tuple(spec for spec in config.topic_specs() if spec.name in config.TEAM_TOPICS)
+    team_specs = tuple(spec for spec in topology.topic_specs() if spec.name in topology.TEAM_TOPICS)
     ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), team_specs)
 
 
@@ -218,7 +218,7 @@ def run_ours(
 
     dead_letters = fresh_topic(bootstrap, "dlq")
     output = Path(tempfile.mkdtemp(prefix="spark_bench_ours_"))
-    args = job_arguments(bootstrap, topic, start, end, dead_letter_topic=dead_letters, output=output)
+    args = job_arguments(bootstrap, topic, start, end, dead_letter_topic=dead_letters, artifacts_root=output)
     try:
         command = submission(args.argv(), extra_java_options=(GC_LOG,)).command(master)
         return submit(command, f"ours at {count:,}" + (f" on {master}" if master else ""))

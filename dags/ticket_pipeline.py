@@ -10,9 +10,8 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `ensure_topics` | creates the Kafka topics if missing, with their retention |
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
-| `spark_submission` | the `analyze` task's spark-submit: connector jars, the job's modules for `--py-files`, settings and arguments |
-| `analyze` | `spark-submit spark_jobs/analyze_tickets.py`: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts |
-| `publish` | emits asset events with the counts and the late records found for other hours |
+| `analyze` | `spark-submit spark_jobs/analyze_tickets.py` for the hour with the checked rules: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts |
+| `publish` | emits asset events with the run report's counts and the late records found for other hours |
 | `reprocess_late_hours` | one run per published hour that received late records (param `reprocess_late_hours`) |
 
 **Reprocess** hours: `airflow backfill create --dag-id ticket_pipeline --from-date 2026-11-27T10:00:00Z
@@ -30,14 +29,13 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk.serde import allow_class
 
 from ticket_airflow import tasks
 from ticket_airflow.operators import AnalyzeJobOperator
 from ticket_etl import config
 from ticket_etl.interval import Interval
-from ticket_etl.spark_submit import Submission
 
 # The hour travels between tasks as one typed value (an XCom Airflow deserializes only for
 # allowed classes).
@@ -47,10 +45,6 @@ allow_class(Interval)
 # carries the interval, the counts and where the artifacts are.
 TICKETS_ENRICHED = Asset(name="tickets_enriched")
 INSIGHTS = Asset(name="ticket_insights")
-
-
-def _data_error(error: Exception) -> AirflowFailException:
-    return AirflowFailException(f"data error (not retried): {error}")
 
 
 @dag(
@@ -118,71 +112,59 @@ def _data_error(error: Exception) -> AirflowFailException:
 )
 def ticket_pipeline() -> None:
     # Every task retries what may pass (an API call of the task that timed out, a broker that was
-    # restarting); a data error raises AirflowFailException, which is never retried.
+    # restarting); a data error (tasks.data_error_fails) fails at once, never retried.
     @task
+    @tasks.data_error_fails
     def resolve_interval(
         params: dict, dag_run=None, data_interval_start=None, data_interval_end=None, logical_date=None
     ) -> Interval:
         """The hour this run processes."""
-        try:
-            return tasks.resolve_interval(
-                dag_run.run_type,
-                data_interval_start,
-                data_interval_end,
-                logical_date,
-                dag_run.run_after,
-                params.get("interval_start"),
-            )
-        except tasks.DataError as error:
-            raise _data_error(error) from None
+        return tasks.resolve_interval(
+            dag_run.run_type,
+            data_interval_start,
+            data_interval_end,
+            logical_date,
+            dag_run.run_after,
+            params.get("interval_start"),
+        )
 
     @task
+    @tasks.data_error_fails
     def ensure_topics() -> list[str]:
         """Create missing topics (idempotent)."""
         return tasks.ensure_topics()
 
     @task
+    @tasks.data_error_fails
     def check_rules() -> dict:
         """Validate the routing rules and snapshot them for this run; a bad file is a data error."""
-        try:
-            return tasks.check_rules()
-        except tasks.DataError as error:
-            raise _data_error(error) from None
+        return tasks.check_rules()
 
     @task
+    @tasks.data_error_fails
     def generate_tickets(interval: Interval, params: dict) -> dict:
         """Produce the hour's demo tickets, skipping those already in the topic."""
         if not params["generate"]:
             raise AirflowSkipException("generate is off: analyzing what the topic already holds")
         return tasks.generate(interval, params["tickets_per_run"], params["seed"], params["malformed_share"])
 
-    @task
-    def spark_submission(interval: Interval, rules: dict, params: dict, run_id=None) -> dict:
-        """The analyze task's spark-submit for this hour (jars, the job's modules, arguments)."""
-        return tasks.spark_submission(
-            interval, rules, run_id, params["top_n"], params["allow_shrink"], params["accept_data_loss"]
-        )
-
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
-    def publish(digest: dict):
+    def publish(report: dict):
         """Emit the asset events of the published hour, carrying its counts and late hours."""
-        figures = tasks.asset_figures(digest)
-        yield Metadata(TICKETS_ENRICHED, extra=figures)
-        yield Metadata(INSIGHTS, extra=figures)
+        extra = tasks.asset_extra(report)
+        yield Metadata(TICKETS_ENRICHED, extra=extra)
+        yield Metadata(INSIGHTS, extra=extra)
 
     @task
-    def late_hour_runs(digest: dict, params: dict, run_id=None) -> list[dict]:
+    def late_hour_runs(report: dict, params: dict, run_id=None) -> list[dict]:
         """The runs to trigger for hours that received late records (none when the param is off)."""
-        return tasks.late_hour_runs(digest, run_id) if params["reprocess_late_hours"] else []
+        return tasks.late_hour_runs(report, run_id) if params["reprocess_late_hours"] else []
 
     interval = resolve_interval()
-    rules = check_rules()
-    submission = spark_submission(interval, rules)
     analyze = AnalyzeJobOperator(
         task_id="analyze",
-        conn_id=tasks.SPARK_CONN_ID,
-        **{field: submission[field] for field in Submission.__dataclass_fields__},
-        rules_text=rules["text"],
+        interval=interval,
+        rules=check_rules(),
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),
     )

@@ -6,30 +6,21 @@ enrich, route, count and publish the hour from the landing zone.
 (``ticket_etl.spark_submit`` adds the connector jars, the job's modules and the Spark settings;
 the arguments are those of :class:`ticket_etl.job_args.JobArguments`.)
 
-The last line of its output is a JSON digest of the run (the DAG's ``analyze`` task returns it).
-
-Exit codes: 0 success; 1 anything else (a Spark or broker failure: may be transient);
-2 a data error that retrying cannot help: bad arguments, a bad rules file, an hour that has not
-ended, outputs that do not reconcile, an hour that would shrink; 3 the source topic cannot be
-read (it does not exist, or the broker does not answer); 4 another run is processing the same
-hour (retry later).
+The job writes its run report to ``--report`` (:mod:`ticket_etl.job_contract`: exit codes, the
+error line, the report); the DAG's ``analyze`` task reads it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import Any
 
 from ticket_etl import config
 from ticket_etl.job_args import JobArguments
+from ticket_etl.job_contract import ERROR_PREFIX, ExitCode, RunReport, write_report
 from ticket_etl.rules import RulesError, load_rules
 
-EXIT_DATA_ERROR = 2
-EXIT_SOURCE_ERROR = 3
-EXIT_BUSY = 4
-ERROR_PREFIX = "analyze_tickets: error: "
+log = logging.getLogger("analyze_tickets")
 
 
 def build_config(args: JobArguments):  # -> JobConfig (Spark imports stay below)
@@ -43,26 +34,6 @@ def build_config(args: JobArguments):  # -> JobConfig (Spark imports stay below)
     )
 
 
-def digest(summary: dict[str, Any], output: str) -> dict[str, Any]:
-    """What the run's last output line says (the asset events' figures)."""
-    return {
-        "interval": summary["interval"],
-        "run_id": summary["run"]["run_id"],
-        "location": output,
-        "rules_version": summary["rules_version"],
-        "totals": summary["totals"],
-        "reconciliation": summary["reconciliation"],
-        "published": summary["published"],
-        "ingest": summary["ingest"],
-        **({"shrunk_from": summary["shrunk_from"]} if "shrunk_from" in summary else {}),
-    }
-
-
-def fail(message: object, code: int) -> int:
-    print(f"{ERROR_PREFIX}{message}", file=sys.stderr)
-    return code
-
-
 def describe(error: BaseException) -> str:
     """One line for an unexpected failure: its first line and the root cause Spark or the JVM
     reports (the whole trace is logged at DEBUG)."""
@@ -74,13 +45,12 @@ def describe(error: BaseException) -> str:
     return f"{described} (root cause: {causes[-1][:500]})" if causes else described
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=config.log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = JobArguments.parse(argv)
+def run_job(args: JobArguments) -> RunReport:
+    """One run, whatever happens: the report of what it published, or of why it stopped."""
     try:
         job_config = build_config(args)
     except (RulesError, ValueError) as error:
-        return fail(error, EXIT_DATA_ERROR)
+        return RunReport.failed(ExitCode.DATA_ERROR, str(error))
 
     from pyspark.sql import SparkSession
 
@@ -92,20 +62,32 @@ def main(argv: list[str] | None = None) -> int:
     spark = SparkSession.builder.appName(f"analyze_tickets {job_config.interval.token}").getOrCreate()
     spark.sparkContext.setLogLevel("WARN" if config.log_level() != "DEBUG" else "INFO")
     try:
-        summary = run(spark, job_config)
+        return RunReport.of_summary(run(spark, job_config), args.artifacts_root)
     except SourceError as error:
-        return fail(error, EXIT_SOURCE_ERROR)
+        return RunReport.failed(ExitCode.SOURCE_UNREADABLE, str(error))
     except (ShrinkRefused, PublicationError) as error:
-        return fail(error, EXIT_DATA_ERROR)
+        return RunReport.failed(ExitCode.DATA_ERROR, str(error))
     except LockedError as error:
-        return fail(f"another run is processing the hour {job_config.interval}: {error}", EXIT_BUSY)
+        message = f"another run is processing the hour {job_config.interval}: {error}"
+        return RunReport.failed(ExitCode.BUSY, message)
     except Exception as error:
-        logging.getLogger("analyze_tickets").debug("failure", exc_info=True)
-        return fail(describe(error), 1)
+        log.debug("failure", exc_info=True)
+        return RunReport.failed(ExitCode.FAILURE, describe(error))
     finally:
         spark.stop()
-    print(json.dumps(digest(summary, job_config.job.output)))
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=config.log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = JobArguments.parse(argv)
+    report = run_job(args)
+    if args.report is not None:
+        write_report(args.report, report)
+    if report.error is not None:
+        print(f"{ERROR_PREFIX}{report.error}", file=sys.stderr)
+    else:
+        log.info("published the hour %s: %s", report.hour, report.totals)
+    return int(report.exit_code)
 
 
 if __name__ == "__main__":

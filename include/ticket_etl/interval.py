@@ -13,6 +13,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # asks: the scheduler starts the 05:00 run at 05:00 by its own clock, and the worker's clock may
 # be a little behind it. Records that arrive after a run are late records, handled as such.
 CLOCK_SKEW_ALLOWANCE = timedelta(seconds=60)
+SCHEDULED_RUN_TYPES = frozenset({"scheduled", "backfill"})
 
 
 class HourNotEndedError(ValueError):
@@ -129,3 +130,43 @@ class Interval:
                 "an hour is processed once it is over"
             )
         return self
+
+
+def hour_of_run(
+    run_type: object,
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    reference: datetime,
+    interval_start: str | None = None,
+) -> Interval:
+    """The hour a ``ticket_pipeline`` run processes, decided once for its task and the UI
+    (``run_type``: a name or Airflow's ``DagRunType``):
+
+    - ``interval_start`` (the run's param) set: that hour (it must be on the hour);
+    - scheduled and backfill runs: their data interval (the run at 05:00 covers 04:00-05:00);
+    - manual runs: the last complete hour before ``reference`` (their logical date, else the
+      trigger time; a manual run's own data interval is not aligned on the hour).
+
+    ``ValueError`` for a malformed ``interval_start``, :class:`HourNotEndedError` for an hour
+    that has not ended."""
+    if interval_start:
+        hour = Interval.hour_starting(_on_the_hour(interval_start))
+    elif (
+        str(getattr(run_type, "value", run_type)) in SCHEDULED_RUN_TYPES
+        and data_interval_start
+        and data_interval_end
+    ):
+        hour = Interval(data_interval_start, data_interval_end)
+    else:
+        hour = Interval.hour_before(reference)
+    return hour.require_ended()
+
+
+def _on_the_hour(text: str) -> datetime:
+    try:
+        moment = parse_utc(text)
+    except ValueError as error:
+        raise ValueError(f"interval_start: {error}") from None
+    if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
+        raise ValueError(f"interval_start must be on the hour (e.g. 2026-11-28T04:00:00Z), got {text!r}")
+    return moment

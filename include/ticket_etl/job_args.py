@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ticket_etl import config
+from ticket_etl import config, topology
 from ticket_etl.interval import Interval
 
 # Kafka records per Spark task: bounds a task's memory whatever the size of the interval, and
@@ -26,8 +25,8 @@ class JobArguments:
     run_id: str
     bootstrap: str = field(default_factory=config.kafka_broker)
     topic: str = field(default_factory=config.source_topic)
-    dead_letter_topic: str = config.DEAD_LETTER_TOPIC
-    output: str = field(default_factory=config.stats_dir)
+    dead_letter_topic: str = topology.DEAD_LETTER_TOPIC
+    artifacts_root: str = field(default_factory=config.stats_dir)
     rules: Path = config.ROUTING_RULES_PATH
     rules_digest: str | None = None
     top_n: int = DEFAULT_TOP_N
@@ -37,6 +36,7 @@ class JobArguments:
     promote: bool = True
     allow_shrink: bool = False
     accept_data_loss: bool = False
+    report: str | None = None
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
@@ -51,7 +51,7 @@ class JobArguments:
         bounds = self.interval.as_dict()
         args = ["--start", bounds["start"], "--end", bounds["end"], "--run-id", self.run_id]
         args += ["--bootstrap-servers", self.bootstrap, "--topic", self.topic]
-        args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.output)]
+        args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.artifacts_root)]
         args += ["--rules", str(self.rules), "--top-n", str(self.top_n)]
         if self.rules_digest is not None:
             args += ["--rules-digest", self.rules_digest]
@@ -66,6 +66,8 @@ class JobArguments:
             args.append("--allow-shrink")
         if self.accept_data_loss:
             args.append("--accept-data-loss")
+        if self.report is not None:
+            args += ["--report", self.report]
         return args
 
     @classmethod
@@ -81,7 +83,7 @@ class JobArguments:
                 bootstrap=args.bootstrap_servers,
                 topic=args.topic,
                 dead_letter_topic=args.dead_letter_topic,
-                output=args.output if "://" in args.output else str(Path(args.output).resolve()),
+                artifacts_root=config.artifacts_root(args.output),
                 rules=args.rules,
                 rules_digest=args.rules_digest,
                 top_n=args.top_n,
@@ -91,6 +93,7 @@ class JobArguments:
                 promote=args.promote,
                 allow_shrink=args.allow_shrink,
                 accept_data_loss=args.accept_data_loss,
+                report=args.report,
             )
         except ValueError as error:
             parser.error(str(error))
@@ -105,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", required=True, help="identifies this run in artifacts and headers")
     parser.add_argument("--bootstrap-servers", default=config.kafka_broker(), help="default: KAFKA_BROKER")
     parser.add_argument("--topic", default=config.source_topic(), help="source topic, default: TOPIC_NAME")
-    parser.add_argument("--dead-letter-topic", default=config.DEAD_LETTER_TOPIC)
+    parser.add_argument("--dead-letter-topic", default=topology.DEAD_LETTER_TOPIC)
     parser.add_argument(
         "--output", default=config.stats_dir(), help="artifacts root, a path or a URI (STATS_DIR)"
     )
@@ -146,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="land what the broker still holds when it deleted records not landed yet (else: stop)",
     )
+    parser.add_argument("--report", help="write the run report (ticket_etl.job_contract) to this local file")
     return parser
 
 
@@ -154,15 +158,3 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def read_digest(lines: list[str]) -> dict | None:
-    """The digest of a run in the job's output: its last line that is a JSON object (log lines
-    may follow it), or None."""
-    for line in reversed(lines):
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-    return None

@@ -1,82 +1,61 @@
-"""The ``analyze`` task's operator: ``SparkSubmitOperator`` that knows the job's exit codes and
-returns the job's digest of the run (its last output line) as the task's XCom."""
+"""The ``analyze`` task's operator: ``SparkSubmitOperator`` that builds the job's submission for
+the run's hour and rules, and returns the job's run report (:mod:`ticket_etl.job_contract`)."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
-# spark_jobs/analyze_tickets.py: exit 2 is a data error (retrying cannot help); its one-line
-# message starts with ERROR_PREFIX. Other failures (1, 3 source unreadable, 4 hour busy, a kill)
-# are retried.
-DATA_ERROR_EXIT_CODE = 2
-ERROR_PREFIX = "analyze_tickets: error: "
-KEPT_LINES = 400
+from ticket_airflow import tasks
+from ticket_etl.job_contract import ExitCode, RunReport, read_report
 
 
 class AnalyzeJobOperator(SparkSubmitOperator):
-    """Runs the analysis job; a data error fails the task at once with the job's own message,
-    without retry; on success the task returns the job's digest of the run.
+    """Runs the analysis job on ``interval`` with the ``rules`` snapshot ``check_rules`` returned
+    (both XComs). A data error fails the task at once with the job's own message; other failures
+    are retried; on success the task returns the job's run report."""
 
-    ``rules_text``: the rules the run checked, kept by content where the job's ``--rules`` points
-    (so the task finds them on whichever worker it runs), with the job's modules for
-    ``--py-files``."""
+    template_fields = (*SparkSubmitOperator.template_fields, "interval", "rules")
 
-    template_fields = (*SparkSubmitOperator.template_fields, "rules_text")
-
-    def __init__(self, *, rules_text: str, **kwargs: Any) -> None:
+    def __init__(self, *, interval: Any, rules: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rules_text = rules_text
-        self._output: deque[str] = deque(maxlen=KEPT_LINES)
+        self.interval = interval
+        self.rules = rules
 
-    def _get_hook(self) -> SparkSubmitHook:
-        hook = super()._get_hook()
-        process_log = hook._process_spark_submit_log
-
-        def keep_lines(lines: Iterator[str]) -> None:
-            process_log(self._kept(lines))
-
-        hook._process_spark_submit_log = keep_lines  # type: ignore[method-assign]
-        return hook
-
-    def _kept(self, lines: Iterator[str]) -> Iterator[str]:
-        for line in lines:
-            self._output.append(line.strip())
-            yield line
-
+    @tasks.data_error_fails
     def execute(self, context: Any) -> dict[str, Any]:
-        from ticket_etl.rules import write_snapshot
-        from ticket_etl.spark_submit import build_py_files
+        with tempfile.TemporaryDirectory(prefix="analyze-") as folder:
+            report_path = Path(folder) / "report.json"
+            args = tasks.job_arguments(
+                self.interval, self.rules, context["run_id"], context["params"], report_path
+            )
+            self._submit(args.argv())
+            try:
+                super().execute(context)
+            except AirflowException as error:
+                raise outcome_error(read_report(report_path), error) from None
+            report = read_report(report_path)
+        if report is None or report.exit_code != ExitCode.OK:
+            raise AirflowException(f"the job succeeded but wrote no run report ({report})")
+        return report.as_dict()
 
-        write_snapshot(self.rules_text)
-        build_py_files()
-        try:
-            super().execute(context)
-        except AirflowException as error:
-            raise self._explained(error) from None
-        return self._digest()
+    def _submit(self, job_args: list[str]) -> None:
+        """Take the fields of the job's submission (:func:`ticket_etl.spark_submit.submission`)."""
+        from ticket_etl.spark_submit import submission
 
-    def _explained(self, error: AirflowException) -> AirflowException:
-        """The job's own message, and no retry when it is a data error."""
-        message = next((line for line in reversed(self._output) if ERROR_PREFIX in line), None)
-        process = getattr(self._hook, "_submit_sp", None)
-        exit_code = process.returncode if process is not None else None
-        if message is None:
-            return error
-        message = message[message.index(ERROR_PREFIX) + len(ERROR_PREFIX) :]
-        if exit_code == DATA_ERROR_EXIT_CODE:
-            return AirflowFailException(f"data error (not retried): {message}")
-        return AirflowException(f"the job failed (exit code {exit_code}): {message}")
+        for name, value in submission(job_args).operator_fields().items():
+            setattr(self, name, value)
 
-    def _digest(self) -> dict[str, Any]:
-        from ticket_etl.job_args import read_digest
 
-        digest = read_digest(self._output)
-        if digest is not None:
-            return digest
-        raise AirflowException("the job succeeded but printed no digest of its run")
+def outcome_error(report: RunReport | None, error: AirflowException) -> Exception:
+    """Why the job failed, in its own words: a :class:`tasks.DataError` (not retried) or an
+    ``AirflowException`` (retried); the provider's error when the job wrote no report (killed)."""
+    if report is None or report.error is None:
+        return error
+    if report.exit_code == ExitCode.DATA_ERROR:
+        return tasks.DataError(report.error)
+    return AirflowException(f"the job failed (exit code {int(report.exit_code)}): {report.error}")

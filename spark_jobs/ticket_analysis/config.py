@@ -12,7 +12,7 @@ from ticket_etl.rules import RuleSet
 @dataclass(frozen=True)
 class JobConfig:
     """Everything one run needs: its arguments (:class:`JobArguments`, the one definition of
-    what the command line says; ``job.output``: the artifacts root, a path or a URI) and what
+    what the command line says; ``job.artifacts_root``: STATS_DIR, a path or a URI) and what
     they point at, loaded."""
 
     job: JobArguments

@@ -19,7 +19,7 @@ from ticket_analysis import landing, publication
 from ticket_analysis.analysis import analyze_hour, step
 from ticket_analysis.config import JobConfig
 from ticket_analysis.source import latest_offsets
-from ticket_analysis.storage import HadoopStore, join
+from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval, interval_of_token, iso_utc
 
@@ -35,7 +35,7 @@ class ShrinkRefused(ValueError):
 def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     """Run the job for ``config.interval``; returns the published (or staged) summary."""
     latest_offsets(spark, config.job.bootstrap, config.source_topic)  # the topic exists and answers
-    store, root = HadoopStore(spark), config.job.output
+    store, root = HadoopStore(spark), config.job.artifacts_root
     owner = _owner(config)
     with store.lock(artifacts.hour_lock_path(root, config.interval), owner):
         publication.finish_interrupted(store, root, config.run_id)
@@ -59,7 +59,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
             )
             landing.compact_hour(spark, store, root, config.source_topic, config.interval)
         records = landing.read_hour(spark, store, root, config.source_topic, config.interval)
-        read = store.parquet_rows(landing.hour_path(root, config.source_topic, config.interval))
+        read = store.parquet_rows(artifacts.raw_hour_path(root, config.source_topic, config.interval))
         shrunk_from = _guard_against_shrinking(store, root, config, read)
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)
@@ -116,7 +116,7 @@ def ingest_figures(
         token: count
         for token, count in sorted(report.hours.items())
         if token != interval.token
-        and store.exists(join(root, artifacts.INSIGHTS_DATASET, f"{artifacts.INTERVAL_PREFIX}{token}"))
+        and store.exists(artifacts.partition_path(root, artifacts.INSIGHTS_DATASET, interval_of_token(token)))
     }
     return {
         "records": report.records,

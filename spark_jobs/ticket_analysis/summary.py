@@ -8,6 +8,7 @@ from typing import Any
 
 from ticket_etl import schema
 from ticket_etl.interval import Interval, iso_utc
+from ticket_etl.job_contract import Summary
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def build_summary(
     keywords_by_scope: dict[str, dict[str, Any]],
     rejected_by_reason: dict[str, int],
     published: dict[str, int],
-) -> dict[str, Any]:
+) -> Summary:
     """The summary document (run metadata under ``run``; everything else depends only on the data)."""
     high = sum(row["high_or_critical_count"] for row in by_type)
     busiest = max(by_team, key=lambda row: (row["tickets"], row["support_team"]), default=None)

@@ -30,11 +30,12 @@ from timeline import hour
 
 from ticket_devstack import kafka_service
 from ticket_etl import artifacts
-from ticket_etl.config import ROUTING_RULES_PATH, TEAMS
+from ticket_etl.config import ROUTING_RULES_PATH
 from ticket_etl.interval import Interval, iso_utc
 from ticket_etl.job_args import JobArguments
 from ticket_etl.rules import parse_text
 from ticket_etl.spark_submit import submission
+from ticket_etl.topology import TEAMS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -283,7 +284,10 @@ def test_two_runs_of_the_same_hour_never_interleave(
 
     def job(run_id: str) -> list[str]:
         arguments = JobArguments(
-            interval=KILL_HOUR, run_id=run_id, bootstrap=kafka_bootstrap, output=airflow_env["STATS_DIR"]
+            interval=KILL_HOUR,
+            run_id=run_id,
+            bootstrap=kafka_bootstrap,
+            artifacts_root=airflow_env["STATS_DIR"],
         )
         return submission(arguments.argv()).command()
 

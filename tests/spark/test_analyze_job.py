@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from job_runs import published, run_job
 from trap_batch import END, EXPECTED, INTERVAL, START, fill_source
 
 from ticket_etl import artifacts
-from ticket_etl.config import TEAM_TOPICS
 from ticket_etl.interval import Interval
-from ticket_etl.job_args import JobArguments, read_digest
+from ticket_etl.job_args import JobArguments
+from ticket_etl.job_contract import ExitCode
 from ticket_etl.kafka_io import consume_all, create_topic
 from ticket_etl.spark_submit import spark_submit_command
+from ticket_etl.topology import TEAM_TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +53,7 @@ def _job_args(
         bootstrap=setup["bootstrap"],
         topic=setup["source"],
         dead_letter_topic=setup["dlq"],
-        output=str(setup["output"]),
+        artifacts_root=str(setup["output"]),
         **extra,
     )
 
@@ -61,9 +63,7 @@ def _run_job(args: JobArguments, timeout: int = 900) -> subprocess.CompletedProc
 
 
 def _submit(setup: dict, run_id: str, start: datetime = START, end: datetime = END, **extra) -> dict:
-    result = _run_job(_job_args(setup, run_id, start, end, **extra))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return read_digest(result.stdout.splitlines())
+    return published(_job_args(setup, run_id, start, end, **extra))
 
 
 @pytest.fixture(scope="module")
@@ -193,11 +193,16 @@ def test_bad_rules_file_stops_with_a_clear_message(job_setup: dict, tmp_path: Pa
         "version: x\nrules:\n  - id: r1\n    when: {type: [complaint]}\n    team: incident\n"
         "default: {id: d, team: incident}\nsla_hours: {low: 1, medium: 1, high: 1, critical: 1}\n"
     )
-    result = _run_job(_job_args({**job_setup, "output": tmp_path}, "bad-rules", rules=rules), timeout=300)
+    result, report = run_job(
+        _job_args({**job_setup, "output": tmp_path}, "bad-rules", rules=rules), timeout=300
+    )
     assert result.returncode == 2
     output = result.stdout + result.stderr  # spark-submit merges the Python driver's stderr into stdout
     assert "rule 'r1': condition 'type' has unknown values ['complaint']" in output
     assert "Traceback" not in output
+    # The report the operator reads says the same: a data error, with the job's message.
+    assert report is not None and report.exit_code == ExitCode.DATA_ERROR
+    assert "condition 'type' has unknown values ['complaint']" in report.error
 
 
 @pytest.mark.parametrize("hour", ["future", "current"])

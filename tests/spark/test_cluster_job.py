@@ -4,21 +4,20 @@ metadata aside), the same keys in the team topics and in the dead-letter topic."
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from job_runs import published
 from trap_batch import EXPECTED, INTERVAL, fill_source
 
 from ticket_devstack import spark_service
 from ticket_etl import artifacts
-from ticket_etl.config import TEAM_TOPICS
-from ticket_etl.job_args import JobArguments, read_digest
+from ticket_etl.job_args import JobArguments
 from ticket_etl.kafka_io import consume_all, create_topic
-from ticket_etl.spark_submit import submission
+from ticket_etl.topology import TEAM_TOPICS
 
 pytestmark = pytest.mark.integration
 RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
@@ -32,7 +31,7 @@ def source(kafka_bootstrap: str) -> str:
 
 
 def _run(kafka_bootstrap: str, source: str, output: Path, run_id: str, master: str | None) -> dict:
-    """One job of the hour, its own artifacts root and dead-letter topic; returns its digest."""
+    """One job of the hour, its own artifacts root and dead-letter topic; returns its run report."""
     dead_letters = f"{source}_dlq_{run_id}"
     create_topic(kafka_bootstrap, dead_letters, partitions=1)
     args = JobArguments(
@@ -41,13 +40,10 @@ def _run(kafka_bootstrap: str, source: str, output: Path, run_id: str, master: s
         bootstrap=kafka_bootstrap,
         topic=source,
         dead_letter_topic=dead_letters,
-        output=str(output),
+        artifacts_root=str(output),
         max_records_per_task=4,  # several tasks, so both workers get some
     )
-    command = submission(args.argv()).command(master)
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return {**read_digest(result.stdout.splitlines()), "dead_letter_topic": dead_letters}
+    return {**published(args, master), "dead_letter_topic": dead_letters}
 
 
 def _rows(output: Path, dataset: str) -> pd.DataFrame:

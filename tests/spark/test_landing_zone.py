@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from job_runs import published
 from timeline import RECENT_DAY
 
 from ticket_etl import artifacts
 from ticket_etl.generator import generate_batch
 from ticket_etl.interval import Interval
-from ticket_etl.job_args import JobArguments, read_digest
+from ticket_etl.job_args import JobArguments
 from ticket_etl.kafka_io import create_topic
 from ticket_etl.producer import build_producer, produce_records
 from ticket_etl.spark_submit import spark_submit_command
@@ -51,7 +52,7 @@ def _args(zone: dict, interval: Interval, run_id: str, **extra) -> JobArguments:
         bootstrap=zone["bootstrap"],
         topic=zone["source"],
         dead_letter_topic=f"{zone['source']}_dlq",
-        output=zone["output"],
+        artifacts_root=zone["output"],
         publish_to_kafka=False,
         **extra,
     )
@@ -59,14 +60,6 @@ def _args(zone: dict, interval: Interval, run_id: str, **extra) -> JobArguments:
 
 def _run(args: JobArguments) -> subprocess.CompletedProcess:
     return subprocess.run(spark_submit_command(args.argv()), capture_output=True, text=True, timeout=900)
-
-
-def _digest(result: subprocess.CompletedProcess) -> dict:
-    errors = [
-        line for line in (result.stdout + result.stderr).splitlines() if "analyze_tickets: error" in line
-    ]
-    assert result.returncode == 0, errors or (result.stdout[-3000:] + result.stderr[-3000:])
-    return read_digest(result.stdout.splitlines())
 
 
 def _rows(root: str, dataset: str, interval: Interval) -> pd.DataFrame:
@@ -100,13 +93,13 @@ def _delete_all_records(bootstrap: str, topic: str) -> None:
 
 
 def test_reprocessing_an_hour_kafka_no_longer_holds_gives_the_same_rows(zone: dict) -> None:
-    first = _digest(_run(_args(zone, HOUR_A, "a-1")))
+    first = published(_args(zone, HOUR_A, "a-1"))
     assert first["totals"]["read"] == 200 and first["ingest"]["records"] == 250, first
     assert first["ingest"]["hours"] == {HOUR_A.token: 200, HOUR_B.token: 50}
     before = {name: _rows(zone["output"], name, HOUR_A) for name in artifacts.PARQUET_DATASETS}
     _delete_all_records(zone["bootstrap"], zone["source"])
 
-    second = _digest(_run(_args(zone, HOUR_A, "a-2")))
+    second = published(_args(zone, HOUR_A, "a-2"))
     assert second["totals"] == first["totals"]
     assert second["ingest"]["records"] == 0  # nothing new, and nothing read from Kafka for the hour
     for name in artifacts.PARQUET_DATASETS:
@@ -116,13 +109,13 @@ def test_reprocessing_an_hour_kafka_no_longer_holds_gives_the_same_rows(zone: di
 def test_a_late_record_lands_in_its_hour_and_is_reported(zone: dict) -> None:
     late = generate_batch(HOUR_A.start, HOUR_A.end, 1, seed=99).records()
     produce_records(build_producer(zone["bootstrap"]), zone["source"], late)
-    digest = _digest(_run(_args(zone, HOUR_B, "b-1")))
-    assert digest["totals"]["read"] == 50
-    assert digest["ingest"]["late_hours"] == [{**HOUR_A.as_dict(), "records": 1}]
+    report = published(_args(zone, HOUR_B, "b-1"))
+    assert report["totals"]["read"] == 50
+    assert report["ingest"]["late_hours"] == [{**HOUR_A.as_dict(), "records": 1}]
     landed = _landed(zone["output"], zone["source"])
     assert int((landed["interval"] == HOUR_A.token).sum()) == 201
     # Reprocessing hour A (what the DAG triggers when reprocess_late_hours is on) counts it.
-    again = _digest(_run(_args(zone, HOUR_A, "a-3")))
+    again = published(_args(zone, HOUR_A, "a-3"))
     assert again["totals"]["read"] == 201 and again["totals"]["enriched"] == 201
 
 
@@ -141,7 +134,7 @@ def test_an_hour_whose_landing_partition_is_gone_is_refused_then_emptied_when_fo
     assert "allow_shrink" in output and "Traceback" not in output
     assert Path(artifacts.summary_path(zone["output"], HOUR_A)).read_bytes() == summary_before
 
-    forced = _digest(_run(_args(zone, HOUR_A, "a-5", allow_shrink=True)))
+    forced = published(_args(zone, HOUR_A, "a-5", allow_shrink=True))
     assert forced["totals"]["read"] == 0 and forced["shrunk_from"] == 201
 
 
@@ -151,7 +144,7 @@ def test_the_root_summary_left_on_an_unended_hour_is_repaired(zone: dict) -> Non
     future = Interval.hour_starting(datetime(2030, 1, 1, tzinfo=UTC))
     latest = Path(zone["output"]) / artifacts.SUMMARY_NAME
     latest.write_text(json.dumps({"interval": future.as_dict(), "run": {"run_id": "old-2030"}}))
-    _digest(_run(_args(zone, HOUR_A, "a-6")))  # an older hour than B: B is the most recent
+    published(_args(zone, HOUR_A, "a-6"))  # an older hour than B: B is the most recent
     assert json.loads(latest.read_text())["interval"] == HOUR_B.as_dict()
 
 
@@ -183,8 +176,8 @@ def test_an_ingest_killed_midway_lands_every_record_exactly_once(
     assert 2 <= landed_then < 10, "killed too late: the ingest had (nearly) finished"
 
     # Run again as the task's retry does (same run id: it takes over the dead attempt's lock).
-    digest = _digest(_run(_args(zone, HOUR_C, "c-1", max_records_per_batch=6_000)))
-    assert digest["totals"]["read"] == 60_000
+    report = published(_args(zone, HOUR_C, "c-1", max_records_per_batch=6_000))
+    assert report["totals"]["read"] == 60_000
     landed = _landed(str(tmp_path), source)
     assert len(landed) == 60_000
     assert not landed.duplicated(["partition", "offset"]).any()

@@ -22,6 +22,7 @@ from typing import Any
 
 from ticket_etl import artifacts, schema
 from ticket_etl.interval import Interval, iso_utc, parse_utc
+from ticket_etl.job_contract import SUMMARY_FIELDS, TOTALS
 
 HOUR = timedelta(hours=1)
 MAX_RANGE_HOURS = 720  # 30 days of hourly runs
@@ -36,29 +37,8 @@ SLA_HORIZONS: tuple[tuple[str, int | None], ...] = (
     ("4-24 h", 24),
     ("after 24 h", None),
 )
-# Top-level fields of a summary that the pages show in their own place; any other one is shown as is.
-KNOWN_FIELDS = frozenset(
-    {
-        "interval",
-        "run",
-        "rules_version",
-        "schema_version",
-        "totals",
-        "reconciliation",
-        "share_high_or_critical",
-        "incidents",
-        "busiest_team",
-        "top_keywords",
-        "by_type",
-        "by_team",
-        "by_rule",
-        "sla",
-        "keywords_by_scope",
-        "rejected_by_reason",
-        "published",
-    }
-)
-TOTALS = ("read", "enriched", "rejected", "duplicates")
+# Top-level fields of a summary the pages show in their own place; any other one is shown as is.
+KNOWN_FIELDS = SUMMARY_FIELDS - {"rules_digest", "ingest", "shrunk_from"}
 
 
 class RangeError(ValueError):

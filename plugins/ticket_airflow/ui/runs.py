@@ -3,9 +3,8 @@ server's own session; no HTTP call to itself).
 
 The hour is the return value of the run's ``resolve_interval`` task (an XCom holding a
 :class:`~ticket_etl.interval.Interval`). A run whose ``resolve_interval`` has not finished (queued,
-or failed there) has none: its hour is then derived from the run the same way the task decides it
-(:func:`ticket_airflow.tasks.resolve_interval`: the ``interval_start`` param, the data interval of a
-scheduled or backfill run, or the hour before a manual run), and said to be derived.
+or failed there) has none: its hour is then derived from the run by the rule the task applies
+(:func:`ticket_etl.interval.hour_of_run`), and said to be derived.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ticket_airflow import tasks
-from ticket_etl.interval import Interval
+from ticket_etl.interval import Interval, hour_of_run
 
 DAG_ID = "ticket_pipeline"
 INTERVAL_TASK_ID = "resolve_interval"
@@ -69,15 +67,14 @@ def derived_interval(run: Any) -> tuple[Interval | None, str | None]:
     cannot (an hour that has not ended)."""
     conf = run.conf if isinstance(run.conf, dict) else {}
     try:
-        interval = tasks.resolve_interval(
+        interval = hour_of_run(
             run.run_type,
             run.data_interval_start,
             run.data_interval_end,
-            run.logical_date,
-            run.run_after,
+            run.logical_date or run.run_after,
             conf.get("interval_start"),
         )
-    except tasks.DataError as error:
+    except ValueError as error:
         return None, str(error)
     return interval, None
 

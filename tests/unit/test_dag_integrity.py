@@ -45,7 +45,6 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "ensure_topics",
         "check_rules",
         "generate_tickets",
-        "spark_submission",
         "analyze",
         "publish",
         "late_hour_runs",
@@ -54,13 +53,13 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
     # Transient failures (an Execution API call that timed out) are retried by every task; data
     # errors raise AirflowFailException, which Airflow never retries.
     assert all(task.retries >= 1 for task in dag.tasks)
-    # The hour reaches analyze through spark_submission's return value, not a restated dependency.
-    assert dag.get_task("analyze").upstream_task_ids >= {
-        "generate_tickets",
-        "spark_submission",
+    # analyze builds its own submission from the hour and the rules snapshot (two XComs).
+    assert dag.get_task("analyze").upstream_task_ids == {
+        "resolve_interval",
         "check_rules",
+        "ensure_topics",
+        "generate_tickets",
     }
-    assert dag.get_task("spark_submission").upstream_task_ids == {"resolve_interval", "check_rules"}
     assert set(dag.params.keys()) >= {"tickets_per_run", "generate", "seed"}
 
 
