@@ -30,6 +30,7 @@ from typing import Any
 
 from ticket_etl import storage
 from ticket_etl.interval import Interval, interval_of_token
+from ticket_etl.job_contract import Summary
 from ticket_etl.storage import join
 
 RAW_DATASET = "raw_tickets"
@@ -45,7 +46,9 @@ SUMMARY_NAME = "insights_summary.json"
 MANIFEST_NAME = "_MANIFEST.json"
 STAGING = "_staging"
 LOCKS = "_locks"
-INTERVAL_PREFIX = "interval="
+INTERVAL_COLUMN = "interval"  # the partition column of every dataset
+INTERVAL_PREFIX = f"{INTERVAL_COLUMN}="
+SUCCESS_MARKER = "_SUCCESS"  # a dataset written completely (Spark's and ours)
 
 
 def json_text(document: dict[str, Any]) -> str:
@@ -58,8 +61,13 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:200]
 
 
+def interval_folder(interval: Interval) -> str:
+    """The folder name of an hour in every dataset: ``interval=<token>``."""
+    return f"{INTERVAL_PREFIX}{interval.token}"
+
+
 def partition_path(root: str, dataset: str, interval: Interval) -> str:
-    return join(root, dataset, f"{INTERVAL_PREFIX}{interval.token}")
+    return join(root, dataset, interval_folder(interval))
 
 
 def raw_topic_path(root: str, topic: str) -> str:
@@ -69,12 +77,18 @@ def raw_topic_path(root: str, topic: str) -> str:
 
 def raw_hour_path(root: str, topic: str, interval: Interval) -> str:
     """The landed records of one hour of one source topic (a folder per ingest batch)."""
-    return join(raw_topic_path(root, topic), f"{INTERVAL_PREFIX}{interval.token}")
+    return join(raw_topic_path(root, topic), interval_folder(interval))
+
+
+def raw_side_path(root: str, topic: str, side: str, interval: Interval) -> str:
+    """An hour's landed records set aside in folder ``side`` of the topic's landing zone (while
+    its batches are compacted)."""
+    return join(raw_topic_path(root, topic), side, interval_folder(interval))
 
 
 def hour_lock_path(root: str, interval: Interval) -> str:
     """The lock held by the run processing ``interval`` (see the job's storage locks)."""
-    return join(root, LOCKS, f"{INTERVAL_PREFIX}{interval.token}.lock")
+    return join(root, LOCKS, f"{interval_folder(interval)}.lock")
 
 
 def ingest_lock_path(root: str, topic: str) -> str:
@@ -123,12 +137,37 @@ def next_latest(
     return None
 
 
+def missing_outputs(exists: Callable[[str], bool], location: Callable[[str], str]) -> list[str]:
+    """The datasets not written completely, and the summary if absent; ``location(dataset)``:
+    where the dataset's hour is (staged or published), ``exists``: the store's test."""
+    missing = [name for name in PARQUET_DATASETS if not exists(join(location(name), SUCCESS_MARKER))]
+    if not exists(join(location(INSIGHTS_DATASET), SUMMARY_NAME)):
+        missing.append(f"{INSIGHTS_DATASET}/{SUMMARY_NAME}")
+    return missing
+
+
+def latest_ended(
+    children: Callable[[str], list[str]],
+    read_json: Callable[[str], dict[str, Any] | None],
+    root: str,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
+    """The published summary of the most recent hour that has ended, read with the store's
+    ``children`` and ``read_json``; None when there is none."""
+    ended = [i for i in intervals_of_folders(children(join(root, INSIGHTS_DATASET))) if i.has_ended(now)]
+    return read_json(summary_path(root, ended[-1])) if ended else None
+
+
 # --- reading from Python ------------------------------------------------------------------------
 
 
-def read_summary(root: str, interval: Interval) -> dict[str, Any] | None:
+def read_summary(root: str, interval: Interval) -> Summary | None:
     """The published summary of ``interval``, or None when the hour has none."""
-    text = storage.read_text(summary_path(root, interval))
+    return _read_json(summary_path(root, interval))
+
+
+def _read_json(location: str) -> Any:
+    text = storage.read_text(location)
     return None if text is None else json.loads(text)
 
 
@@ -137,10 +176,9 @@ def published_intervals(root: str) -> list[Interval]:
     return intervals_of_folders(storage.children(join(root, INSIGHTS_DATASET)))
 
 
-def latest_ended_summary(root: str, now: datetime | None = None) -> dict[str, Any] | None:
+def latest_ended_summary(root: str, now: datetime | None = None) -> Summary | None:
     """The published summary of the most recent interval that has ended, if any."""
-    ended = [interval for interval in published_intervals(root) if interval.has_ended(now)]
-    return read_summary(root, ended[-1]) if ended else None
+    return latest_ended(storage.children, _read_json, root, now)
 
 
 def landed_keys(root: str, topic: str, interval: Interval) -> set[bytes]:
@@ -157,11 +195,4 @@ def landed_keys(root: str, topic: str, interval: Interval) -> set[bytes]:
 
 def missing_artifacts(root: str, interval: Interval) -> list[str]:
     """Published artifacts of ``interval`` that are absent (empty list when complete)."""
-    missing = [
-        dataset
-        for dataset in PARQUET_DATASETS
-        if not storage.exists(join(partition_path(root, dataset, interval), "_SUCCESS"))
-    ]
-    if not storage.exists(summary_path(root, interval)):
-        missing.append(f"{INSIGHTS_DATASET}/{SUMMARY_NAME}")
-    return missing
+    return missing_outputs(storage.exists, lambda dataset: partition_path(root, dataset, interval))

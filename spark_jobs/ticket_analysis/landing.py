@@ -55,15 +55,10 @@ RAW_SCHEMA = StructType(
         StructField("ingest_run", StringType()),
     ]
 )
-HOUR_COLUMN = "interval"
 BATCH_PREFIX = "batch="
 COMPACT_FROM = 8  # batch folders in an hour before it is rewritten as one
 LANDING_TMP = "_landing"
 COMPACTING, COMPACTED_ASIDE = "_compacting", "_compacted_aside"
-
-
-topic_root = artifacts.raw_topic_path
-hour_path = artifacts.raw_hour_path
 
 
 def hour_token(timestamp: Column) -> Column:
@@ -124,13 +119,13 @@ def ingest(
     landed = records.select(
         *SOURCE_COLUMNS,
         F.lit(ingest_run).alias("ingest_run"),
-        hour_token(F.col("timestamp")).alias(HOUR_COLUMN),
+        hour_token(F.col("timestamp")).alias(artifacts.INTERVAL_COLUMN),
     )
     query = (
         landed.writeStream.foreachBatch(
-            partial(_land_batch, store=store, root=topic_root(root, topic), report=report)
+            partial(_land_batch, store=store, root=artifacts.raw_topic_path(root, topic), report=report)
         )
-        .option("checkpointLocation", join(topic_root(root, topic), "_checkpoint"))
+        .option("checkpointLocation", join(artifacts.raw_topic_path(root, topic), "_checkpoint"))
         .trigger(availableNow=True)
         .start()
     )
@@ -149,7 +144,7 @@ def _land_batch(batch: DataFrame, batch_id: int, store: HadoopStore, root: str, 
     """Land one micro-batch: write it by hour to a temporary folder, then move each hour's part
     to its ``batch=<id>`` folder, replacing a part left by an interrupted attempt of the batch."""
     temporary = join(root, LANDING_TMP, f"{BATCH_PREFIX}{batch_id}")
-    batch.write.mode("overwrite").partitionBy(HOUR_COLUMN).parquet(temporary)
+    batch.write.mode("overwrite").partitionBy(artifacts.INTERVAL_COLUMN).parquet(temporary)
     for folder in store.children(temporary):
         if folder.startswith(artifacts.INTERVAL_PREFIX):
             report.hours[folder.removeprefix(artifacts.INTERVAL_PREFIX)] += store.parquet_rows(
@@ -166,7 +161,7 @@ def read_hour(
     spark: SparkSession, store: HadoopStore, root: str, topic: str, interval: Interval
 ) -> DataFrame:
     """The landed records of one hour (:data:`SOURCE_COLUMNS`); empty when none landed."""
-    path = hour_path(root, topic, interval)
+    path = artifacts.raw_hour_path(root, topic, interval)
     if not store.exists(path):
         return spark.createDataFrame([], RAW_SCHEMA).select(*SOURCE_COLUMNS)
     return (
@@ -184,12 +179,12 @@ def compact_hour(spark: SparkSession, store: HadoopStore, root: str, topic: str,
 
     Call with the ingest lock held: no batch may land in the hour meanwhile.
     """
-    hour = hour_path(root, topic, interval)
+    hour = artifacts.raw_hour_path(root, topic, interval)
     batches = [name for name in store.children(hour) if name.startswith(BATCH_PREFIX)]
     if len(batches) < COMPACT_FROM:
         return False
-    staged = join(topic_root(root, topic), COMPACTING, f"{artifacts.INTERVAL_PREFIX}{interval.token}")
-    aside = join(topic_root(root, topic), COMPACTED_ASIDE, f"{artifacts.INTERVAL_PREFIX}{interval.token}")
+    staged = artifacts.raw_side_path(root, topic, COMPACTING, interval)
+    aside = artifacts.raw_side_path(root, topic, COMPACTED_ASIDE, interval)
     store.delete(staged)
     records = spark.read.schema(RAW_SCHEMA).option("recursiveFileLookup", "true").parquet(hour)
     records.coalesce(max(1, spark.sparkContext.defaultParallelism)).write.parquet(join(staged, max(batches)))
@@ -204,7 +199,7 @@ def recover_compactions(store: HadoopStore, root: str, topic: str) -> None:
     """Finish or undo the compactions a crash interrupted. An hour moved aside had its complete
     rewrite ready: it is moved in (unless it was already); a rewrite whose hour was never moved
     aside is dropped. Call with the ingest lock held."""
-    base = topic_root(root, topic)
+    base = artifacts.raw_topic_path(root, topic)
     for folder in store.children(join(base, COMPACTED_ASIDE)):
         hour, staged = join(base, folder), join(base, COMPACTING, folder)
         if not store.exists(hour):

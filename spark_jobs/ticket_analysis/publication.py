@@ -38,11 +38,7 @@ def stage_summary(store: HadoopStore, staged: str, summary: dict[str, Any]) -> N
 def check_staged(store: HadoopStore, staged: str, summary: dict[str, Any]) -> None:
     """Every dataset written completely (``_SUCCESS``), the summary there, and the counts
     reconcile (read = enriched + rejected + duplicates); else :class:`PublicationError`."""
-    missing = [
-        name for name in artifacts.PARQUET_DATASETS if not store.exists(join(staged, name, "_SUCCESS"))
-    ]
-    if not store.exists(join(staged, artifacts.INSIGHTS_DATASET, artifacts.SUMMARY_NAME)):
-        missing.append(f"{artifacts.INSIGHTS_DATASET}/{artifacts.SUMMARY_NAME}")
+    missing = artifacts.missing_outputs(store.exists, lambda dataset: join(staged, dataset))
     if missing:
         raise PublicationError(f"outputs missing from {staged}: {', '.join(missing)}")
     reconciliation = summary["reconciliation"]
@@ -86,16 +82,13 @@ def _update_latest(store: HadoopStore, root: str, summary: dict[str, Any], now: 
     """The root summary, as :func:`ticket_etl.artifacts.next_latest` decides."""
     latest = join(root, artifacts.SUMMARY_NAME)
     chosen = artifacts.next_latest(
-        store.read_json(latest), summary, lambda: _latest_ended(store, root, now), now
+        store.read_json(latest),
+        summary,
+        lambda: artifacts.latest_ended(store.children, store.read_json, root, now),
+        now,
     )
     if chosen is not None:
         store.write_json_atomic(latest, chosen)
-
-
-def _latest_ended(store: HadoopStore, root: str, now: datetime | None) -> dict[str, Any] | None:
-    intervals = artifacts.intervals_of_folders(store.children(join(root, artifacts.INSIGHTS_DATASET)))
-    ended = [interval for interval in intervals if interval.has_ended(now)]
-    return store.read_json(artifacts.summary_path(root, ended[-1])) if ended else None
 
 
 def finish_interrupted(store: HadoopStore, root: str, run_id: str) -> bool:

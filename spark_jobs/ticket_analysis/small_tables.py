@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ticket_analysis.storage import HadoopStore, join
+from ticket_etl import artifacts
 
 FILE_NAME = "part-00000.zstd.parquet"
-SUCCESS = "_SUCCESS"
 
 
 def table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -33,4 +33,4 @@ def write(store: HadoopStore, location: str, data: pa.Table) -> None:
     pq.write_table(data, buffer, compression="zstd")
     store.delete(location)
     store.write_bytes(join(location, FILE_NAME), buffer.getvalue())
-    store.write_bytes(join(location, SUCCESS), b"")
+    store.write_bytes(join(location, artifacts.SUCCESS_MARKER), b"")
