@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from ticket_etl import config, schema
+from ticket_etl import schema, topology
 
 TEAM_BY_TYPE = {"incident": "incident", "question": "support_general", "feature_request": "produit"}
 DEFAULT_TEAM = "support_general"
@@ -103,7 +103,7 @@ def write_team_topics(spark, bootstrap: str, topic: str) -> None:
     """One filtered read-and-write per team topic."""
     from pyspark.sql import functions as F
 
-    for team, team_topic in config.TEAMS.items():
+    for team, team_topic in topology.TEAMS.items():
         tickets = with_team(read_tickets(spark, bootstrap, topic)).where(F.col("support_team") == team)
         (
             tickets.select(

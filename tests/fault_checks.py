@@ -9,9 +9,9 @@ import pandas as pd
 import psutil
 
 from ticket_etl import artifacts
-from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
+from ticket_etl.topology import DEAD_LETTER_TOPIC, TEAMS
 
 RUN_COLUMNS = ["run_id", "interval_start", "interval_end"]
 

@@ -11,10 +11,10 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from timeline import RECENT_DAY
 
-from ticket_etl.config import TEAM_TOPICS, topic_specs
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import create_topic
 from ticket_etl.topics import ensure_topics
+from ticket_etl.topology import TEAM_TOPICS, topic_specs
 
 START = RECENT_DAY + timedelta(hours=10)
 END = START + timedelta(hours=1)

@@ -36,7 +36,7 @@ from ticket_devstack.service import (
     stop_daemons,
     wait_until_ready,
 )
-from ticket_etl import config
+from ticket_etl import config, topology
 from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR, PLATFORM_DIR
 from ticket_etl.jvm import java_executable
 
@@ -131,7 +131,7 @@ class KafkaCluster:
 
     @property
     def replication_factor(self) -> int:
-        return config.replication_factor(len(self.brokers))
+        return topology.replication_factor(len(self.brokers))
 
 
 def as_cluster(target: BrokerLayout | KafkaCluster) -> KafkaCluster:
@@ -209,7 +209,7 @@ def render_config(broker: BrokerLayout, cluster: KafkaCluster) -> None:
             quorum=cluster.quorum,
             data_dir=broker.data_dir,
             replication_factor=replication,
-            min_insync_replicas=config.min_insync_replicas(replication),
+            min_insync_replicas=topology.min_insync_replicas(replication),
         )
     )
 
@@ -389,8 +389,8 @@ def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
-    from ticket_etl.config import topic_specs
     from ticket_etl.topics import ensure_topics
+    from ticket_etl.topology import topic_specs
 
     cluster = _cluster_of(target, root)
     bootstrap = cluster.bootstrap if cluster else config.kafka_broker()

@@ -1,10 +1,10 @@
-"""Configuration at the edge: settings from the environment, paths, and topic definitions.
+"""Configuration at the edge: settings from the environment, and the project's paths.
 
 Every other module reads settings from here; nothing else reads ``os.environ`` for these names.
 Defaults live in ``include/defaults.env`` (one place, also read by ``include/env.sh``); each
 setting is checked when it is read, and a bad value raises :class:`SettingError` naming the
 setting (``python -m ticket_etl.config check`` checks them all, as ``make run`` does first).
-Topic names, partitions and retention are defined once, in :func:`topic_specs`.
+The topics the settings shape are in :mod:`ticket_etl.topology`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -33,7 +33,6 @@ SPARK_LOG4J_PATH = INCLUDE_DIR / "spark-log4j2.properties"
 SPARK_JOBS_DIR = PROJECT_ROOT / "spark_jobs"
 ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
 
-DAY_MS = 24 * 3600 * 1000
 MAX_BATCH_SIZE = 5_000_000  # also the maximum of the DAG's tickets_per_run param
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -152,32 +151,9 @@ def source_retention_days() -> int:
     )
 
 
-CHECKS = (
-    kafka_broker,
-    source_topic,
-    batch_size,
-    spark_master,
-    spark_driver_memory,
-    log_level,
-    stats_dir,
-    source_retention_days,
-)
-
-
-def check_all() -> list[str]:
-    """The message of every setting that is wrong (empty when all are fine)."""
-    problems = []
-    for check in CHECKS:
-        try:
-            check()
-        except SettingError as error:
-            problems.append(str(error))
-    return problems
-
-
 DOCS_HEADER = """# Configuration
 
-<!-- Generated from include/defaults.env by `make docs`; tests/platform/test_settings.py checks it. -->
+<!-- Generated from include/defaults.env by `make docs`; tests/unit/test_settings.py checks it. -->
 
 Set these in the environment before `make run`, for example `BATCH_SIZE=5000 make run`. Their
 defaults are written once, in `include/defaults.env`; the code reads them through
@@ -193,80 +169,10 @@ def markdown_docs() -> str:
     return DOCS_HEADER + "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows]) + "\n"
 
 
-@dataclass(frozen=True)
-class TopicSpec:
-    """A topic and how it is created: partitions, replicas of each, configuration."""
-
-    name: str
-    partitions: int
-    replication_factor: int
-    config: dict[str, str] = field(default_factory=dict)
-
-
-TEAM_INCIDENT = "tickets_equipe_incident"
-TEAM_SUPPORT_GENERAL = "tickets_equipe_support_general"
-TEAM_PRODUIT = "tickets_equipe_produit"
-TEAM_TOPICS = (TEAM_INCIDENT, TEAM_SUPPORT_GENERAL, TEAM_PRODUIT)
-# Support teams, as named in the routing rules, and the topic each one reads.
-TEAMS: dict[str, str] = {
-    "incident": TEAM_INCIDENT,
-    "support_general": TEAM_SUPPORT_GENERAL,
-    "produit": TEAM_PRODUIT,
-}
-DEAD_LETTER_TOPIC = "client_tickets_dlq"
-
-
-def source_retention_days() -> int:
-    """How long the source topic keeps records (``SOURCE_RETENTION_DAYS``)."""
-    raw = setting("SOURCE_RETENTION_DAYS")
-    return int(
-        _checked("SOURCE_RETENTION_DAYS", raw.isdigit() and int(raw) >= 1, "a whole number of days >= 1")
-    )
-
-
-def _source_config() -> dict[str, str]:
-    """The source topic is the transport, not the system of record: every run lands what is new
-    in it (the landing zone ``raw_tickets``), and reprocessing reads the landing zone. So it keeps
-    records for a time (``SOURCE_RETENTION_DAYS``), no size cap. Records carry CreateTime = ticket
-    creation time and time retention compares with a segment's newest record, so records of a
-    backfilled hour may be deleted soon after they are written: the run that produces them lands
-    them first."""
-    return {
-        "retention.ms": str(source_retention_days() * DAY_MS),
-        "retention.bytes": "-1",
-        "compression.type": "producer",
-    }
-
-
-# Team topics: timestamps are the routing time; compaction keeps the latest
-# version of each ticket_id once an interval is reprocessed.
-_TEAM_CONFIG = {
-    "cleanup.policy": "compact,delete",
-    "retention.ms": str(30 * DAY_MS),
-    "min.compaction.lag.ms": str(3600 * 1000),
-}
-_DLQ_CONFIG = {"retention.ms": str(30 * DAY_MS)}
-
-
-def topic_specs(brokers: int | None = None) -> tuple[TopicSpec, ...]:
-    """Every topic the pipeline uses, with its partitions, replication and configuration.
-    ``brokers``: the size of the cluster (``KAFKA_BROKERS`` by default); each partition gets
-    :func:`replication_factor` replicas, and :func:`min_insync_replicas` of them must hold a record
-    before the producer's ``acks=all`` succeeds."""
-    replication = replication_factor(brokers)
-    durability = {"min.insync.replicas": str(min_insync_replicas(replication))}
-    return (
-        TopicSpec(source_topic(), 3, replication, {**_source_config(), **durability}),
-        *(TopicSpec(name, 3, replication, {**_TEAM_CONFIG, **durability}) for name in TEAM_TOPICS),
-        TopicSpec(DEAD_LETTER_TOPIC, 1, replication, {**_DLQ_CONFIG, **durability}),
-    )
-
-
-# Settings of the local stack's services, added with its security (the Airflow API's address)
-# and its clusters (Kafka's size, the Spark standalone workers); checked with the others.
+# Settings of the local stack's services: the Airflow API's address, Kafka's size, the Spark
+# standalone workers.
 _PORT = re.compile(r"\d{1,5}")
 _HOST = re.compile(r"[A-Za-z0-9.:_-]+")
-MAX_REPLICATION_FACTOR = 3
 
 
 def _port(name: str) -> int:
@@ -293,7 +199,7 @@ def airflow_db_port() -> int:
 
 def kafka_brokers() -> int:
     """Size of the Kafka cluster (``KAFKA_BROKERS``): how many brokers ``make run`` starts on this
-    machine, and what the topics' replication follows (:func:`replication_factor`)."""
+    machine, and what the topics' replication follows (:func:`ticket_etl.topology.replication_factor`)."""
     raw = setting("KAFKA_BROKERS")
     valid = raw.isdigit() and int(raw) >= 1
     return int(
@@ -301,18 +207,6 @@ def kafka_brokers() -> int:
             "KAFKA_BROKERS", valid, "a whole number of brokers, at least 1 (the local stack runs 1 or 3)"
         )
     )
-
-
-def replication_factor(brokers: int | None = None) -> int:
-    """Replicas of each partition in a cluster of ``brokers`` (``KAFKA_BROKERS`` by default):
-    one per broker, at most 3."""
-    return min(MAX_REPLICATION_FACTOR, kafka_brokers() if brokers is None else brokers)
-
-
-def min_insync_replicas(replication: int) -> int:
-    """Replicas that must hold a record before ``acks=all`` succeeds: 2 of 3 (one broker can be
-    down without stopping producers or losing an acknowledged record), else 1."""
-    return 2 if replication >= MAX_REPLICATION_FACTOR else 1
 
 
 def spark_master_webui_port() -> int:
@@ -335,7 +229,14 @@ def spark_worker_memory() -> str:
 
 
 CHECKS = (
-    *CHECKS,
+    kafka_broker,
+    source_topic,
+    batch_size,
+    spark_master,
+    spark_driver_memory,
+    log_level,
+    stats_dir,
+    source_retention_days,
     airflow_api_host,
     airflow_api_port,
     airflow_db_port,
@@ -344,6 +245,17 @@ CHECKS = (
     spark_worker_cores,
     spark_worker_memory,
 )
+
+
+def check_all() -> list[str]:
+    """The message of every setting that is wrong (empty when all are fine)."""
+    problems = []
+    for check in CHECKS:
+        try:
+            check()
+        except SettingError as error:
+            problems.append(str(error))
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ticket_etl import schema
-from ticket_etl.config import PLATFORM_DIR, TEAMS
+from ticket_etl.config import PLATFORM_DIR
+from ticket_etl.topology import TEAMS
 
 CONDITION_FIELDS = ("type", "priority", "language", "keywords")
 

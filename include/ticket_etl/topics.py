@@ -1,11 +1,11 @@
-"""Create the pipeline's topics idempotently, as ``config.topic_specs()`` defines them."""
+"""Create the pipeline's topics idempotently, as ``topology.topic_specs()`` defines them."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from ticket_etl.config import TopicSpec, topic_specs
+from ticket_etl.topology import TopicSpec, topic_specs
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient

@@ -6,8 +6,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ticket_analysis.columns import map_lookup
-from ticket_etl.config import TEAMS
 from ticket_etl.rules import Rule, RuleSet
+from ticket_etl.topology import TEAMS
 
 
 def rule_matches(rule: Rule) -> Column:

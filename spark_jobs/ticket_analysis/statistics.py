@@ -12,8 +12,8 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ticket_etl import schema
-from ticket_etl.config import TEAMS
 from ticket_etl.interval import iso_utc
+from ticket_etl.topology import TEAMS
 
 HIGH_PRIORITIES = ("high", "critical")
 OVERALL_SCOPE = "all"

@@ -13,9 +13,9 @@ import pytest
 import timeline
 
 from ticket_etl import artifacts
-from ticket_etl.config import TEAMS
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
+from ticket_etl.topology import TEAMS
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ from timeline import RECENT_DAY
 
 from ticket_devstack import airflow_service, postgres_service
 from ticket_etl import artifacts
-from ticket_etl.config import TEAM_TOPICS
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
+from ticket_etl.topology import TEAM_TOPICS
 
 pytestmark = pytest.mark.integration
 

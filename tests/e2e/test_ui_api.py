@@ -17,8 +17,8 @@ import pytest
 from timeline import RECENT_DAY, UI_HOURS
 
 from ticket_etl import artifacts
-from ticket_etl.config import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 from ticket_etl.interval import iso_utc
+from ticket_etl.topology import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 
 # Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
 # test waits for, have their own deadlines (tests/conftest.py).

@@ -20,8 +20,9 @@ import pytest
 from timeline import RECENT_DAY
 
 from ticket_etl import artifacts
-from ticket_etl.config import PLATFORM_DIR, TEAMS
+from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.interval import Interval
+from ticket_etl.topology import TEAMS
 
 # Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
 # test waits for, have their own deadlines (tests/conftest.py); so has the backfill below.

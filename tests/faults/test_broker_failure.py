@@ -24,7 +24,7 @@ from fault_checks import spark_submit_under
 from timeline import RECENT_DAY
 
 from ticket_devstack import kafka_service, spark_service
-from ticket_etl import artifacts, config
+from ticket_etl import artifacts, config, topology
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
 
@@ -75,7 +75,7 @@ def _run_with_a_broker_down(env: dict[str, str], cluster: kafka_service.KafkaClu
 
 def _team_topic_ids(bootstrap: str, run_id: str) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = defaultdict(set)
-    for topic in config.TEAM_TOPICS:
+    for topic in topology.TEAM_TOPICS:
         for message in consume_all(bootstrap, topic):
             if dict(message.headers())["run_id"] == run_id.encode():
                 ids[topic].add(message.key().decode())

@@ -13,7 +13,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from ticket_devstack import kafka_service
-from ticket_etl import config
+from ticket_etl import config, topology
 from ticket_etl.config import INCLUDE_DIR, KAFKA_JARS_DIR
 from ticket_etl.jvm import java_executable
 from ticket_etl.kafka_io import create_topic
@@ -42,17 +42,17 @@ def _replicas_and_min_insync(bootstrap: str, topic: str) -> tuple[set[int], str]
 
 @pytest.mark.parametrize(("brokers", "replication", "min_insync"), [(1, 1, "1"), (3, 3, "2"), (5, 3, "2")])
 def test_replication_follows_the_size_of_the_cluster(brokers: int, replication: int, min_insync: str) -> None:
-    specs = config.topic_specs(brokers)
+    specs = topology.topic_specs(brokers)
     assert {spec.replication_factor for spec in specs} == {replication}
     assert {spec.config["min.insync.replicas"] for spec in specs} == {min_insync}
 
 
 def test_the_default_size_is_kafka_brokers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BROKERS", "3")
-    assert {spec.replication_factor for spec in config.topic_specs()} == {3}
+    assert {spec.replication_factor for spec in topology.topic_specs()} == {3}
     monkeypatch.setenv("KAFKA_BROKERS", "none")
     with pytest.raises(config.SettingError, match=r"^KAFKA_BROKERS='none'"):
-        config.topic_specs()
+        topology.topic_specs()
 
 
 @pytest.mark.integration
@@ -80,7 +80,7 @@ def test_the_pipelines_topics_get_three_replicas_and_two_in_sync(
     kafka_cluster: kafka_service.KafkaCluster,
 ) -> None:
     """(The cluster is shared by the session: another test may have created some of them already.)"""
-    names = [spec.name for spec in config.topic_specs(3)]
+    names = [spec.name for spec in topology.topic_specs(3)]
     assert set(kafka_service.create_topics(kafka_cluster)) <= set(names)
     for name in names:
         assert _replicas_and_min_insync(kafka_cluster.bootstrap, name) == ({3}, "2"), name

@@ -6,7 +6,9 @@ What can drift is checked: image tags against the pinned versions, the settings 
 renders it, the pipeline's settings and connections against ``ticket_etl.config``, the Spark
 services against the image and the driver, the console against the pipeline's brokers, the files
 the image is built from; and that secrets come only from ``.env`` and ports are published on the
-host's loopback only.
+host's loopback only. And that the file is a valid Compose file: it is validated against the
+Compose Specification's own JSON schema, vendored as compose-spec.json (its source in
+compose-spec.README), after mutated copies show the schema refuses the mistakes that matter here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,12 @@ from typing import Any
 import pyspark
 import pytest
 import yaml
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
+from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+from jsonschema import Draft7Validator, ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
-from ticket_airflow import tasks
 from ticket_devstack import jars, kafka_service
 from ticket_etl import config
 from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT
@@ -31,6 +38,8 @@ from ticket_etl.config import INCLUDE_DIR, PROJECT_ROOT
 COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE_PATH = INCLUDE_DIR / "docker" / "Dockerfile"
 DOCKERIGNORE_PATH = INCLUDE_DIR / "docker" / "Dockerfile.dockerignore"
+COMPOSE_SCHEMA_PATH = Path(__file__).with_name("compose-spec.json")
+DEPENDS_ON_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 PIPELINE_SETTINGS = (
     "KAFKA_BROKER",
     "KAFKA_BROKERS",
@@ -173,8 +182,8 @@ def test_airflow_services_get_the_pipeline_settings_and_connections() -> None:
             assert raw[name] == f"${{{name}:-}}", (service, name)
         # The connections are built from the settings by the entry point, not written here.
         assert not {
-            f"AIRFLOW_CONN_{tasks.KAFKA_CONN_ID.upper()}",
-            f"AIRFLOW_CONN_{tasks.SPARK_CONN_ID.upper()}",
+            f"AIRFLOW_CONN_{KafkaBaseHook.default_conn_name.upper()}",
+            f"AIRFLOW_CONN_{SparkSubmitHook.default_conn_name.upper()}",
         } & set(raw)
 
 
@@ -334,3 +343,141 @@ def test_the_console_shows_the_pipelines_brokers_read_only() -> None:
         for name, value in compose()["x-airflow-common"]["depends_on"].items()
         if name.startswith("kafka")
     }
+
+
+@cache
+def compose_schema() -> dict[str, Any]:
+    """The Compose Specification's JSON schema, as vendored (compose-spec.README)."""
+    return json.loads(COMPOSE_SCHEMA_PATH.read_text())
+
+
+def compose_validator() -> Validator:
+    """A validator of the schema for its own draft, the schema checked against that draft first.
+
+    The schema names draft-07 by a URI jsonschema does not know, so Draft7Validator is the default:
+    without it validator_for falls back to the latest draft with only a DeprecationWarning, which
+    the pytest settings ignore."""
+    schema = compose_schema()
+    validator_class = validator_for(schema, default=Draft7Validator)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def compose_copy() -> dict[str, Any]:
+    """A deep copy of docker-compose.yml to mutate: through JSON, so that no part is shared (YAML
+    aliases and merge keys make safe_load reuse the same dict in several places)."""
+    return json.loads(json.dumps(compose()))
+
+
+def with_sub_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+    """The errors and, recursively, those of the branches of their ``oneOf``/``anyOf``."""
+    for error in errors:
+        yield error
+        yield from with_sub_errors(error.context or ())
+
+
+def describe(error: ValidationError) -> str:
+    """One error as its JSON path and message; for a ``oneOf``/``anyOf``, each branch's errors
+    instead of the message (which restates the whole value)."""
+    if not error.context:
+        return f"{error.json_path}: {error.message}"
+    branches = "".join(f"\n    {sub.json_path}: {sub.message}" for sub in with_sub_errors(error.context))
+    return f"{error.json_path}: valid under no branch of its {error.validator}:{branches}"
+
+
+def schema_errors(document: dict[str, Any]) -> list[ValidationError]:
+    return sorted(compose_validator().iter_errors(document), key=lambda error: error.json_path)
+
+
+def test_compose_schema_is_draft_07_and_knows_profiles_and_depends_on_conditions() -> None:
+    """The checks below rely on the schema's draft and on what it says of ``profiles`` and of the
+    long form of ``depends_on`` (a condition, ``required``)."""
+    schema = compose_schema()
+    assert "draft-07" in schema["$schema"]
+    assert type(compose_validator()) is Draft7Validator
+    definitions = schema["definitions"]
+    service = definitions["service"]
+    assert service["additionalProperties"] is False and schema["additionalProperties"] is False
+    assert service["properties"]["profiles"]["$ref"] == "#/definitions/list_of_strings"
+    assert definitions["list_of_strings"]["items"]["type"] == "string"
+    (long_form,) = [
+        branch["patternProperties"]
+        for branch in service["properties"]["depends_on"]["oneOf"]
+        if "patternProperties" in branch
+    ]
+    (dependency,) = long_form.values()
+    assert dependency["required"] == ["condition"]
+    assert tuple(dependency["properties"]["condition"]["enum"]) == DEPENDS_ON_CONDITIONS
+    assert dependency["properties"]["required"]["type"] == "boolean"
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    errors = schema_errors(compose())
+    assert not errors, "docker-compose.yml breaks the Compose Specification:\n" + "\n".join(
+        map(describe, errors)
+    )
+
+
+def rename(mapping: dict[str, Any], old: str, new: str) -> None:
+    mapping[new] = mapping.pop(old)
+
+
+def services(document: dict[str, Any]) -> dict[str, Any]:
+    return document["services"]
+
+
+# Mistakes the schema must refuse: (the mutation, the JSON path it is reported at, a part of its message).
+REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str, str]] = {
+    "top-level key typo": (
+        lambda doc: rename(doc, "services", "servcies"),
+        "$",
+        "'servcies' does not match any of the regexes",
+    ),
+    "unknown service key": (
+        lambda doc: rename(services(doc)["kafka"], "image", "imagee"),
+        "$.services.kafka",
+        "'imagee' does not match any of the regexes",
+    ),
+    "depends_on condition typo": (
+        lambda doc: services(doc)["kafka-console"]["depends_on"]["kafka"].update(condition="service_startd"),
+        "$.services['kafka-console'].depends_on.kafka.condition",
+        "'service_startd' is not one of",
+    ),
+    "depends_on long form without a condition": (
+        lambda doc: services(doc)["kafka-console"]["depends_on"]["kafka-1"].pop("condition"),
+        "$.services['kafka-console'].depends_on['kafka-1']",
+        "'condition' is a required property",
+    ),
+    "profiles a string": (
+        lambda doc: services(doc)["spark-master"].update(profiles="spark"),
+        "$.services['spark-master'].profiles",
+        "is not of type 'array'",
+    ),
+    "profiles with a number": (
+        lambda doc: services(doc)["spark-master"].update(profiles=["spark", 7]),
+        "$.services['spark-master'].profiles[1]",
+        "7 is not of type 'string'",
+    ),
+}
+
+
+@pytest.mark.parametrize(("mutate", "path", "message"), REFUSED.values(), ids=REFUSED.keys())
+def test_compose_schema_refuses_a_broken_compose_file(
+    mutate: Callable[[dict[str, Any]], None], path: str, message: str
+) -> None:
+    """A copy of docker-compose.yml with one mistake is refused, the mistake reported where it is:
+    what shows the validation above checks these keys."""
+    document = compose_copy()
+    mutate(document)
+    reported = [(error.json_path, error.message) for error in with_sub_errors(schema_errors(document))]
+    assert any(where == path and message in text for where, text in reported), reported
+
+
+@pytest.mark.parametrize("condition", DEPENDS_ON_CONDITIONS)
+def test_compose_schema_accepts_every_depends_on_condition(condition: str) -> None:
+    """The refusals above are not of everything: each condition of the long form is accepted, with
+    ``required``, as are several profiles."""
+    document = compose_copy()
+    services(document)["kafka-console"]["depends_on"]["kafka"] = {"condition": condition, "required": True}
+    services(document)["spark-master"]["profiles"] = ["spark", "spark-ui"]
+    assert not schema_errors(document)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ticket_etl import config
+from ticket_etl import topology
 from ticket_etl.interval import iso_utc, parse_utc
 
 # One colour per team (Okabe-Ito, readable for colour-blind people), others from a fallback list.
@@ -36,7 +36,7 @@ def team_colour(team: str, teams: list[str] | None = None) -> str:
 
 def ordered_teams(seen: list[str]) -> list[str]:
     """The project's teams in their configured order (even with no ticket), then any other, sorted."""
-    known = list(config.TEAMS)
+    known = list(topology.TEAMS)
     return known + sorted(set(seen) - set(known))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ticket_etl import config
+from ticket_etl import topology
 from ticket_etl.interval import to_epoch_ms
 
 if TYPE_CHECKING:
@@ -62,13 +62,13 @@ class ProjectTopic:
 
 
 def project_topics() -> list[ProjectTopic]:
-    """The topics of :func:`ticket_etl.config.topic_specs`, in that order, with their role."""
-    teams = {topic: team for team, topic in config.TEAMS.items()}
+    """The topics of :func:`ticket_etl.topology.topic_specs`, in that order, with their role."""
+    teams = {topic: team for team, topic in topology.TEAMS.items()}
     topics = []
-    for spec in config.topic_specs():
+    for spec in topology.topic_specs():
         if spec.name in teams:
             topics.append(ProjectTopic(spec.name, TEAM, teams[spec.name]))
-        elif spec.name == config.DEAD_LETTER_TOPIC:
+        elif spec.name == topology.DEAD_LETTER_TOPIC:
             topics.append(ProjectTopic(spec.name, DEAD_LETTER))
         else:
             topics.append(ProjectTopic(spec.name, SOURCE))
