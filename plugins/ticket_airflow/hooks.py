@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.apache.kafka.hooks.produce import KafkaProducerHook
 
 from ticket_etl.producer import DELIVERY_TIMEOUT_MS, merged_settings
@@ -22,7 +23,9 @@ class TicketProducerHook(KafkaProducerHook):
     """
 
     def __init__(
-        self, kafka_config_id: str = "kafka_default", delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS
+        self,
+        kafka_config_id: str = KafkaBaseHook.default_conn_name,
+        delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
     ):
         super().__init__(kafka_config_id=kafka_config_id)
         self.delivery_timeout_ms = delivery_timeout_ms

@@ -12,7 +12,6 @@ from ticket_airflow.ui import insights, runs, topics
 from ticket_etl import artifacts, config, storage
 from ticket_etl.interval import Interval, as_utc, iso_utc, parse_utc
 
-KAFKA_CONN_ID = "kafka_default"
 REJECTED_SAMPLE = 20
 
 
@@ -111,13 +110,15 @@ def rejected_sample(output: str, interval: Interval, limit: int = REJECTED_SAMPL
     return rows
 
 
-def kafka_client_config(conn_id: str = KAFKA_CONN_ID) -> dict[str, Any]:
-    """The Kafka client settings of Airflow connection ``conn_id`` (its extra, as the Kafka provider
-    reads it), looked up by the API server the way Airflow's server side does: the environment
-    (``AIRFLOW_CONN_*``), then the secrets backends and the metadata database."""
+def kafka_client_config() -> dict[str, Any]:
+    """The Kafka client settings of the provider's default Kafka connection (its extra, as the
+    provider reads it), looked up by the API server the way Airflow's server side does: the
+    environment (``AIRFLOW_CONN_*``), then the secrets backends and the metadata database."""
     from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
+    from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 
+    conn_id = KafkaBaseHook.default_conn_name
     try:
         extra = Connection.get_connection_from_secrets(conn_id).extra_dejson
     except AirflowNotFoundException:
@@ -128,7 +129,7 @@ def kafka_client_config(conn_id: str = KAFKA_CONN_ID) -> dict[str, Any]:
 
 
 def reader() -> topics.TopicReader:
-    """A :class:`topics.TopicReader` on the ``kafka_default`` connection."""
+    """A :class:`topics.TopicReader` on the provider's default Kafka connection."""
     return topics.TopicReader(kafka_client_config())
 
 
