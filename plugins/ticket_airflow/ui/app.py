@@ -11,14 +11,14 @@ dependencies). Every route is a GET; nothing writes to Kafka or the artifacts.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from ticket_airflow.ui import charts, insights, pages, runs, topics
 
@@ -52,7 +52,9 @@ def plotly_bundle() -> tuple[Path, str]:
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js", plotly.__version__
 
 
+@cache
 def _templates() -> Any:
+    """The Jinja2 templates with the filters and globals the pages use (built once)."""
     from fastapi.templating import Jinja2Templates
 
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -108,19 +110,13 @@ def run_link(request: Request, run_id: str, tab: bool = False) -> str:
     return page + ("/plugin/ticket-insights-run" if tab else "")
 
 
-def _json_error(error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=_status(error))
+ANSWERED: dict[type[Exception], int] = {
+    pages.NotFound: 404,
+    pages.BadRequest: 400,
+    topics.TopicError: 503,  # Kafka or the connection could not answer
+}
 
-
-def _status(error: Exception) -> int:
-    if isinstance(error, pages.NotFound):
-        return 404
-    if isinstance(error, pages.BadRequest):
-        return 400
-    return 503  # topics.TopicError: Kafka or the connection could not answer
-
-
-ANSWERED_ERRORS = (pages.NotFound, pages.BadRequest, topics.TopicError)
+router = APIRouter()
 
 
 def create_app() -> FastAPI:
@@ -132,166 +128,154 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    templates = _templates()
-
-    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        context.update(
-            path=lambda route, **params: _path(request, route, **params),
-            run_link=lambda run_id, tab=False: run_link(request, run_id, tab),
-            plotly_version=plotly_bundle()[1],
-        )
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-    def page(name: str, build: Callable[[], dict[str, Any]], request: Request) -> HTMLResponse:
-        try:
-            return render(request, name, **build())
-        except ANSWERED_ERRORS as error:
-            return render(request, "error.html", _status(error), message=str(error))
-
-    @app.exception_handler(HTTPException)
-    def refused(request: Request, error: HTTPException) -> Response:
-        """401/403 as a short page for a browser (with a login link), as JSON for anyone else."""
-        if "text/html" in request.headers.get("accept", "") and error.status_code in (401, 403):
-            login = f"{_airflow_root(request)}/auth/login?next={quote(str(request.url.path))}"
-            return render(request, "refused.html", error.status_code, status=error.status_code, login=login)
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-
-    @app.get("/", response_class=HTMLResponse, name="insights_page")
-    def insights_page(
-        request: Request, start: str | None = None, end: str | None = None, preset: str | None = None
-    ) -> HTMLResponse:
-        """The insights of a range of hours, with charts."""
-
-        def build() -> dict[str, Any]:
-            merged = pages.range_insights(start, end, preset)
-            chosen = None if (start or end) else (preset or insights.DEFAULT_PRESET)
-            return {"data": merged, "preset": chosen, "figures": figures_json(charts.range_figures(merged))}
-
-        try:
-            return render(request, "insights.html", **build())
-        except pages.BadRequest as error:
-            return render(
-                request,
-                "insights.html",
-                400,
-                data=None,
-                preset=preset,
-                error=str(error),
-                start=start,
-                end=end,
-                figures="{}",
-            )
-
-    @app.get("/api/insights", name="insights_json")
-    def insights_json(
-        start: str | None = None, end: str | None = None, preset: str | None = None
-    ) -> Response:
-        """The insights of a range of hours, as JSON."""
-        try:
-            return JSONResponse(pages.range_insights(start, end, preset))
-        except pages.BadRequest as error:
-            return _json_error(error)
-
-    @app.get("/run", response_class=HTMLResponse, name="run_page")
-    def run_page(request: Request, run_id: str, dag_id: str = runs.DAG_ID) -> HTMLResponse:
-        """A DAG run's tab: the hour the run processed."""
-        if dag_id != runs.DAG_ID:
-            return render(request, "other_dag.html", dag_id=dag_id)
-        return page("run.html", lambda: _run_context(run_id), request)
-
-    @app.get("/api/run", name="run_json")
-    def run_json(run_id: str) -> Response:
-        """A ``ticket_pipeline`` run's hour and its published summary, as JSON."""
-        try:
-            return JSONResponse(pages.run_view(run_id).as_dict())
-        except ANSWERED_ERRORS as error:
-            return _json_error(error)
-
-    @app.get("/topics", response_class=HTMLResponse, name="topics_page")
-    def topics_page(request: Request) -> HTMLResponse:
-        """The project's topics: partitions, offsets, record counts, retention."""
-        return page(
-            "topics.html", lambda: {"topics": [t.as_dict() for t in pages.reader().overview()]}, request
-        )
-
-    @app.get("/api/topics", name="topics_json")
-    def topics_json() -> Response:
-        try:
-            return JSONResponse({"topics": [t.as_dict() for t in pages.reader().overview()]})
-        except ANSWERED_ERRORS as error:
-            return _json_error(error)
-
-    @app.get("/topics/{topic}", response_class=HTMLResponse, name="records_page")
-    def records_page(
-        request: Request, topic: str, limit: int | None = None, partition: int | None = None
-    ) -> HTMLResponse:
-        """The latest records of a topic or partition."""
-
-        def build() -> dict[str, Any]:
-            result = pages.record_page(topic, limit, partition)
-            return {
-                "page": result.as_dict(),
-                "limit": len(result.records) if limit is None else limit,
-                "partition": partition,
-                "max_records": topics.MAX_RECORDS,
-            }
-
-        return page("records.html", build, request)
-
-    @app.get("/api/topics/{topic}", name="records_json")
-    def records_json(topic: str, limit: int | None = None, partition: int | None = None) -> Response:
-        try:
-            return JSONResponse(pages.record_page(topic, limit, partition).as_dict())
-        except ANSWERED_ERRORS as error:
-            return _json_error(error)
-
-    @app.get("/lookup", response_class=HTMLResponse, name="lookup_page")
-    def lookup_page(request: Request, ticket_id: str | None = None, since: str | None = None) -> HTMLResponse:
-        """Where a ticket went: source, team topics, dead-letter topic."""
-        if not ticket_id:
-            return render(request, "lookup.html", result=None, ticket_id="", since=since or "")
-        return page(
-            "lookup.html",
-            lambda: {
-                "result": pages.lookup(ticket_id, since).as_dict(),
-                "ticket_id": ticket_id,
-                "since": since or "",
-            },
-            request,
-        )
-
-    @app.get("/api/lookup", name="lookup_json")
-    def lookup_json(ticket_id: str, since: str | None = None) -> Response:
-        try:
-            return JSONResponse(pages.lookup(ticket_id, since).as_dict())
-        except ANSWERED_ERRORS as error:
-            return _json_error(error)
-
-    @app.get("/static/plotly.min.js", name="plotly_js")
-    def plotly_js() -> FileResponse:
-        """Plotly's JavaScript bundle, from the installed ``plotly`` package."""
-        return FileResponse(
-            plotly_bundle()[0], media_type="text/javascript", headers={"Cache-Control": CACHE_STATIC}
-        )
-
-    @app.get("/static/{name}", name="static")
-    def static(name: str) -> Response:
-        if name not in STATIC:
-            return JSONResponse({"detail": "not found"}, status_code=404)
-        return FileResponse(
-            HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": CACHE_STATIC}
-        )
-
-    def _run_context(run_id: str) -> dict[str, Any]:
-        view = pages.run_view(run_id)
-        merged = view.insights
-        return {
-            "view": view.as_dict(),
-            "figures": figures_json(charts.hour_figures(merged) if merged else {}),
-            "max_range_hours": insights.MAX_RANGE_HOURS,
-        }
-
+    app.add_exception_handler(HTTPException, refused)
+    for error in ANSWERED:
+        app.add_exception_handler(error, answered)
+    app.include_router(router)  # its routes get the app's dependencies
     return app
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Template ``name`` with ``context`` and the helpers every page uses."""
+    context.update(
+        path=lambda route, **params: _path(request, route, **params),
+        run_link=lambda run_id, tab=False: run_link(request, run_id, tab),
+        plotly_version=plotly_bundle()[1],
+    )
+    return _templates().TemplateResponse(request, name, context, status_code=status_code)
+
+
+def refused(request: Request, error: HTTPException) -> Response:
+    """401/403 as a short page for a browser (with a login link), as JSON for anyone else."""
+    if "text/html" in request.headers.get("accept", "") and error.status_code in (401, 403):
+        login = f"{_airflow_root(request)}/auth/login?next={quote(str(request.url.path))}"
+        return render(request, "refused.html", error.status_code, status=error.status_code, login=login)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
+def answered(request: Request, error: Exception) -> Response:
+    """An :data:`ANSWERED` error: ``{"detail": ...}`` from a JSON route, else the error page."""
+    status = next(code for kind, code in ANSWERED.items() if isinstance(error, kind))
+    if _json_route(request):
+        return JSONResponse({"detail": str(error)}, status_code=status)
+    return render(request, "error.html", status, message=str(error))
+
+
+def _json_route(request: Request) -> bool:
+    """Whether the request went to a JSON route: those under ``/api/`` (paths relative to the app)."""
+    route = request.scope.get("route")
+    return isinstance(route, APIRoute) and route.path.startswith("/api/")
+
+
+@router.get("/", response_class=HTMLResponse, name="insights_page")
+def insights_page(
+    request: Request, start: str | None = None, end: str | None = None, preset: str | None = None
+) -> HTMLResponse:
+    """The insights of a range of hours, with charts; a bad range is said on this page (400)."""
+    try:
+        merged = pages.range_insights(start, end, preset)
+    except pages.BadRequest as error:
+        return render(
+            request,
+            "insights.html",
+            400,
+            data=None,
+            preset=preset,
+            error=str(error),
+            start=start,
+            end=end,
+            figures="{}",
+        )
+    chosen = None if (start or end) else (preset or insights.DEFAULT_PRESET)
+    figures = figures_json(charts.range_figures(merged))
+    return render(request, "insights.html", data=merged, preset=chosen, figures=figures)
+
+
+@router.get("/api/insights", name="insights_json")
+def insights_json(
+    start: str | None = None, end: str | None = None, preset: str | None = None
+) -> JSONResponse:
+    """The insights of a range of hours, as JSON."""
+    return JSONResponse(pages.range_insights(start, end, preset))
+
+
+@router.get("/run", response_class=HTMLResponse, name="run_page")
+def run_page(request: Request, run_id: str, dag_id: str = runs.DAG_ID) -> HTMLResponse:
+    """A DAG run's tab: the hour the run processed."""
+    if dag_id != runs.DAG_ID:
+        return render(request, "other_dag.html", dag_id=dag_id)
+    view = pages.run_view(run_id)
+    figures = figures_json(charts.hour_figures(view.insights) if view.insights else {})
+    return render(
+        request, "run.html", view=view.as_dict(), figures=figures, max_range_hours=insights.MAX_RANGE_HOURS
+    )
+
+
+@router.get("/api/run", name="run_json")
+def run_json(run_id: str) -> JSONResponse:
+    """A ``ticket_pipeline`` run's hour and its published summary, as JSON."""
+    return JSONResponse(pages.run_view(run_id).as_dict())
+
+
+@router.get("/topics", response_class=HTMLResponse, name="topics_page")
+def topics_page(request: Request) -> HTMLResponse:
+    """The project's topics: partitions, offsets, record counts, retention."""
+    return render(request, "topics.html", topics=[t.as_dict() for t in pages.reader().overview()])
+
+
+@router.get("/api/topics", name="topics_json")
+def topics_json() -> JSONResponse:
+    return JSONResponse({"topics": [t.as_dict() for t in pages.reader().overview()]})
+
+
+@router.get("/topics/{topic}", response_class=HTMLResponse, name="records_page")
+def records_page(
+    request: Request, topic: str, limit: int | None = None, partition: int | None = None
+) -> HTMLResponse:
+    """The latest records of a topic or partition."""
+    result = pages.record_page(topic, limit, partition)
+    return render(
+        request,
+        "records.html",
+        page=result.as_dict(),
+        limit=len(result.records) if limit is None else limit,
+        partition=partition,
+        max_records=topics.MAX_RECORDS,
+    )
+
+
+@router.get("/api/topics/{topic}", name="records_json")
+def records_json(topic: str, limit: int | None = None, partition: int | None = None) -> JSONResponse:
+    return JSONResponse(pages.record_page(topic, limit, partition).as_dict())
+
+
+@router.get("/lookup", response_class=HTMLResponse, name="lookup_page")
+def lookup_page(request: Request, ticket_id: str | None = None, since: str | None = None) -> HTMLResponse:
+    """Where a ticket went: source, team topics, dead-letter topic (an empty form without ``ticket_id``)."""
+    result = pages.lookup(ticket_id, since).as_dict() if ticket_id else None
+    return render(request, "lookup.html", result=result, ticket_id=ticket_id or "", since=since or "")
+
+
+@router.get("/api/lookup", name="lookup_json")
+def lookup_json(ticket_id: str, since: str | None = None) -> JSONResponse:
+    return JSONResponse(pages.lookup(ticket_id, since).as_dict())
+
+
+@router.get("/static/plotly.min.js", name="plotly_js")
+def plotly_js() -> FileResponse:
+    """Plotly's JavaScript bundle, from the installed ``plotly`` package."""
+    return FileResponse(
+        plotly_bundle()[0], media_type="text/javascript", headers={"Cache-Control": CACHE_STATIC}
+    )
+
+
+@router.get("/static/{name}", name="static")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return FileResponse(
+        HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": CACHE_STATIC}
+    )
 
 
 def _path(request: Request, route: str, **params: Any) -> str:
