@@ -690,13 +690,6 @@ def generate_stream_chunk(
     )
 
 
-def generate_tickets(
-    start: datetime, end: datetime, count: int | None = None, seed: int = 0
-) -> list[dict[str, Any]]:
-    """The tickets of :func:`generate_batch` as dicts."""
-    return generate_batch(start, end, count, seed).dicts()
-
-
 # --- malformed records --------------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 ENV = "TICKETS_FAULT_POINT"
 HOLD_S = 600.0
-POINTS = ("analysis", "promotion")
 
 log = logging.getLogger("analyze_tickets")
 

@@ -49,20 +49,12 @@ class HadoopStore:
         checksummed = self.spark._jvm.java.lang.Class.forName(CHECKSUM_FS).isInstance(fs)
         return fs.getRawFileSystem() if checksummed and fs.getScheme() == "file" else fs
 
-    def qualified(self, location: str) -> str:
-        """``location`` as a fully qualified URI (``/a/b`` becomes ``file:/a/b``)."""
-        path = self._path(location)
-        return path.getFileSystem(self.spark._jsc.hadoopConfiguration()).makeQualified(path).toString()
-
     def exists(self, location: str) -> bool:
         return bool(self._fs(location).exists(self._path(location)))
 
     def delete(self, location: str) -> None:
         """Delete a file or a folder with its content (nothing when absent)."""
         self._fs(location).delete(self._path(location), True)
-
-    def mkdirs(self, location: str) -> None:
-        self._fs(location).mkdirs(self._path(location))
 
     def rename(self, source: str, target: str) -> None:
         """Move ``source`` to ``target``, which must not exist (its parent is created)."""
