@@ -19,7 +19,7 @@ TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN SPARK_MASTER KAFKA_BROKERS
 	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
 	AIRFLOW_DB_PORT=$(TEST_DB_PORT) && $(ENV)
 
-.PHONY: help setup run password stop status test lint bench clean spark-cds check-settings docs chromium screenshots
+.PHONY: help setup run password stop status test unit lint bench clean spark-cds check-settings docs chromium screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds chromium  ## inst
 	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
 	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.postgres_service stop; exit $${status:-0}
 
+unit: $(VENV)/.dev-installed  ## the tests that need no service (tests/unit): under a minute, no stack
+	$(ENV); python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
 screenshots:  ## copy the browser test's screenshots (.platform/screenshots, made by make test) to docs/img
 	@ls .platform/screenshots/*.png >/dev/null 2>&1 || { echo "no screenshots: run make test (tests/e2e/test_ui_browser.py) first"; exit 1; }
 	mkdir -p docs/img && cp .platform/screenshots/*.png docs/img/
@@ -99,9 +102,10 @@ screenshots:  ## copy the browser test's screenshots (.platform/screenshots, mad
 docs: $(VENV)/.runtime-installed  ## regenerate docs/configuration.md from include/defaults.env
 	$(ENV); python -m ticket_etl.config docs > docs/configuration.md
 
-lint: $(VENV)/.dev-installed  ## ruff check and format check
+lint: $(VENV)/.dev-installed  ## ruff check and format check, and dead code (vulture)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/vulture
 
 bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)

@@ -1,4 +1,5 @@
-"""Session-wide fixtures: real services for the whole suite, started here once and stopped at the end.
+"""Session-wide fixtures: real services for the whole suite, started here once and stopped at the end
+(``make test`` gives their ports; ``make unit`` runs the tests of tests/unit, which need none).
 
 - the test broker: .platform/test-kafka-<port>, on 127.0.0.1:TEST_KAFKA_PORT (controller on the next
   port), apart from the one `make run` starts; empty each session;
@@ -25,19 +26,24 @@ from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.kafka_io import create_topic
 
 # `make test` sets TEST_KAFKA_PORT and TEST_SPARK_PORT (two suites can run side by side).
-_PORT = int(os.environ.get("TEST_KAFKA_PORT") or "0") or pytest.exit("run the suite with `make test`", 2)
-_SPARK_PORT = int(os.environ.get("TEST_SPARK_PORT") or "0") or pytest.exit(
-    "run the suite with `make test`", 2
-)
+_PORT = int(os.environ.get("TEST_KAFKA_PORT") or "0")
+_SPARK_PORT = int(os.environ.get("TEST_SPARK_PORT") or "0")
 TEST_LAYOUT = kafka_service.BrokerLayout(PLATFORM_DIR / f"test-kafka-{_PORT}", _PORT, _PORT + 1)
 TEST_CLUSTER = kafka_service.KafkaCluster.on_ports(
     PLATFORM_DIR / f"test-kafka3-{_PORT}", [_PORT + 10, _PORT + 12, _PORT + 14]
 )
 
 
+def _require_stack() -> None:
+    """The service fixtures' ports come from `make test`; without them, say so instead of guessing."""
+    if not (_PORT and _SPARK_PORT):
+        pytest.fail("this test needs the test stack: run it with `make test PYTEST_ARGS=...`", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap servers of a real, empty broker shared by the whole session."""
+    _require_stack()
     kafka_service.stop(TEST_LAYOUT)
     shutil.rmtree(TEST_LAYOUT.root, ignore_errors=True)
     kafka_service.start(TEST_LAYOUT)
@@ -56,6 +62,7 @@ def kafka_layout(kafka_bootstrap: str) -> kafka_service.BrokerLayout:
 @pytest.fixture(scope="session")
 def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
     """A real, empty cluster of three brokers that are also its three controllers."""
+    _require_stack()
     kafka_service.stop(TEST_CLUSTER)
     shutil.rmtree(TEST_CLUSTER.root, ignore_errors=True)
     kafka_service.start(TEST_CLUSTER)
@@ -68,6 +75,7 @@ def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
 @pytest.fixture(scope="session")
 def spark_cluster() -> Iterator[spark_service.SparkCluster]:
     """A real Spark standalone master with two workers, as `make run` starts them."""
+    _require_stack()
     with spark_service.fresh_cluster(PLATFORM_DIR / f"test-spark-{_SPARK_PORT}", _SPARK_PORT) as cluster:
         yield cluster
 

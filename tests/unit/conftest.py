@@ -1,4 +1,4 @@
-"""A session-scoped local SparkSession for the unit tests of the transformations."""
+"""A session-scoped local SparkSession for the unit tests of the transformations (no service)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,16 @@ logging.getLogger("py4j").setLevel(logging.WARNING)
 def spark() -> Iterator:
     from pyspark.sql import SparkSession
 
+    from ticket_etl.spark_submit import driver_java_options
+
     session = (
         SparkSession.builder.master("local[2]")
+        # The job's driver options: its JVM flags and, once setup made it, the class-data archive
+        # (a faster JVM start).
+        .config("spark.driver.extraJavaOptions", driver_java_options())
         .appName("ticket-tests")
         .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.adaptive.enabled", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
