@@ -1,8 +1,8 @@
 """The ticket schema, read from its one definition: ``include/schemas/ticket.v1.schema.json``.
 
-The producer validates against it, the Spark job derives its parsing schema and its
-validation rules (required fields, enums, lengths, timestamp format) from it, and the
-tests use it; nothing restates the fields elsewhere.
+The Spark job derives its parsing schema and its validation rules (required fields, enums,
+lengths, timestamp format) from it, the demo generator its enums, and the tests validate what
+the producer sends against it; nothing restates the fields elsewhere.
 """
 
 from __future__ import annotations
