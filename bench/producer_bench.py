@@ -6,7 +6,7 @@ Expects a running broker (it starts nothing); every run writes to a fresh topic,
 afterwards. Tickets are generated once (generation rate reported separately), then, for
 each method, the median of ``--runs`` runs is reported:
 
-- ours: :func:`ticket_etl.producer.produce_records` (idempotent, acks=all, lz4, batching,
+- ours: :func:`ticket_demo.producer.produce_records` (idempotent, acks=all, lz4, batching,
   every delivery report checked) with the generator's ready-made bytes, flush included;
 - (a) the proof of concept: kafka-python ``KafkaProducer`` with a ``json.dumps`` value
   serializer, one ``send()`` per ticket dict, then ``flush()`` (its defaults: acks=1, no
@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import broker_is_up
+from ticket_demo.generator import TicketBatch, generate_batch
+from ticket_demo.producer import TUNING_SETTINGS, build_producer, produce_records
 from ticket_etl import config
-from ticket_etl.generator import TicketBatch, generate_batch
-from ticket_etl.producer import TUNING_SETTINGS, build_producer, produce_records
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "producer.md"
 TARGET_VS_POC = 10.0

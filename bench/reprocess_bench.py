@@ -43,8 +43,8 @@ def hours() -> tuple[Interval, Interval]:
 
 
 def produce(bootstrap: str, topic: str, interval: Interval, count: int, seed: int) -> None:
-    from ticket_etl.generator import generate_batch
-    from ticket_etl.producer import build_producer, produce_records
+    from ticket_demo.generator import generate_batch
+    from ticket_demo.producer import build_producer, produce_records
 
     produce_records(
         build_producer(bootstrap), topic, generate_batch(interval.start, interval.end, count, seed).records()

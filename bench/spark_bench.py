@@ -173,8 +173,8 @@ def intervals() -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
 
 def fill_topic(bootstrap: str, topic: str, count: int, after: int) -> tuple[datetime, datetime]:
     """Produce ``count`` tickets in the measured hour and ``after`` in the next; returns the hour."""
-    from ticket_etl.generator import generate_batch
-    from ticket_etl.producer import build_producer, produce_records
+    from ticket_demo.generator import generate_batch
+    from ticket_demo.producer import build_producer, produce_records
 
     (start, end), (after_start, after_end) = intervals()
     began = time.perf_counter()

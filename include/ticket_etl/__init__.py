@@ -1,1 +1,1 @@
-"""Support-ticket ETL: configuration, ticket schema, generator, producer, Kafka helpers."""
+"""Support-ticket ETL: settings, topology, ticket schema, rules, the hour, artifacts, the job contract, Kafka helpers."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.apache.kafka.hooks.base import KafkaBaseHook
 from airflow.providers.apache.kafka.hooks.produce import KafkaProducerHook
 
-from ticket_etl.producer import DELIVERY_TIMEOUT_MS, merged_settings
+from ticket_demo.producer import DELIVERY_TIMEOUT_MS, merged_settings
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
@@ -18,7 +18,7 @@ class TicketProducerHook(KafkaProducerHook):
 
     The provider builds the Producer from the connection's extra only (no idempotence, no
     ``acks=all``); this hook overrides ``_get_client``, the provider's own extension point, to
-    merge :func:`ticket_etl.producer.merged_settings` into that config: a connection can tune
+    merge :func:`ticket_demo.producer.merged_settings` into that config: a connection can tune
     batching but never turn off idempotence or ``acks=all``.
     """
 

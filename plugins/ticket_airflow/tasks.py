@@ -112,8 +112,8 @@ def generate(interval: Interval, count: int, seed: int, malformed_share: float) 
     """Produce the interval's demo tickets (those already in the topic, or already landed, are
     skipped: re-generating an hour sends nothing twice, whatever Kafka still holds)."""
     from ticket_airflow.hooks import TicketProducerHook
+    from ticket_demo.producer import generate_and_produce
     from ticket_etl.artifacts import landed_keys
-    from ticket_etl.producer import generate_and_produce
 
     topic = config.source_topic()
     report = generate_and_produce(

@@ -192,8 +192,8 @@ def test_a_late_record_makes_its_hour_run_again(
     """After the backfill published the first hour, one more ticket of that hour arrives; the next
     run (of another hour) lands it, reports the hour, and the DAG runs the hour again
     (reprocess_late_hours, on by default): its artifacts then count the ticket."""
-    from ticket_etl.generator import generate_batch
-    from ticket_etl.producer import build_producer, produce_records
+    from ticket_demo.generator import generate_batch
+    from ticket_demo.producer import build_producer, produce_records
 
     late_hour = INTERVALS[0]
     summary_path = _partition(backfill_env["STATS_DIR"], "insights", late_hour) / artifacts.SUMMARY_NAME

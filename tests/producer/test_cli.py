@@ -1,4 +1,4 @@
-"""``python -m ticket_etl.cli``: usage errors exit 2 with a message; batch and stream runs produce."""
+"""``python -m ticket_demo.cli``: usage errors exit 2 with a message; batch and stream runs produce."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ticket_etl.kafka_io import consume_all
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ticket_etl.cli", *args],
+        [sys.executable, "-m", "ticket_demo.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -46,7 +46,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_bad_arguments_exit_2_with_usage(args: tuple[str, ...], message: str) -> None:
     result = run_cli(*args)
     assert result.returncode == 2
-    assert "usage: python -m ticket_etl.cli" in result.stderr
+    assert "usage: python -m ticket_demo.cli" in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 

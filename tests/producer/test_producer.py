@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ticket_airflow.hooks import TicketProducerHook
-from ticket_etl import schema
-from ticket_etl.generator import generate_batch
-from ticket_etl.interval import to_epoch_ms
-from ticket_etl.kafka_io import consume_all
-from ticket_etl.producer import (
+from ticket_demo.generator import generate_batch
+from ticket_demo.producer import (
     SAFETY_SETTINGS,
     ProduceError,
     build_producer,
@@ -22,6 +19,9 @@ from ticket_etl.producer import (
     merged_settings,
     produce_records,
 )
+from ticket_etl import schema
+from ticket_etl.interval import to_epoch_ms
+from ticket_etl.kafka_io import consume_all
 
 pytestmark = pytest.mark.integration
 

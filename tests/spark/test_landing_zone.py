@@ -19,12 +19,12 @@ import pytest
 from job_runs import published
 from timeline import RECENT_DAY
 
+from ticket_demo.generator import generate_batch
+from ticket_demo.producer import build_producer, produce_records
 from ticket_etl import artifacts
-from ticket_etl.generator import generate_batch
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
 from ticket_etl.kafka_io import create_topic
-from ticket_etl.producer import build_producer, produce_records
 from ticket_etl.spark_submit import spark_submit_command
 
 pytestmark = pytest.mark.integration

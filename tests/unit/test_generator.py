@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ticket_demo.generator import MALFORMED_KINDS, generate_batch, generate_stream_chunk
 from ticket_etl import schema
-from ticket_etl.generator import MALFORMED_KINDS, generate_batch, generate_stream_chunk
 
 START = datetime(2026, 11, 28, 4, tzinfo=UTC)
 END = START + timedelta(hours=1)

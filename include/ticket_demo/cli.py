@@ -1,7 +1,7 @@
 """Generate tickets and produce them to Kafka from the command line.
 
-    python -m ticket_etl.cli batch --start 2026-11-28T04:00 --end 2026-11-28T05:00 [--count N]
-    python -m ticket_etl.cli stream --rate 200 [--duration 60 | --count N]
+    python -m ticket_demo.cli batch --start 2026-11-28T04:00 --end 2026-11-28T05:00 [--count N]
+    python -m ticket_demo.cli stream --rate 200 [--duration 60 | --count N]
 
 ``batch`` produces the tickets of one interval (re-running it sends only what is missing);
 ``stream`` sends tickets created "now" at a steady rate until the duration or count is
@@ -60,7 +60,7 @@ def share(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ticket_etl.cli", description="Generate support tickets and produce them to Kafka."
+        prog="python -m ticket_demo.cli", description="Generate support tickets and produce them to Kafka."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{batch,stream}")
     common = argparse.ArgumentParser(add_help=False)
@@ -129,7 +129,7 @@ def _progress_bar(total: int | None, disable: bool, unit: str = "ticket") -> Any
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from ticket_etl.producer import build_producer, generate_and_produce
+    from ticket_demo.producer import build_producer, generate_and_produce
 
     producer = build_producer(args.bootstrap, int(args.timeout * 1000))
     with _progress_bar(args.count, args.no_progress) as bar:
@@ -155,8 +155,8 @@ def run_batch(args: argparse.Namespace) -> int:
 
 def run_stream(args: argparse.Namespace) -> int:
     """Send ``rate`` tickets per second, created now, in ticks of 100 ms."""
-    from ticket_etl.generator import generate_stream_chunk
-    from ticket_etl.producer import build_producer, produce_records
+    from ticket_demo.generator import generate_stream_chunk
+    from ticket_demo.producer import build_producer, produce_records
 
     seed = args.seed if args.seed is not None else time.time_ns() // 1000
     producer = build_producer(args.bootstrap, int(args.timeout * 1000))
@@ -188,7 +188,7 @@ def run_stream(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=config.log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from ticket_etl.producer import ProduceError
+    from ticket_demo.producer import ProduceError
 
     try:
         return run_batch(args) if args.command == "batch" else run_stream(args)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ticket_demo.generator import Record, generate_batch
 from ticket_etl import config, schema
-from ticket_etl.generator import Record, generate_batch
 from ticket_etl.interval import to_epoch_ms
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Every ticket matches ``include/schemas/ticket.v1.schema.json``: field names, field order and
 enum values are read from :mod:`ticket_etl.schema`; this module only adds the *weights* of
-the enum values and the vocabulary, and fails loudly if they stop matching the schema.
+the enum values and the vocabulary (``vocabulary.yaml`` beside it), and fails loudly if they stop matching the schema.
 
 Determinism: ``(start, end, seed, count)`` fixes every ticket, ids included. Ids are
 ``TCK-`` + 20 hex digits of a keyed 64-bit mix (splitmix64) of the ticket index, keyed by a
@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from ticket_etl import config, schema
 from ticket_etl.interval import to_epoch_ms
@@ -52,332 +54,45 @@ MALFORMED_KINDS = ("not_json", "invalid_utf8", "missing_field", "wrong_type", "u
 
 # --- vocabulary -------------------------------------------------------------------------------
 
-_FR_SERVICES = [
-    "l'espace client",
-    "l'API",
-    "le portail web",
-    "l'application mobile",
-    "l'export CSV",
-    "la messagerie",
-    "le VPN",
-    "le tableau de bord",
-    "la synchronisation",
-    "le module de paiement",
-    "le serveur de fichiers",
-    "la sauvegarde",
-    "le réseau",
-    "l'authentification",
-]
-_EN_SERVICES = [
-    "the customer portal",
-    "the API",
-    "the web app",
-    "the mobile app",
-    "the CSV export",
-    "email",
-    "the VPN",
-    "the dashboard",
-    "sync",
-    "the payment module",
-    "the file server",
-    "backups",
-    "the network",
-    "login",
-    "single sign-on",
-]
-_FR_SINCE = ["ce matin", "hier soir", "9h", "la mise à jour", "deux jours", "lundi", "une heure"]
-_EN_SINCE = ["this morning", "last night", "9am", "the update", "two days", "Monday", "an hour"]
-_CODES = ["500", "502", "503", "504", "401", "403", "404", "429", "E-1042", "ERR_TIMEOUT"]
-_FR_DOCS = ["facture", "avoir", "devis", "reçu", "relevé", "échéancier"]
-_EN_DOCS = ["invoice", "credit note", "quote", "receipt", "statement", "payment schedule"]
-_MONTHS_FR = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-_MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_FR_FEATURES = [
-    "l'export PDF",
-    "un mode sombre",
-    "l'authentification à deux facteurs",
-    "un webhook",
-    "l'import Excel",
-    "des rapports planifiés",
-    "la recherche avancée",
-    "une intégration Slack",
-    "des rôles personnalisés",
-    "la signature électronique",
-]
-_EN_FEATURES = [
-    "PDF export",
-    "a dark mode",
-    "two-factor authentication",
-    "webhooks",
-    "Excel import",
-    "scheduled reports",
-    "advanced search",
-    "a Slack integration",
-    "custom roles",
-    "e-signature",
-]
-_FR_HOWTO = [
-    "réinitialiser mon mot de passe",
-    "exporter mes données",
-    "ajouter un utilisateur",
-    "changer mon adresse e-mail",
-    "configurer l'API",
-    "modifier mes coordonnées bancaires",
-    "activer la double authentification",
-    "télécharger mes factures",
-    "supprimer mon compte",
-    "paramétrer la sauvegarde automatique",
-]
-_EN_HOWTO = [
-    "reset my password",
-    "export my data",
-    "add a user",
-    "change my email address",
-    "configure the API",
-    "update my bank details",
-    "enable two-factor login",
-    "download my invoices",
-    "delete my account",
-    "set up automatic backups",
-]
+VOCABULARY_PATH = Path(__file__).with_name("vocabulary.yaml")
+TemplateGroups = dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]]
 
-_SUBJECTS: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = {
-    ("fr", "incident"): (
-        [
-            "Panne : {svc} indisponible",
-            "Erreur {code} sur {svc}",
-            "{svc} ne répond plus depuis {since}",
-            "Impossible de me connecter à {svc}",
-            "URGENT - panne de {svc}",
-            "Problème de connexion à {svc}",
-            "Lenteurs et erreurs sur {svc} depuis {since}",
-            "Plantage de {svc} (erreur {code})",
-        ],
-        {"svc": _FR_SERVICES, "code": _CODES, "since": _FR_SINCE},
-    ),
-    ("en", "incident"): (
-        [
-            "Outage: {svc} is down",
-            "Error {code} on {svc}",
-            "{svc} not responding since {since}",
-            "Cannot log in to {svc}",
-            "URGENT - {svc} outage",
-            "Connection problem with {svc}",
-            "{svc} slow and failing since {since}",
-            "{svc} crashes (error {code})",
-        ],
-        {"svc": _EN_SERVICES, "code": _CODES, "since": _EN_SINCE},
-    ),
-    ("fr", "question"): (
-        [
-            "Comment {howto} ?",
-            "Question : {howto}",
-            "Besoin d'aide pour {howto}",
-            "Où puis-je {howto} ?",
-            "Procédure pour {howto}",
-        ],
-        {"howto": _FR_HOWTO},
-    ),
-    ("en", "question"): (
-        [
-            "How do I {howto}?",
-            "Question: how to {howto}",
-            "Need help to {howto}",
-            "Where can I {howto}?",
-            "Steps to {howto}",
-        ],
-        {"howto": _EN_HOWTO},
-    ),
-    ("fr", "feature_request"): (
-        [
-            "Suggestion : ajouter {feat}",
-            "Demande de fonctionnalité : {feat}",
-            "Serait-il possible d'avoir {feat} ?",
-            "Évolution souhaitée : {feat}",
-            "Idée d'amélioration - {feat}",
-        ],
-        {"feat": _FR_FEATURES},
-    ),
-    ("en", "feature_request"): (
-        [
-            "Feature request: {feat}",
-            "Suggestion: add {feat}",
-            "Could you add {feat}?",
-            "Enhancement idea - {feat}",
-            "Please consider {feat}",
-        ],
-        {"feat": _EN_FEATURES},
-    ),
-    ("fr", "billing"): (
-        [
-            "Erreur sur ma {doc} de {month}",
-            "Demande de remboursement - {doc} de {month}",
-            "Double prélèvement en {month}",
-            "{doc} de {month} introuvable",
-            "Question sur la facturation de {month}",
-            "Montant incorrect sur la {doc}",
-        ],
-        {"doc": _FR_DOCS, "month": _MONTHS_FR},
-    ),
-    ("en", "billing"): (
-        [
-            "Wrong amount on my {month} {doc}",
-            "Refund request - {month} {doc}",
-            "Charged twice in {month}",
-            "Missing {doc} for {month}",
-            "Billing question about {month}",
-            "Incorrect {doc} total",
-        ],
-        {"doc": _EN_DOCS, "month": _MONTHS_EN},
-    ),
-}
 
-_OPENINGS = {
-    "fr": ["Bonjour,", "Bonjour à tous,", "Madame, Monsieur,", "Salut l'équipe,", "Bonsoir,", ""],
-    "en": ["Hello,", "Hi team,", "Dear support,", "Hi,", "Good morning,", ""],
-}
-_CLOSINGS = {
-    "fr": [
-        "Merci d'avance.",
-        "Cordialement.",
-        "Merci de revenir vers moi rapidement.",
-        "Bonne journée.",
-        "Merci pour votre aide !",
-        "",
-    ],
-    "en": [
-        "Thanks in advance.",
-        "Best regards.",
-        "Please get back to me quickly.",
-        "Have a nice day.",
-        "Thanks for your help!",
-        "",
-    ],
-}
-_BODIES: dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]] = {
-    ("fr", "incident"): (
-        [
-            "Depuis {since}, {svc} affiche une erreur {code} et nous ne pouvons plus travailler.",
-            "Nous subissons une panne de {svc} : la page reste blanche puis une erreur {code} apparaît.",
-            "La connexion à {svc} échoue systématiquement (erreur {code}), toute l'équipe est bloquée.",
-            "Le service {svc} est en panne depuis {since}, le réseau semble pourtant fonctionner.",
-            "La sauvegarde de cette nuit a échoué et {svc} renvoie une erreur {code}.",
-        ],
-        {"svc": _FR_SERVICES, "code": _CODES, "since": _FR_SINCE},
-    ),
-    ("en", "incident"): (
-        [
-            "Since {since}, {svc} returns error {code} and we cannot work anymore.",
-            "We are facing an outage of {svc}: the page stays blank, then error {code} shows up.",
-            "Login to {svc} fails every time (error {code}), the whole team is blocked.",
-            "{svc} has been down since {since}, although the network looks fine.",
-            "Last night's backup failed and {svc} now returns error {code}.",
-        ],
-        {"svc": _EN_SERVICES, "code": _CODES, "since": _EN_SINCE},
-    ),
-    ("fr", "question"): (
-        [
-            "Je souhaiterais savoir comment {howto}, je ne trouve pas l'option dans les paramètres.",
-            "Pouvez-vous m'expliquer la procédure pour {howto} ? La documentation n'est pas claire.",
-            "Est-il possible de {howto} depuis l'application mobile ?",
-            "Un collègue m'a demandé comment {howto}, pouvez-vous nous guider ?",
-        ],
-        {"howto": _FR_HOWTO},
-    ),
-    ("en", "question"): (
-        [
-            "I would like to know how to {howto}, I cannot find the option in the settings.",
-            "Could you explain how to {howto}? The documentation is not clear.",
-            "Is it possible to {howto} from the mobile app?",
-            "A colleague asked me how to {howto}, can you guide us?",
-        ],
-        {"howto": _EN_HOWTO},
-    ),
-    ("fr", "feature_request"): (
-        [
-            "Ce serait très utile d'avoir {feat} dans la prochaine version.",
-            "Nos utilisateurs réclament {feat} ; est-ce prévu dans la feuille de route ?",
-            "Nous aimerions proposer une nouvelle fonctionnalité : {feat}.",
-            "Sans {feat}, nous devons tout faire à la main, ce qui prend beaucoup de temps.",
-        ],
-        {"feat": _FR_FEATURES},
-    ),
-    ("en", "feature_request"): (
-        [
-            "It would be very useful to have {feat} in the next release.",
-            "Our users keep asking for {feat}; is it on the roadmap?",
-            "We would like to suggest a new feature: {feat}.",
-            "Without {feat} we have to do everything by hand, which takes a lot of time.",
-        ],
-        {"feat": _EN_FEATURES},
-    ),
-    ("fr", "billing"): (
-        [
-            "Notre {doc} de {month} comporte un montant incorrect, merci de la corriger.",
-            "Nous avons été prélevés deux fois en {month} et demandons le remboursement du trop-perçu.",
-            "Je ne trouve pas la {doc} de {month} dans mon espace client, pouvez-vous me l'envoyer ?",
-            "Le paiement de {month} a été refusé alors que la carte est valide, la facture reste impayée.",
-        ],
-        {"doc": _FR_DOCS, "month": _MONTHS_FR},
-    ),
-    ("en", "billing"): (
-        [
-            "Our {month} {doc} shows a wrong amount, please correct it.",
-            "We were charged twice in {month} and ask for a refund of the overpayment.",
-            "I cannot find the {month} {doc} in the customer portal, could you send it?",
-            "The {month} payment was declined although the card is valid; the invoice is still unpaid.",
-        ],
-        {"doc": _EN_DOCS, "month": _MONTHS_EN},
-    ),
-}
-_DETAILS = {
-    "fr": [
-        "Notre numéro de contrat est {num}.",
-        "Cela concerne environ {n} utilisateurs.",
-        "Capture d'écran jointe.",
-        "Référence interne : {num}.",
-        "C'est la {n}e fois ce mois-ci.",
-        "",
-    ],
-    "en": [
-        "Our contract number is {num}.",
-        "About {n} users are affected.",
-        "Screenshot attached.",
-        "Internal reference: {num}.",
-        "This is the {n}th time this month.",
-        "",
-    ],
-}
-_DETAIL_FILLERS = {
-    "num": ["C-10293", "C-22871", "AB-4471", "FR-0098", "K-7731", "Z-5120"],
-    "n": ["2", "3", "5", "12", "40", "150"],
-}
+@dataclass(frozen=True)
+class _Texts:
+    """The vocabulary file: template groups by (language, type), and texts by language."""
+
+    subjects: TemplateGroups
+    bodies: TemplateGroups
+    openings: dict[str, list[str]]
+    closings: dict[str, list[str]]
+    details: dict[str, list[str]]
+    detail_fillers: dict[str, list[str]]
+
+
+@cache
+def _texts() -> _Texts:
+    """Read :data:`VOCABULARY_PATH`, each group's fillers resolved to their word lists."""
+    document = yaml.safe_load(VOCABULARY_PATH.read_text(encoding="utf-8"))
+    lists = document["word_lists"]
+
+    def groups(section: str) -> TemplateGroups:
+        return {
+            tuple(key.split("/", 1)): (
+                group["templates"],
+                {slot: lists[name] for slot, name in group["fillers"].items()},
+            )
+            for key, group in document[section].items()
+        }
+
+    return _Texts(
+        subjects=groups("subjects"),
+        bodies=groups("bodies"),
+        openings=document["openings"],
+        closings=document["closings"],
+        details=document["details"],
+        detail_fillers=document["detail_fillers"],
+    )
 
 
 def _expand(templates: list[str], fillers: dict[str, list[str]]) -> list[str]:
@@ -479,15 +194,20 @@ def _vocabulary() -> _Vocabulary:
     rng = np.random.default_rng(_VOCABULARY_SEED)
     languages, types = enums["language"], enums["type"]
     pairs = [(lang, kind) for lang in languages for kind in types]
-    per_lang = {lang: _add_typos(_expand(_DETAILS[lang], _DETAIL_FILLERS), rng) for lang in languages}
+    texts = _texts()
+    per_lang = {
+        lang: _add_typos(_expand(texts.details[lang], texts.detail_fillers), rng) for lang in languages
+    }
     return _Vocabulary(
         languages=languages,
         types=types,
-        subjects=_pool([_add_typos(_expand(*_SUBJECTS[p]), rng) for p in pairs]),
-        openings=_pool([_OPENINGS[lang] for lang in languages], suffix="\\n"),  # JSON escape of a new line
-        bodies=_pool([_add_typos(_expand(*_BODIES[p]), rng) for p in pairs]),
+        subjects=_pool([_add_typos(_expand(*texts.subjects[p]), rng) for p in pairs]),
+        openings=_pool(
+            [texts.openings[lang] for lang in languages], suffix="\\n"
+        ),  # JSON escape of a new line
+        bodies=_pool([_add_typos(_expand(*texts.bodies[p]), rng) for p in pairs]),
         details=_pool([per_lang[lang] for lang in languages], prefix=" "),
-        closings=_pool([_add_typos(_CLOSINGS[lang], rng) for lang in languages], prefix="\\n"),
+        closings=_pool([_add_typos(texts.closings[lang], rng) for lang in languages], prefix="\\n"),
     )
 
 
