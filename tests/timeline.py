@@ -7,7 +7,7 @@ minutes of being written (time retention compares with a segment's newest record
 
 from datetime import UTC, datetime, timedelta
 
-from ticket_etl.interval import Interval
+from ticket_etl.interval import CLOCK_SKEW_ALLOWANCE, Interval
 
 RECENT_DAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -22,3 +22,9 @@ def hour(number: int) -> Interval:
 
 
 UI_HOURS = [hour(19), hour(20)]
+
+
+def in_progress_hour_start(now: datetime) -> datetime:
+    """The start of the hour that has not ended at ``now``: in an hour's last minute the clock-skew
+    allowance already counts it as ended, so that is the next hour."""
+    return (now + CLOCK_SKEW_ALLOWANCE + timedelta(seconds=5)).replace(minute=0, second=0, microsecond=0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from timeline import in_progress_hour_start
+
 from ticket_etl.artifacts import next_latest
 from ticket_etl.interval import Interval
 
@@ -32,7 +34,7 @@ def test_the_latest_moves_forward_only() -> None:
 def test_an_hour_that_has_not_ended_never_becomes_the_latest() -> None:
     assert next_latest(H4, FUTURE, _never_asked) is None
     now = datetime.now(UTC)
-    current = _summary(now.replace(minute=0, second=0, microsecond=0), "current")
+    current = _summary(in_progress_hour_start(now), "current")
     assert next_latest(H4, current, _never_asked, now=now) is None
 
 

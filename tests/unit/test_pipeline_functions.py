@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from timeline import in_progress_hour_start
 
 from ticket_airflow.tasks import DataError, resolve_interval
 
@@ -71,6 +72,6 @@ def test_interval_start_param_wins_and_must_be_on_the_hour() -> None:
 @pytest.mark.parametrize("hour", ["2030-01-01T00:00:00Z", "current"])
 def test_an_hour_that_has_not_ended_is_a_data_error(hour: str) -> None:
     now = datetime.now(UTC)
-    start = now.replace(minute=0, second=0, microsecond=0).isoformat() if hour == "current" else hour
+    start = in_progress_hour_start(now).isoformat() if hour == "current" else hour
     with pytest.raises(DataError, match=r"has not ended \(it is .* now\)"):
         resolve_interval("manual", None, None, None, now, start)
