@@ -6,6 +6,7 @@
       tickets_enriched/interval=.../part-*.parquet
       rejected_tickets/interval=.../      stats_by_type/interval=.../
       stats_by_team/interval=.../         word_frequency/interval=.../
+      keyword_trends/interval=.../
       insights/interval=.../insights_summary.json
       insights_summary.json               (the latest hour's summary)
       _staging/<run>/...                  (a run's outputs before promotion)
@@ -40,6 +41,7 @@ PARQUET_DATASETS = (
     "stats_by_type",
     "stats_by_team",
     "word_frequency",
+    "keyword_trends",
 )
 INSIGHTS_DATASET = "insights"
 SUMMARY_NAME = "insights_summary.json"

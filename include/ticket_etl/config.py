@@ -34,6 +34,7 @@ SPARK_JOBS_DIR = PROJECT_ROOT / "spark_jobs"
 ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
 
 MAX_BATCH_SIZE = 5_000_000  # also the maximum of the DAG's tickets_per_run param
+MAX_BASELINE_HOURS = 168  # a week of summaries read per run at most
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _HOST_PORT = r"[A-Za-z0-9._-]+:\d{1,5}"
@@ -151,6 +152,15 @@ def source_retention_days() -> int:
     )
 
 
+def keyword_baseline_hours() -> int:
+    """Published hours a run compares its hour's terms with (``KEYWORD_BASELINE_HOURS``)."""
+    raw = setting("KEYWORD_BASELINE_HOURS")
+    valid = raw.isdigit() and 1 <= int(raw) <= MAX_BASELINE_HOURS
+    return int(
+        _checked("KEYWORD_BASELINE_HOURS", valid, f"a whole number of hours from 1 to {MAX_BASELINE_HOURS}")
+    )
+
+
 DOCS_HEADER = """# Configuration
 
 <!-- Generated from include/defaults.env by `make docs`; tests/unit/test_settings.py checks it. -->
@@ -237,6 +247,7 @@ CHECKS = (
     log_level,
     stats_dir,
     source_retention_days,
+    keyword_baseline_hours,
     airflow_api_host,
     airflow_api_port,
     airflow_db_port,

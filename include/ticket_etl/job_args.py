@@ -26,10 +26,12 @@ class JobArguments:
     bootstrap: str = field(default_factory=config.kafka_broker)
     topic: str = field(default_factory=config.source_topic)
     dead_letter_topic: str = topology.DEAD_LETTER_TOPIC
+    alerts_topic: str = topology.ALERTS_TOPIC
     artifacts_root: str = field(default_factory=config.stats_dir)
     rules: Path = config.ROUTING_RULES_PATH
     rules_digest: str | None = None
     top_n: int = DEFAULT_TOP_N
+    baseline_hours: int = field(default_factory=config.keyword_baseline_hours)
     max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
     max_records_per_batch: int | None = None
     publish_to_kafka: bool = True
@@ -41,6 +43,10 @@ class JobArguments:
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"--top-n must be >= 1, got {self.top_n}")
+        if not 1 <= self.baseline_hours <= config.MAX_BASELINE_HOURS:
+            raise ValueError(
+                f"--baseline-hours must be from 1 to {config.MAX_BASELINE_HOURS}, got {self.baseline_hours}"
+            )
         if self.max_records_per_task < 1:
             raise ValueError(f"--max-records-per-task must be >= 1, got {self.max_records_per_task}")
         if self.max_records_per_batch is not None and self.max_records_per_batch < 1:
@@ -51,8 +57,10 @@ class JobArguments:
         bounds = self.interval.as_dict()
         args = ["--start", bounds["start"], "--end", bounds["end"], "--run-id", self.run_id]
         args += ["--bootstrap-servers", self.bootstrap, "--topic", self.topic]
-        args += ["--dead-letter-topic", self.dead_letter_topic, "--output", str(self.artifacts_root)]
+        args += ["--dead-letter-topic", self.dead_letter_topic, "--alerts-topic", self.alerts_topic]
+        args += ["--output", str(self.artifacts_root)]
         args += ["--rules", str(self.rules), "--top-n", str(self.top_n)]
+        args += ["--baseline-hours", str(self.baseline_hours)]
         if self.rules_digest is not None:
             args += ["--rules-digest", self.rules_digest]
         args += ["--max-records-per-task", str(self.max_records_per_task)]
@@ -83,10 +91,12 @@ class JobArguments:
                 bootstrap=args.bootstrap_servers,
                 topic=args.topic,
                 dead_letter_topic=args.dead_letter_topic,
+                alerts_topic=args.alerts_topic,
                 artifacts_root=config.artifacts_root(args.output),
                 rules=args.rules,
                 rules_digest=args.rules_digest,
                 top_n=args.top_n,
+                baseline_hours=args.baseline_hours,
                 max_records_per_task=args.max_records_per_task,
                 max_records_per_batch=args.max_records_per_batch,
                 publish_to_kafka=args.publish_to_kafka,
@@ -110,11 +120,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--topic", default=config.source_topic(), help="source topic, default: TOPIC_NAME")
     parser.add_argument("--dead-letter-topic", default=topology.DEAD_LETTER_TOPIC)
     parser.add_argument(
+        "--alerts-topic", default=topology.ALERTS_TOPIC, help="spike alerts of the keyword analysis"
+    )
+    parser.add_argument(
         "--output", default=config.stats_dir(), help="artifacts root, a path or a URI (STATS_DIR)"
     )
     parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
     parser.add_argument("--rules-digest", help="SHA-256 the rules file must have (the one the run checked)")
     parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
+    parser.add_argument(
+        "--baseline-hours",
+        type=_int,
+        default=config.keyword_baseline_hours(),
+        help="published hours the hour's terms are compared with (default: KEYWORD_BASELINE_HOURS)",
+    )
     parser.add_argument(
         "--max-records-per-task",
         type=_int,

@@ -41,6 +41,30 @@ class Totals(TypedDict):
 TOTALS: tuple[str, ...] = tuple(Totals.__annotations__)
 
 
+class TermEntry(TypedDict, total=False):
+    """One term of a keyword analysis (``surging_terms``, ``distinctive_terms_by_type``,
+    ``alerts``): a word or a two-word phrase, the tickets that mention it, how many were expected
+    and the contrast score (signed G², docs/keywords.md)."""
+
+    term: str
+    kind: str  # "word" or "phrase"
+    tickets: int  # tickets of the hour (surging) or of the type (distinctive) mentioning the term
+    share: float  # tickets / the hour's (or the type's) tickets
+    expected: float  # tickets expected at the baseline's (or the other types') rate
+    lift: float  # share / expected share (a large number when the baseline never saw the term)
+    score: float  # G² (log-likelihood ratio), over-representation only
+    exact: bool  # surging: every baseline hour listed the term (else its count there is an upper bound)
+    examples: list[str]  # a few ticket ids that mention the term (surging terms and alerts)
+
+
+class Baseline(TypedDict):
+    """The published hours a run compared its hour with (``surging_terms``)."""
+
+    hours: int  # published hours found in the look-back (0: no baseline, nothing can surge)
+    look_back_hours: int
+    tickets: int  # enriched tickets of those hours
+
+
 class Summary(TypedDict, total=False):
     """``insights_summary.json``: an hour's published figures (see docs/artifacts.md)."""
 
@@ -60,6 +84,12 @@ class Summary(TypedDict, total=False):
     by_rule: dict[str, int]
     sla: dict[str, Any]
     keywords_by_scope: dict[str, Any]
+    top_phrases: list[dict[str, Any]]  # {"phrase", "tickets"}: the hour's most frequent bigrams
+    phrases_by_scope: dict[str, Any]  # like keywords_by_scope, with "phrases": [{"phrase", "tickets"}]
+    distinctive_terms_by_type: dict[str, list[TermEntry]]
+    baseline: Baseline
+    surging_terms: list[TermEntry]
+    alerts: list[TermEntry]
     rejected_by_reason: dict[str, int]
     published: dict[str, int]
     ingest: dict[str, Any]
@@ -83,6 +113,7 @@ class RunReport:
     reconciliation: dict[str, Any] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     shrunk_from: int | None = None
 
     @classmethod
@@ -98,6 +129,7 @@ class RunReport:
             reconciliation=summary["reconciliation"],
             published=summary["published"],
             ingest=summary["ingest"],
+            alerts=list(summary.get("alerts", [])),
             shrunk_from=summary.get("shrunk_from"),
         )
 
@@ -133,6 +165,7 @@ class RunReport:
             **self.totals,
             "published": self.published,
             "late_hours": self.late_hours,
+            "alerts": self.alerts,
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from ticket_etl import schema
 from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.topology import TEAMS
 
+TERM = re.compile(r"[^\W\d_]{3,}")  # what the job's tokenizer makes a keyword: 3+ letters
 CONDITION_FIELDS = ("type", "priority", "language", "keywords")
 
 
@@ -179,6 +181,12 @@ def _parse_condition(name: str, values: Any, where: str, source: str) -> tuple[s
             )
     if name == "keywords":
         values = [v.lower() for v in values]
+        bad = [v for v in values if not TERM.fullmatch(v)]
+        if bad:
+            raise RulesError(
+                f"{source}: {where}: keywords {bad} can never match: a keyword is one word of at "
+                "least three letters (numbers, spaces and punctuation are not part of any keyword)"
+            )
     return tuple(values)
 
 

@@ -31,6 +31,8 @@ TEAMS: dict[str, str] = {
     "produit": TEAM_PRODUIT,
 }
 DEAD_LETTER_TOPIC = "client_tickets_dlq"
+# Spike alerts of the keyword analysis, keyed "<hour>|<kind>|<term>" (docs/keywords.md).
+ALERTS_TOPIC = "ticket_alerts"
 
 
 def _source_config() -> dict[str, str]:
@@ -55,6 +57,8 @@ _TEAM_CONFIG = {
     "min.compaction.lag.ms": str(3600 * 1000),
 }
 _DLQ_CONFIG = {"retention.ms": str(30 * DAY_MS)}
+# Alerts: a re-run of an hour sends the same keys again; compaction keeps one per hour and term.
+_ALERTS_CONFIG = {"cleanup.policy": "compact,delete", "retention.ms": str(30 * DAY_MS)}
 
 
 def topic_specs(brokers: int | None = None) -> tuple[TopicSpec, ...]:
@@ -68,6 +72,7 @@ def topic_specs(brokers: int | None = None) -> tuple[TopicSpec, ...]:
         TopicSpec(source_topic(), 3, replication, {**_source_config(), **durability}),
         *(TopicSpec(name, 3, replication, {**_TEAM_CONFIG, **durability}) for name in TEAM_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, 1, replication, {**_DLQ_CONFIG, **durability}),
+        TopicSpec(ALERTS_TOPIC, 1, replication, {**_ALERTS_CONFIG, **durability}),
     )
 
 

@@ -19,12 +19,13 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, validation
+from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, trends, validation
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
-from ticket_etl import schema
+from ticket_etl import keywords, schema
+from ticket_etl.job_contract import TermEntry
 
 log = logging.getLogger("analyze_tickets")
 
@@ -38,15 +39,17 @@ SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false
 BROADCAST_DUPLICATES_MAX = 200_000
 # Up to this many records, an hour's checked records stay in memory instead of a scratch dataset.
 IN_MEMORY_MAX_RECORDS = 100_000
-# Keywords kept per scope in the summary (at least --top-n), so that readers can merge hours.
+# Terms (words, and phrases) kept per scope in the summary (at least --top-n), so that readers can
+# merge hours and later runs can compare with them.
 KEYWORDS_IN_SUMMARY = 100
+MIN_PHRASE_TICKETS = 2  # a phrase of one ticket is not a phrase people use
 
 
 def enriched_columns() -> list[Column]:
     """The contract of the ``tickets_enriched`` dataset."""
     return [
         *map(F.col, schema.fields()),
-        *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords")),
+        *map(F.col, ("created_ts", "priority_level", "sla_due_at", "keywords", "phrases")),
         *map(F.col, ("support_team", "team_topic", "routing_rule_id", "rules_version")),
         F.col("partition").alias("source_partition"),
         F.col("offset").alias("source_offset"),
@@ -80,7 +83,9 @@ def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
         accepted.transform(enrichment.with_created_ts)
         .transform(enrichment.with_priority_level)
         .transform(partial(enrichment.with_sla_due_at, sla_hours=config.rules.sla_hours))
-        .transform(partial(enrichment.with_keywords, stopwords=config.stopwords))
+        .transform(
+            partial(enrichment.with_terms, stopwords=enrichment.with_default_stopwords(config.stopwords))
+        )
         .transform(partial(routing.with_route, rules=config.rules))
         .transform(partial(with_run_columns, config=config))
         .select(*enriched_columns())
@@ -164,7 +169,7 @@ def analyze_hour(
         summary = _summary(config, rejected, counts, figures)
     if config.job.publish_to_kafka:
         with step("publish to Kafka"):
-            _publish(enriched, rejected, config)
+            _publish(spark, enriched, rejected, config, summary["alerts"])
     store.delete(join(staged, CHECKED_SCRATCH))
     return summary
 
@@ -180,30 +185,41 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
     return spark.read.parquet(scratch)
 
 
-def _publish(enriched: DataFrame, rejected: DataFrame, config: JobConfig) -> None:
-    """Enriched tickets to their team's topic and rejected records to the dead-letter topic, in
-    one Kafka write."""
+def _publish(
+    spark: SparkSession, enriched: DataFrame, rejected: DataFrame, config: JobConfig, alerts: list[TermEntry]
+) -> None:
+    """Enriched tickets to their team's topic, rejected records to the dead-letter topic and the
+    hour's alerts to the alerts topic, in one Kafka write."""
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
-    sinks.write_to_kafka(sinks.team_records(enriched).unionByName(dead_letters), config.job.bootstrap)
+    records = sinks.team_records(enriched).unionByName(dead_letters)
+    if alerts:
+        alert_records = trends.alert_records(
+            spark, alerts, config.interval, config.run_id, config.job.alerts_topic
+        )
+        records = records.unionByName(alert_records)
+    sinks.write_to_kafka(records, config.job.bootstrap)
 
 
 def _write_statistics(
     store: HadoopStore, staged: str, enriched: DataFrame, config: JobConfig, total: int
 ) -> dict[str, Any]:
-    """Write ``stats_by_type``, ``stats_by_team`` and ``word_frequency`` (``total``: enriched
-    tickets) from two small collected aggregates, the count table and the keyword ranking;
-    returns the figures the summary needs."""
+    """Write ``stats_by_type``, ``stats_by_team``, ``word_frequency`` and ``keyword_trends``
+    (``total``: enriched tickets) from small collected aggregates, the count table and the term
+    ranking; returns the figures the summary needs."""
     counts = statistics.count_table(enriched)
     by_type = statistics.stats_by_type(counts, total)
     by_team = statistics.stats_by_team(counts, total)
-    kept = max(config.job.top_n, KEYWORDS_IN_SUMMARY)
-    scopes = 1 + len(schema.enums()["type"])  # "all" and each type: the ranking's exact bound
-    ranking = _rows(statistics.keyword_ranking(enriched, kept + 1), scopes * (kept + 1))
+    terms = _term_figures(store, enriched, config, {row["type"]: row["tickets"] for row in by_type})
     outputs = {
         "stats_by_type": small_tables.table(by_type, statistics.stats_schema(("type",))),
         "stats_by_team": small_tables.table(by_team, statistics.stats_schema(("support_team", "team_topic"))),
         "word_frequency": small_tables.table(
-            statistics.word_frequency_rows(ranking, config.job.top_n), statistics.WORD_FREQUENCY_SCHEMA
+            statistics.word_frequency_rows(terms.pop("ranking"), config.job.top_n),
+            statistics.WORD_FREQUENCY_SCHEMA,
+        ),
+        "keyword_trends": small_tables.table(
+            trends.trend_rows(terms["surging_terms"], terms["distinctive_terms_by_type"]),
+            trends.KEYWORD_TRENDS_SCHEMA,
         ),
     }
     for name, data in outputs.items():
@@ -213,13 +229,53 @@ def _write_statistics(
         "by_team": by_team,
         "by_rule": statistics.tickets_by_rule(counts),
         "sla": statistics.sla_pressure(counts, config.interval.end),
-        "top_keywords": [
-            row
-            for row in sorted(ranking, key=lambda r: r["rank"])
-            if row["scope"] == statistics.OVERALL_SCOPE and row["rank"] <= config.job.top_n
-        ],
-        "keywords_by_scope": statistics.keywords_by_scope(ranking, kept),
+        **terms,
     }
+
+
+def _term_figures(
+    store: HadoopStore, enriched: DataFrame, config: JobConfig, type_tickets: dict[str, int]
+) -> dict[str, Any]:
+    """The hour's term and phrase counts by scope, what distinguishes each type, and what surges
+    against the published hours before it (with example tickets and alerts)."""
+    kept = max(config.job.top_n, KEYWORDS_IN_SUMMARY)
+    scopes = 1 + len(type_tickets)  # "all" and each type
+    bound = scopes * len(keywords.KINDS) * (kept + 1 + keywords.LISTED_PER_SCOPE)
+    ranking = _rows(statistics.term_ranking(enriched, kept + 1, type_tickets), bound)
+    words = statistics.terms_by_scope(ranking, keywords.WORD, kept)
+    phrases = statistics.terms_by_scope(ranking, keywords.PHRASE, kept)
+    current = keywords.hour_terms(
+        {
+            "totals": {"enriched": sum(type_tickets.values())},
+            "keywords_by_scope": words,
+            "phrases_by_scope": phrases,
+        }
+    )
+    baseline, surging = (
+        trends.surging_terms(
+            store, config.job.artifacts_root, config.interval, config.job.baseline_hours, current
+        )
+        if current is not None
+        else ({"hours": 0, "look_back_hours": config.job.baseline_hours, "tickets": 0}, [])
+    )
+    surging = trends.with_examples(enriched, surging)
+    top = config.job.top_n
+    return {
+        "ranking": ranking,
+        "top_keywords": [{"word": e["word"], "tickets": e["tickets"]} for e in _listed(words, "words")[:top]],
+        "keywords_by_scope": words,
+        "top_phrases": [e for e in _listed(phrases, "phrases")[:top] if e["tickets"] >= MIN_PHRASE_TICKETS],
+        "phrases_by_scope": phrases,
+        "distinctive_terms_by_type": statistics.distinctive_by_type(ranking, type_tickets),
+        "baseline": baseline,
+        "surging_terms": surging,
+        "alerts": trends.alerts(surging, baseline),
+    }
+
+
+def _listed(by_scope: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The overall scope's listed terms of a :func:`statistics.terms_by_scope` result."""
+    return list(by_scope.get(statistics.OVERALL_SCOPE, {}).get(key, []))
 
 
 def _summary(
@@ -234,6 +290,7 @@ def _summary(
     )
     if config.job.publish_to_kafka:
         published[config.job.dead_letter_topic] = counts.rejected
+        published[config.job.alerts_topic] = len(figures["alerts"])
     return build_summary(
         interval=config.interval,
         run_id=config.run_id,

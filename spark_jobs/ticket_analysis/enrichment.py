@@ -1,4 +1,4 @@
-"""Enrichment of accepted tickets: priority level, SLA due time, normalized keywords."""
+"""Enrichment of accepted tickets: priority level, SLA due time, terms and phrases."""
 
 from __future__ import annotations
 
@@ -10,16 +10,29 @@ from pyspark.sql import functions as F
 from ticket_analysis.columns import map_lookup
 from ticket_etl import schema
 
-# A word is a run of at least two letters of any script ("réseau" stays "réseau"); anything
-# else separates words, so numbers and one-letter words never become keywords.
-WORD = r"\p{L}{2,}"
+# A term is a run of at least three letters of any script ("réseau" stays "réseau") not glued to
+# a digit, so numbers, ids ("C-10293", "E-1042") and ordinal suffixes ("5th", "2e") never become
+# terms; a sentence end is kept as a boundary so that phrases do not span two sentences.
+WORD = r"(?<![\p{L}\p{N}])\p{L}{3,}(?![\p{L}\p{N}])"
+BOUNDARY = r"[.!?;:\n]"
+TOKEN = f"{WORD}|{BOUNDARY}"
+STOPWORD_LANGUAGES = ("french", "english")
 HOUR_MS = 3600 * 1000
 
 
 def load_stopwords(path: Path) -> list[str]:
-    """Stop words, one per line; '#' starts a comment."""
+    """The domain stop words (include/stopwords.txt): one per line, '#' starts a comment."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return sorted({line.strip().lower() for line in lines if line.strip() and not line.startswith("#")})
+
+
+def with_default_stopwords(domain: list[str]) -> list[str]:
+    """Spark ML's French and English stop words with the ``domain`` list (needs a Spark session:
+    the lists ship in Spark's own jars)."""
+    from pyspark.ml.feature import StopWordsRemover
+
+    defaults = {w for lang in STOPWORD_LANGUAGES for w in StopWordsRemover.loadDefaultStopWords(lang)}
+    return sorted(defaults | set(domain))
 
 
 def priority_levels() -> dict[str, int]:
@@ -42,17 +55,38 @@ def with_sla_due_at(tickets: DataFrame, sla_hours: dict[str, float]) -> DataFram
     return tickets.withColumn("sla_due_at", F.timestamp_millis(due_ms))
 
 
-def keywords_of(text: Column, stopwords: list[str]) -> Column:
-    """Distinct lower-case words of ``text`` (runs of two or more Unicode letters), without stop
-    words, in order of first appearance.
-
-    The words are extracted by one regex scan (no empty or one-letter tokens to filter out), and
-    ``isin`` over many literals becomes a hash-set lookup (Spark's InSet), built once per plan,
-    so dropping stop words costs one lookup per distinct word.
-    """
-    words = F.array_distinct(F.regexp_extract_all(F.lower(text), F.lit(WORD), 0))
-    return F.filter(words, lambda word: ~word.isin(*stopwords))
+def tokens_of(text: Column, stopwords: list[str]) -> Column:
+    """The lower-case terms of ``text`` in order, stop words removed, sentence ends kept as
+    one-character boundaries (one regex scan; ``isin`` over many literals is a hash-set lookup)."""
+    tokens = F.regexp_extract_all(F.lower(text), F.lit(TOKEN), 0)
+    return F.filter(tokens, lambda token: ~token.isin(*stopwords))
 
 
-def with_keywords(tickets: DataFrame, stopwords: list[str]) -> DataFrame:
-    return tickets.withColumn("keywords", keywords_of(F.concat_ws(" ", "subject", "description"), stopwords))
+def words_of(tokens: Column) -> Column:
+    """Distinct terms of :func:`tokens_of`, in order of first appearance."""
+    return F.array_distinct(F.filter(tokens, lambda token: F.length(token) > 1))
+
+
+def phrases_of(tokens: Column) -> Column:
+    """Distinct two-term phrases of :func:`tokens_of`: neighbours once stop words are gone
+    ("le paiement est refusé" gives "paiement refusé"), never across a sentence end."""
+    size = F.size(tokens)
+    pairs = F.zip_with(
+        F.slice(tokens, 1, F.greatest(size - 1, F.lit(0))),
+        F.slice(tokens, 2, F.greatest(size - 1, F.lit(0))),
+        lambda first, second: F.when(
+            (F.length(first) > 1) & (F.length(second) > 1), F.concat_ws(" ", first, second)
+        ),
+    )
+    return F.array_distinct(F.filter(pairs, lambda pair: pair.isNotNull()))
+
+
+def with_terms(tickets: DataFrame, stopwords: list[str]) -> DataFrame:
+    """``keywords`` (distinct terms) and ``phrases`` (distinct two-term phrases) of the subject and
+    description; a line break separates the two, so no phrase joins them."""
+    tokens = tokens_of(F.concat_ws("\n", "subject", "description"), stopwords)
+    return (
+        tickets.withColumn("_tokens", tokens)
+        .withColumns({"keywords": words_of(F.col("_tokens")), "phrases": phrases_of(F.col("_tokens"))})
+        .drop("_tokens")
+    )

@@ -1,4 +1,4 @@
-"""Statistics by type, team, routing rule and SLA due hour, and keyword frequencies."""
+"""Statistics by type, team, routing rule and SLA due hour; term and phrase counts and contrast."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ticket_etl import schema
+from ticket_analysis.columns import map_lookup
+from ticket_etl import keywords, schema
 from ticket_etl.interval import iso_utc
+from ticket_etl.job_contract import TermEntry
 from ticket_etl.topology import TEAMS
 
 HIGH_PRIORITIES = ("high", "critical")
-OVERALL_SCOPE = "all"
+OVERALL_SCOPE = keywords.OVERALL_SCOPE
 SHARE_QUANTUM = Decimal("0.000001")
 
 
@@ -130,26 +132,79 @@ def stats_schema(keys: tuple[str, ...]) -> pa.Schema:
     )
 
 
-def keyword_ranking(tickets: DataFrame, depth: int) -> DataFrame:
-    """The ``depth`` most frequent keywords overall (scope ``all``) and per ticket type (scope =
-    the type), ranked: ``scope, rank, word, tickets``.
-
-    ``tickets`` counts the tickets whose subject or description mention the word (keywords are
-    distinct per ticket, so the overall count is the sum over the types: one scan); ties are
-    broken alphabetically so the ranking is deterministic.
-    """
-    per_type = (
-        tickets.select(F.col("type").alias("scope"), F.explode("keywords").alias("word"))
-        .groupBy("scope", "word")
+def term_counts(tickets: DataFrame) -> DataFrame:
+    """Tickets per (type, kind, term): ``scope, kind, term, tickets``; words and phrases from one
+    scan (terms are distinct per ticket, so a count is a count of tickets)."""
+    terms = F.concat(
+        F.transform(
+            "keywords", lambda term: F.struct(F.lit(keywords.WORD).alias("kind"), term.alias("term"))
+        ),
+        F.transform(
+            "phrases", lambda term: F.struct(F.lit(keywords.PHRASE).alias("kind"), term.alias("term"))
+        ),
+    )
+    return (
+        tickets.select(F.col("type").alias("scope"), F.explode(terms).alias("entry"))
+        .groupBy("scope", "entry.kind", "entry.term")
         .agg(F.count(F.lit(1)).alias("tickets"))
     )
-    overall = per_type.groupBy("word").agg(F.sum("tickets").alias("tickets"))
-    ranking = Window.partitionBy("scope").orderBy(F.col("tickets").desc(), F.col("word").asc())
+
+
+def _xlogx(x: Column) -> Column:
+    return F.when(x > 0, x * F.log(x)).otherwise(F.lit(0.0))
+
+
+def g2_column(tickets: Column, total: Column, other: Column, other_total: Column) -> Column:
+    """:func:`ticket_etl.keywords.g2` as a column expression (unsigned: callers keep the terms
+    that are over-represented)."""
+    tickets, other = tickets.cast("double"), other.cast("double")
+    cells = _xlogx(tickets) + _xlogx(total - tickets) + _xlogx(other) + _xlogx(other_total - other)
+    margins = _xlogx(total) + _xlogx(other_total) + _xlogx(tickets + other)
+    margins = margins + _xlogx(total - tickets + other_total - other)
+    return F.greatest(F.lit(0.0), F.lit(2.0) * (cells - margins + _xlogx(total + other_total)))
+
+
+def term_ranking(tickets: DataFrame, depth: int, type_tickets: dict[str, int]) -> DataFrame:
+    """Per scope (``all`` and each type) and kind: the ``depth`` terms mentioned by most tickets
+    (``rank``), and per type the :data:`keywords.LISTED_PER_SCOPE` most distinctive against the
+    other types (``distinctive_rank``, by G²); ``term_tickets``: the term's tickets in all types.
+    ``type_tickets``: the enriched tickets of each type. Ties go alphabetically."""
+    counts = term_counts(tickets)
+    total = float(sum(type_tickets.values()))
+    own = map_lookup(type_tickets, F.col("scope")).cast("double")
+    other = F.col("term_tickets") - F.col("tickets")
+    over_represented = F.col("tickets") * (F.lit(total) - own) > other * own
+    listable = (
+        (F.col("tickets") >= keywords.MIN_TICKETS)
+        & (F.col("tickets") >= own * keywords.MIN_SHARE)
+        & over_represented
+    )
+    score = g2_column(F.col("tickets"), own, other, F.lit(total) - own)
+    per_type = counts.withColumn("term_tickets", F.sum("tickets").over(Window.partitionBy("kind", "term")))
+    per_type = per_type.withColumn("score", F.when(listable, score))
+    overall = counts.groupBy("kind", "term").agg(F.sum("tickets").alias("tickets"))
+    overall = overall.select(
+        F.lit(OVERALL_SCOPE).alias("scope"),
+        "kind",
+        "term",
+        "tickets",
+        F.col("tickets").alias("term_tickets"),
+        F.lit(None).cast("double").alias("score"),
+    )
+    by_tickets = Window.partitionBy("scope", "kind").orderBy(F.desc("tickets"), "term")
+    by_score = Window.partitionBy("scope", "kind").orderBy(
+        F.desc_nulls_last("score"), F.desc("tickets"), "term"
+    )
     return (
-        per_type.unionByName(overall.select(F.lit(OVERALL_SCOPE).alias("scope"), "word", "tickets"))
-        .withColumn("rank", F.row_number().over(ranking))
-        .where(F.col("rank") <= depth)
-        .select("scope", "rank", "word", "tickets")
+        per_type.unionByName(overall)
+        .withColumns(
+            {"rank": F.row_number().over(by_tickets), "distinctive_rank": F.row_number().over(by_score)}
+        )
+        .where(
+            (F.col("rank") <= depth)
+            | (F.col("score").isNotNull() & (F.col("distinctive_rank") <= keywords.LISTED_PER_SCOPE))
+        )
+        .select("scope", "kind", "term", "tickets", "term_tickets", "score", "rank", "distinctive_rank")
     )
 
 
@@ -164,22 +219,46 @@ WORD_FREQUENCY_SCHEMA = pa.schema(
 
 
 def word_frequency_rows(ranking: list[dict[str, Any]], top_n: int) -> list[dict[str, Any]]:
-    """The ``word_frequency`` dataset's rows: the top ``top_n`` of each scope of a collected
-    ranking, by scope and rank."""
-    return sorted((row for row in ranking if row["rank"] <= top_n), key=lambda r: (r["scope"], r["rank"]))
+    """The ``word_frequency`` dataset's rows: the top ``top_n`` words of each scope of a collected
+    :func:`term_ranking`, by scope and rank."""
+    words = [row for row in ranking if row["kind"] == keywords.WORD and row["rank"] <= top_n]
+    rows = [
+        {"scope": r["scope"], "rank": r["rank"], "word": r["term"], "tickets": r["tickets"]} for r in words
+    ]
+    return sorted(rows, key=lambda r: (r["scope"], r["rank"]))
 
 
-def keywords_by_scope(ranking: list[dict[str, Any]], kept: int) -> dict[str, dict[str, Any]]:
-    """Per scope, the ``kept`` most frequent words with their tickets, and ``others_max``: the
-    tickets of the most frequent word left out (0 when none is). A reader merging hours sums the
-    words' tickets; a word missing from an hour's list counts at most that hour's ``others_max``
-    there, so the merge knows which totals are exact. ``ranking``: :func:`keyword_ranking` of
-    depth ``kept + 1``, collected."""
+def terms_by_scope(ranking: list[dict[str, Any]], kind: str, kept: int) -> dict[str, dict[str, Any]]:
+    """Per scope, the ``kept`` terms of ``kind`` mentioned by most tickets, and ``others_max``: the
+    tickets of the most frequent one left out (0 when none is). A reader merging hours sums the
+    terms' tickets; a term missing from an hour's list counts at most that hour's ``others_max``
+    there, so the merge knows which totals are exact. ``ranking``: :func:`term_ranking` of depth
+    ``kept + 1``, collected. Keys as published: ``words``/``word`` or ``phrases``/``phrase``."""
     scopes: dict[str, dict[str, Any]] = {}
-    for row in sorted(ranking, key=lambda r: (r["scope"], r["rank"])):
-        scope = scopes.setdefault(row["scope"], {"words": [], "others_max": 0})
+    listed = f"{kind}s"
+    rows = [row for row in ranking if row["kind"] == kind and row["rank"] <= kept + 1]
+    for row in sorted(rows, key=lambda r: (r["scope"], r["rank"])):
+        scope = scopes.setdefault(row["scope"], {listed: [], "others_max": 0})
         if row["rank"] <= kept:
-            scope["words"].append({"word": row["word"], "tickets": row["tickets"]})
+            scope[listed].append({kind: row["term"], "tickets": row["tickets"]})
         else:
             scope["others_max"] = max(scope["others_max"], row["tickets"])
     return scopes
+
+
+def distinctive_by_type(
+    ranking: list[dict[str, Any]], type_tickets: dict[str, int]
+) -> dict[str, list[TermEntry]]:
+    """Per type, its most distinctive terms and phrases against the other types, with their figures
+    (:func:`ticket_etl.keywords.entry`), from a collected :func:`term_ranking`."""
+    total = sum(type_tickets.values())
+    candidates: dict[str, list[TermEntry]] = {name: [] for name in sorted(type_tickets)}
+    for row in ranking:
+        if row["score"] is None or row["distinctive_rank"] > keywords.LISTED_PER_SCOPE:
+            continue
+        own = type_tickets[row["scope"]]
+        other = row["term_tickets"] - row["tickets"]
+        candidates[row["scope"]].append(
+            keywords.entry(row["term"], row["kind"], row["tickets"], own, other, total - own)
+        )
+    return {name: keywords.ranked(terms) for name, terms in candidates.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ticket_etl import schema
 from ticket_etl.interval import Interval, iso_utc
-from ticket_etl.job_contract import Summary
+from ticket_etl.job_contract import Baseline, Summary, TermEntry
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,12 @@ def build_summary(
     sla: dict[str, Any],
     top_keywords: list[dict[str, Any]],
     keywords_by_scope: dict[str, dict[str, Any]],
+    top_phrases: list[dict[str, Any]],
+    phrases_by_scope: dict[str, dict[str, Any]],
+    distinctive_terms_by_type: dict[str, list[TermEntry]],
+    baseline: Baseline,
+    surging_terms: list[TermEntry],
+    alerts: list[TermEntry],
     rejected_by_reason: dict[str, int],
     published: dict[str, int],
 ) -> Summary:
@@ -88,6 +94,12 @@ def build_summary(
         "by_rule": by_rule,
         "sla": sla,
         "keywords_by_scope": keywords_by_scope,
+        "top_phrases": top_phrases,
+        "phrases_by_scope": phrases_by_scope,
+        "distinctive_terms_by_type": distinctive_terms_by_type,
+        "baseline": baseline,
+        "surging_terms": surging_terms,
+        "alerts": alerts,
         "rejected_by_reason": rejected_by_reason,
         "published": published,
     }

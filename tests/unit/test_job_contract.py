@@ -21,6 +21,7 @@ SUMMARY = {
     "reconciliation": {"read": 10, "enriched_plus_rejected_plus_duplicates": 10, "holds": True},
     "published": {"tickets_enriched": 8},
     "ingest": {"records": 12, "hours": {}, "late_hours": [{**HOUR.as_dict(), "records": 2}]},
+    "alerts": [{"term": "paiement refusé", "kind": "phrase", "tickets": 60, "expected": 2.0, "score": 250.0}],
 }
 
 
@@ -40,6 +41,7 @@ def test_a_report_survives_its_file_and_carries_the_asset_figures(tmp_path: Path
         "duplicates": 1,
         "published": {"tickets_enriched": 8},
         "late_hours": [{**HOUR.as_dict(), "records": 2}],
+        "alerts": SUMMARY["alerts"],
     }
     assert tasks.late_hour_runs(report.as_dict(), "scheduled__x") == [
         {

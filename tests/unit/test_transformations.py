@@ -10,11 +10,9 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from ticket_analysis import enrichment, routing, statistics, validation
-from ticket_etl import schema
+from ticket_etl import keywords, schema
 from ticket_etl.config import ROUTING_RULES_PATH, STOPWORDS_PATH
 from ticket_etl.rules import RulesError, load_rules, parse_rules
-
-STOPWORDS = enrichment.load_stopwords(STOPWORDS_PATH)
 
 
 def _ticket(**overrides) -> dict:
@@ -34,27 +32,50 @@ def _ticket(**overrides) -> dict:
     return ticket
 
 
-def _keywords(spark, text: str) -> list[str]:
-    df = spark.createDataFrame([(text,)], "text string")
-    return df.select(enrichment.keywords_of(F.col("text"), STOPWORDS).alias("k")).first()["k"]
+def _terms(spark, text: str, stopwords: list[str]) -> tuple[list[str], list[str]]:
+    """The keywords and phrases of one ticket whose subject is ``text``."""
+    df = spark.createDataFrame([(text, "")], "subject string, description string")
+    row = enrichment.with_terms(df, stopwords).first()
+    return row["keywords"], row["phrases"]
 
 
-def test_tokenization_keeps_french_accents(spark) -> None:
-    assert _keywords(spark, "Le réseau ne répond plus, problème de connexion à l'élément") == [
-        "réseau",
-        "répond",
-        "problème",
-        "connexion",
-        "élément",
-    ]
+@pytest.fixture(scope="module")
+def stopwords(spark) -> list[str]:
+    return enrichment.with_default_stopwords(enrichment.load_stopwords(STOPWORDS_PATH))
 
 
-def test_tokenization_lowercases_and_drops_stopwords_numbers_and_duplicates(spark) -> None:
-    assert _keywords(spark, "Hello, the INVOICE 2024 is wrong; invoice #42 please!") == ["invoice", "wrong"]
+def test_tokenization_keeps_french_accents_and_drops_elisions(spark, stopwords) -> None:
+    words, _ = _terms(
+        spark, "Le réseau ne répond plus jusqu'à aujourd'hui, problème de connexion à l'élément", stopwords
+    )
+    assert words == ["réseau", "répond", "problème", "connexion", "élément"]
 
 
-def test_tokenization_of_empty_text_is_empty(spark) -> None:
-    assert _keywords(spark, "") == []
+def test_tokenization_lowercases_and_drops_stopwords_numbers_ids_and_ordinals(spark, stopwords) -> None:
+    text = "Hello, the INVOICE 2024 is wrong; invoice #42 (C-10293, E-1042) please! The 5th time, la 2e fois."
+    assert _terms(spark, text, stopwords)[0] == ["invoice", "wrong"]
+
+
+def test_salutations_and_sign_offs_are_no_terms(spark, stopwords) -> None:
+    text = (
+        "Bonjour, Madame, Monsieur. Merci d'avance. Cordialement. Hi team, thanks in advance. Best regards."
+    )
+    assert _terms(spark, text, stopwords) == ([], [])
+
+
+def test_phrases_join_neighbours_once_stop_words_are_gone_never_across_a_sentence(spark, stopwords) -> None:
+    words, phrases = _terms(spark, "Le paiement est refusé par la banque. Login loop again", stopwords)
+    assert words == ["paiement", "refusé", "banque", "login", "loop"]  # "again": Spark's English list
+    assert phrases == ["paiement refusé", "refusé banque", "login loop"]
+
+
+def test_no_phrase_joins_the_subject_and_the_description(spark, stopwords) -> None:
+    df = spark.createDataFrame([("Paiement refusé", "Banque fermée")], "subject string, description string")
+    assert enrichment.with_terms(df, stopwords).first()["phrases"] == ["paiement refusé", "banque fermée"]
+
+
+def test_tokenization_of_empty_text_is_empty(spark, stopwords) -> None:
+    assert _terms(spark, "", stopwords) == ([], [])
 
 
 RULES = parse_rules(
@@ -434,17 +455,18 @@ def test_sla_pressure_counts_overdue_tickets_and_due_hours(spark) -> None:
     }
 
 
-def test_keyword_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
+def test_term_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
     tickets = spark.createDataFrame(
         [
-            ("incident", ["panne", "réseau"]),
-            ("incident", ["panne", "vpn"]),
-            ("question", ["facture", "panne"]),
+            ("incident", ["panne", "réseau"], ["panne réseau"]),
+            ("incident", ["panne", "vpn"], []),
+            ("question", ["facture", "panne"], ["facture panne"]),
         ],
-        "type string, keywords array<string>",
+        "type string, keywords array<string>, phrases array<string>",
     )
-    ranking = [row.asDict() for row in statistics.keyword_ranking(tickets, 3).collect()]
-    scopes = statistics.keywords_by_scope(ranking, 2)
+    types = {"incident": 2, "question": 1}
+    ranking = [row.asDict() for row in statistics.term_ranking(tickets, 3, types).collect()]
+    scopes = statistics.terms_by_scope(ranking, "word", 2)
     assert scopes["all"] == {
         "words": [{"word": "panne", "tickets": 3}, {"word": "facture", "tickets": 1}],
         "others_max": 1,  # réseau and vpn, 1 each, left out
@@ -453,11 +475,46 @@ def test_keyword_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
         "words": [{"word": "facture", "tickets": 1}, {"word": "panne", "tickets": 1}],
         "others_max": 0,
     }
+    assert statistics.terms_by_scope(ranking, "phrase", 1)["all"] == {
+        "phrases": [{"phrase": "facture panne", "tickets": 1}],
+        "others_max": 1,
+    }
     assert [tuple(row.values()) for row in statistics.word_frequency_rows(ranking, 1)] == [
         ("all", 1, "panne", 3),
         ("incident", 1, "panne", 2),
         ("question", 1, "facture", 1),
     ]
+
+
+def test_distinctive_terms_of_a_type_by_g2_with_a_minimum_support(spark) -> None:
+    """60 billing tickets say "remboursement", 3 of 140 others do; "erreur" is everywhere; "typo"
+    is in 2 billing tickets only (below the minimum support)."""
+    rows = [("billing", ["remboursement", "erreur"], ["remboursement rapide"])] * 60
+    rows += [("billing", ["erreur", "typo"], [])] * 2 + [("billing", ["erreur"], [])] * 38
+    rows += [("incident", ["remboursement", "erreur"], [])] * 3 + [("incident", ["erreur"], [])] * 97
+    tickets = spark.createDataFrame(rows, "type string, keywords array<string>, phrases array<string>")
+    types = {"billing": 100, "incident": 100}
+    ranking = [row.asDict() for row in statistics.term_ranking(tickets, 5, types).collect()]
+    billing = statistics.distinctive_by_type(ranking, types)["billing"]
+    assert [(e["term"], e["kind"], e["tickets"]) for e in billing] == [
+        ("remboursement rapide", "phrase", 60),  # no incident ticket says it: more distinctive
+        ("remboursement", "word", 60),
+    ]
+    assert billing[1]["expected"] == 3.0 and billing[1]["score"] == pytest.approx(
+        keywords.g2(60, 100, 3, 100), abs=1e-3
+    )
+    assert statistics.distinctive_by_type(ranking, types)["incident"] == []
+
+
+def test_g2_column_is_the_library_score(spark) -> None:
+    cases = [(30, 100, 10, 1000), (1, 10, 0, 10), (0, 10, 5, 10), (60, 1000, 0, 24000), (5, 5, 5, 5)]
+    df = spark.createDataFrame(cases, "a long, n long, b long, m long")
+    scores = df.select(
+        statistics.g2_column(F.col("a"), F.col("n"), F.col("b"), F.col("m")).alias("g")
+    ).collect()
+    assert [row["g"] for row in scores] == pytest.approx(
+        [abs(keywords.g2(*case)) for case in cases], abs=1e-9
+    )
 
 
 def test_statistics_of_an_empty_interval_and_their_parquet_types(spark, tmp_path) -> None:

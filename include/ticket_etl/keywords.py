@@ -1,0 +1,160 @@
+"""Keyword contrast, defined once: the G² score, what counts as surging, distinctive or an alert.
+
+The Spark job ranks an hour's terms with these rules; the UI ranks a range's with the same
+functions, from the published summaries. Why G² and why these thresholds: docs/keywords.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ticket_etl.job_contract import Baseline, TermEntry
+
+WORD, PHRASE = "word", "phrase"
+OVERALL_SCOPE = "all"  # every ticket of the hour; the other scopes are the ticket types
+KINDS = (WORD, PHRASE)
+# What a term must reach to be listed (one-off typos never rank) ...
+MIN_TICKETS = 5
+MIN_SHARE = 0.01
+# ... and to raise an alert (a chi-square of 1 degree of freedom above 50: p < 1e-11).
+ALERT_MIN_SCORE = 50.0
+ALERT_MIN_TICKETS = 10
+ALERT_MIN_LIFT = 4.0
+ALERT_MIN_BASELINE_HOURS = 3
+LISTED_PER_SCOPE = 10  # entries of each ranking in the summary (surging, distinctive per type)
+EXAMPLES = 3  # ticket ids shown with each surging term
+
+
+def _xlogx(x: float) -> float:
+    return x * math.log(x) if x > 0 else 0.0
+
+
+def g2(tickets: float, total: float, other_tickets: float, other_total: float) -> float:
+    """Dunning's log-likelihood ratio of a 2x2 table: the term in ``tickets`` of ``total`` tickets
+    against ``other_tickets`` of ``other_total``. Signed: positive when the term is more frequent
+    in the first set, negative when less. 0 when either set is empty."""
+    if total <= 0 or other_total <= 0:
+        return 0.0
+    absent, other_absent = total - tickets, other_total - other_tickets
+    cells = _xlogx(tickets) + _xlogx(absent) + _xlogx(other_tickets) + _xlogx(other_absent)
+    rows = _xlogx(total) + _xlogx(other_total)
+    columns = _xlogx(tickets + other_tickets) + _xlogx(absent + other_absent)
+    score = max(0.0, 2.0 * (cells - rows - columns + _xlogx(total + other_total)))
+    return score if tickets * other_total >= other_tickets * total else -score
+
+
+def lift(tickets: float, expected: float) -> float:
+    """How many times more tickets than expected, counting at least one expected ticket (a term the
+    reference never saw does not divide by zero)."""
+    return tickets / max(expected, 1.0)
+
+
+def entry(
+    term: str, kind: str, tickets: int, total: int, other_tickets: float, other_total: int, **extra: Any
+) -> TermEntry:
+    """A term's figures against a reference: expected at the reference's rate, lift, score."""
+    expected = total * other_tickets / other_total if other_total else 0.0
+    return {
+        "term": term,
+        "kind": kind,
+        "tickets": tickets,
+        "share": round(tickets / total, 6) if total else 0.0,
+        "expected": round(expected, 3),
+        "lift": round(lift(tickets, expected), 3),
+        "score": round(g2(tickets, total, other_tickets, other_total), 3),
+        **extra,
+    }
+
+
+def listable(term: TermEntry) -> bool:
+    """Enough support and over-represented: :data:`MIN_TICKETS` tickets, :data:`MIN_SHARE` of the
+    set, a positive score."""
+    return term["tickets"] >= MIN_TICKETS and term["share"] >= MIN_SHARE and term["score"] > 0
+
+
+def ranked(terms: Iterable[TermEntry], limit: int = LISTED_PER_SCOPE) -> list[TermEntry]:
+    """The listable terms by score (then tickets, then term), at most ``limit``."""
+    keep = [term for term in terms if listable(term)]
+    return sorted(keep, key=lambda t: (-t["score"], -t["tickets"], t["term"], t["kind"]))[:limit]
+
+
+def is_alert(term: TermEntry, baseline: Baseline) -> bool:
+    """A surging term past every alert threshold, against a baseline of enough hours."""
+    return (
+        baseline["hours"] >= ALERT_MIN_BASELINE_HOURS
+        and term["score"] >= ALERT_MIN_SCORE
+        and term["tickets"] >= ALERT_MIN_TICKETS
+        and term["lift"] >= ALERT_MIN_LIFT
+    )
+
+
+@dataclass(frozen=True)
+class HourTerms:
+    """One published hour's term counts in one scope: the listed terms (exact counts) and
+    ``others_max``, the most tickets an unlisted term can have there."""
+
+    tickets: int
+    counts: Mapping[tuple[str, str], int]  # (kind, term) -> tickets
+    others_max: Mapping[str, int]  # kind -> bound
+
+
+def hour_terms(summary: Mapping[str, Any], scope: str = OVERALL_SCOPE) -> HourTerms | None:
+    """A published summary's term counts in ``scope`` (None when it lists no words: an older
+    summary, or an empty hour)."""
+    words = (summary.get("keywords_by_scope") or {}).get(scope)
+    if not isinstance(words, Mapping):
+        return None
+    phrases = (summary.get("phrases_by_scope") or {}).get(scope) or {}
+    counts = {(WORD, e["word"]): e["tickets"] for e in words.get("words", [])}
+    counts.update({(PHRASE, e["phrase"]): e["tickets"] for e in phrases.get("phrases", [])})
+    # An hour published before phrases were counted says nothing of them: its bound is its size.
+    phrase_bound = phrases.get("others_max", 0) if phrases else summary["totals"]["enriched"]
+    others = {WORD: words.get("others_max", 0), PHRASE: phrase_bound}
+    return HourTerms(summary["totals"]["enriched"], counts, others)
+
+
+def surging(
+    current: HourTerms, baseline_hours: list[HourTerms], look_back: int
+) -> tuple[Baseline, list[TermEntry]]:
+    """The current hour's listed terms against the published hours of the ``look_back`` hours
+    before it (``baseline_hours``): exact where every baseline
+    hour lists the term, an upper bound (each silent hour's ``others_max``) where one does not, so
+    an unlisted past never makes a term look newer than it is."""
+    baseline_total = sum(hour.tickets for hour in baseline_hours)
+    baseline: Baseline = {
+        "hours": len(baseline_hours),
+        "look_back_hours": look_back,
+        "tickets": baseline_total,
+    }
+    if not baseline_hours or not baseline_total:
+        return baseline, []
+    terms = []
+    for (kind, term), tickets in current.counts.items():
+        past = [hour.counts.get((kind, term)) for hour in baseline_hours]
+        bound = sum(
+            n if n is not None else hour.others_max[kind]
+            for n, hour in zip(past, baseline_hours, strict=True)
+        )
+        exact = all(n is not None for n in past)
+        terms.append(entry(term, kind, tickets, current.tickets, bound, baseline_total, exact=exact))
+    return baseline, ranked(terms)
+
+
+def distinctive(
+    by_type: Mapping[str, HourTerms], limit: int = LISTED_PER_SCOPE
+) -> dict[str, list[TermEntry]]:
+    """Per type, its terms against every other type's tickets (``by_type``: each type's term counts,
+    merged over a range or of one hour). A term unlisted in the other types counts their bound."""
+    total = sum(terms.tickets for terms in by_type.values())
+    result = {}
+    for name, own in by_type.items():
+        others = [terms for other, terms in by_type.items() if other != name]
+        candidates = []
+        for (kind, term), tickets in own.counts.items():
+            rest = sum(o.counts.get((kind, term), o.others_max[kind] if o.counts else 0) for o in others)
+            candidates.append(entry(term, kind, tickets, own.tickets, rest, total - own.tickets))
+        result[name] = ranked(candidates, limit)
+    return result
