@@ -87,6 +87,13 @@ INSIGHTS = Asset(name="ticket_insights")
             maximum=1,
             description="Share of malformed demo records, to exercise the quarantine.",
         ),
+        "incident_wave": Param(
+            "",
+            type=["null", "string"],  # the trigger form sends an emptied field as null
+            description="Demo only: TEXT:SHARE, e.g. 'paiement refusé par la banque:0.06': that share of "
+            "the generated tickets become incidents quoting TEXT, so its words surge in the hour. Empty: "
+            "no wave.",
+        ),
         "interval_start": Param(
             None,
             type=["null", "string"],
@@ -146,7 +153,13 @@ def ticket_pipeline() -> None:
         """Produce the hour's demo tickets, skipping those already in the topic."""
         if not params["generate"]:
             raise AirflowSkipException("generate is off: analyzing what the topic already holds")
-        return tasks.generate(interval, params["tickets_per_run"], params["seed"], params["malformed_share"])
+        return tasks.generate(
+            interval,
+            params["tickets_per_run"],
+            params["seed"],
+            params["malformed_share"],
+            params.get("incident_wave", ""),
+        )
 
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
     def publish(report: dict):

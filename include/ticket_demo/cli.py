@@ -5,7 +5,9 @@
 
 ``batch`` produces the tickets of one interval (re-running it sends only what is missing);
 ``stream`` sends tickets created "now" at a steady rate until the duration or count is
-reached (or Ctrl-C). Exit codes: 0 done, 1 production failed, 2 bad arguments.
+reached (or Ctrl-C). Both take ``--incident-wave TEXT:SHARE``: a share of the tickets become
+incidents quoting TEXT, to watch a term surge. Exit codes: 0 done, 1 production failed, 2 bad
+arguments.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ticket_etl import config
 from ticket_etl.interval import parse_utc
+
+if TYPE_CHECKING:
+    from ticket_demo.generator import IncidentWave
 
 MAX_FUTURE = timedelta(hours=1)  # the broker rejects timestamps more than 1 h ahead
 STREAM_TICK_S = 0.1
@@ -58,6 +63,16 @@ def share(text: str) -> float:
     return _number(text, float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 
+def incident_wave(text: str) -> IncidentWave:
+    """An :class:`~ticket_demo.generator.IncidentWave` from ``TEXT:SHARE``; a bad value is a usage error."""
+    from ticket_demo.generator import IncidentWave
+
+    try:
+        return IncidentWave.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ticket_demo.cli", description="Generate support tickets and produce them to Kafka."
@@ -74,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--malformed-share", type=share, default=0.0, help="share of malformed records, 0..1 (default 0)"
+    )
+    common.add_argument(
+        "--incident-wave",
+        type=incident_wave,
+        default=None,
+        metavar="TEXT:SHARE",
+        help="make SHARE (0..1] of the tickets incidents quoting TEXT, e.g. "
+        "'paiement refusé par la banque:0.06' (default: none)",
     )
     common.add_argument(
         "--timeout",
@@ -144,11 +167,12 @@ def run_batch(args: argparse.Namespace) -> int:
             bootstrap=args.bootstrap,
             progress=bar.update,
             read_timeout_s=args.timeout,
+            incident_wave=args.incident_wave,
         )
     print(
         f"{args.topic}: [{args.start.isoformat()}, {args.end.isoformat()}) generated={report.generated} "
         f"already_present={report.already_present} sent={report.sent} malformed={report.malformed} "
-        f"failed={report.failed}"
+        f"failed={report.failed}" + (f" wave={report.wave}" if args.incident_wave else "")
     )
     return 0
 
@@ -175,7 +199,9 @@ def run_stream(args: argparse.Namespace) -> int:
                 if n > 0:
                     now_ms = time.time_ns() // 1_000_000
                     created = [now_ms - (n - 1 - i) * 100 // n for i in range(n)]  # spread over the tick
-                    batch = generate_stream_chunk(seed, sent, created, args.malformed_share)
+                    batch = generate_stream_chunk(
+                        seed, sent, created, args.malformed_share, args.incident_wave
+                    )
                     sent += produce_records(producer, args.topic, batch.records())
                     bar.update(n)
                 time.sleep(STREAM_TICK_S)

@@ -12,6 +12,12 @@ BLAKE2b hash of ``seed|start_ms|end_ms``: unique within a batch, and disjoint (u
 Speed: all random choices are drawn at once with numpy; texts come from pools built once
 (with their JSON-escaped form), so a ticket's value is one ``%``-format of escaped pieces.
 No per-ticket ``json.dumps`` and no per-ticket Python ``random`` call.
+
+Incident wave (:class:`IncidentWave`): a share of the tickets become incidents about one text
+given by the user, so that its words surge in the keyword analysis (a demo of the alerts). The
+wave draws from its own generator (the other tickets stay those of the same batch without it),
+and its tickets' ids are keyed by its text too, so a wave added to an hour already generated
+brings new tickets.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -48,6 +54,16 @@ PRIORITY_WEIGHTS_BY_TYPE = {
 CLIENT_POOL_SIZE = 5000
 CLIENT_ZIPF_EXPONENT = 1.1  # P(client of rank k) ~ 1 / k^s: a few clients open most tickets
 TYPO_SHARE = 0.04  # share of text pool entries that also get a variant with a typo
+# Share of tickets whose description has an opening (salutation), a detail sentence, a closing:
+# most real tickets go straight to the point.
+OPENING_SHARE = 0.30
+DETAIL_SHARE = 0.50
+CLOSING_SHARE = 0.35
+# An incident wave's tickets: type incident, priority weighted towards high and critical.
+WAVE_TYPE = "incident"
+WAVE_PRIORITY_WEIGHTS = {"low": 0.02, "medium": 0.18, "high": 0.50, "critical": 0.30}
+WAVE_TEXT_MAX = 100  # characters: a wave subject stays within the schema's 200
+WAVE_EXAMPLE = "paiement refusé par la banque:0.06"
 _VOCABULARY_SEED = 20261128  # the pools are the same for every seed
 
 MALFORMED_KINDS = ("not_json", "invalid_utf8", "missing_field", "wrong_type", "unknown_enum", "oversized")
@@ -56,14 +72,18 @@ MALFORMED_KINDS = ("not_json", "invalid_utf8", "missing_field", "wrong_type", "u
 
 VOCABULARY_PATH = Path(__file__).with_name("vocabulary.yaml")
 TemplateGroups = dict[tuple[str, str], tuple[list[str], dict[str, list[str]]]]
+LanguageGroups = dict[str, tuple[list[str], dict[str, list[str]]]]
+_WAVE_MARK = "{wave}"  # where an incident wave's text goes in the wave templates
 
 
 @dataclass(frozen=True)
 class _Texts:
-    """The vocabulary file: template groups by (language, type), and texts by language."""
+    """The vocabulary file: template groups by (language, type) or by language, texts by language."""
 
     subjects: TemplateGroups
     bodies: TemplateGroups
+    wave_subjects: LanguageGroups
+    wave_bodies: LanguageGroups
     openings: dict[str, list[str]]
     closings: dict[str, list[str]]
     details: dict[str, list[str]]
@@ -76,18 +96,25 @@ def _texts() -> _Texts:
     document = yaml.safe_load(VOCABULARY_PATH.read_text(encoding="utf-8"))
     lists = document["word_lists"]
 
-    def groups(section: str) -> TemplateGroups:
-        return {
-            tuple(key.split("/", 1)): (
-                group["templates"],
-                {slot: lists[name] for slot, name in group["fillers"].items()},
-            )
-            for key, group in document[section].items()
-        }
+    def group(spec: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+        return spec["templates"], {slot: lists[name] for slot, name in spec["fillers"].items()}
+
+    def by_type(section: str) -> TemplateGroups:
+        return {tuple(key.split("/", 1)): group(spec) for key, spec in document[section].items()}
+
+    def by_language(section: str) -> LanguageGroups:
+        out: LanguageGroups = {}
+        for lang, spec in document[section].items():
+            templates, fillers = group(spec)
+            # The wave's text is a filler that stays the mark: it is known only at generation.
+            out[lang] = (templates, {**fillers, "wave": [_WAVE_MARK]})
+        return out
 
     return _Texts(
-        subjects=groups("subjects"),
-        bodies=groups("bodies"),
+        subjects=by_type("subjects"),
+        bodies=by_type("bodies"),
+        wave_subjects=by_language("wave_subjects"),
+        wave_bodies=by_language("wave_bodies"),
         openings=document["openings"],
         closings=document["closings"],
         details=document["details"],
@@ -95,15 +122,24 @@ def _texts() -> _Texts:
     )
 
 
-def _expand(templates: list[str], fillers: dict[str, list[str]]) -> list[str]:
-    """Every template with every combination of the fillers it uses."""
-    out: list[str] = []
+Weighted = list[tuple[str, float]]  # texts and their relative weights within their group
+
+
+def _expand(templates: list[str], fillers: dict[str, list[str]]) -> Weighted:
+    """Every template with every combination of the fillers it uses, weighted so that each
+    template is as likely as any other (a template with 140 fillings is not 140 times as common)."""
+    out: Weighted = []
     for template in templates:
         names = [name for name in fillers if "{" + name + "}" in template]
-        for combo in product(*(fillers[name] for name in names)):
+        combos = list(product(*(fillers[name] for name in names)))
+        for combo in combos:
             text = template.format(**dict(zip(names, combo, strict=True)))
-            out.append(text[0].upper() + text[1:] if text else text)
+            out.append((text[0].upper() + text[1:] if text else text, 1.0 / len(combos)))
     return out
+
+
+def _uniform(texts: list[str]) -> Weighted:
+    return [(text, 1.0) for text in texts]
 
 
 def _with_typo(text: str, rng: np.random.Generator) -> str:
@@ -127,8 +163,9 @@ def _with_typo(text: str, rng: np.random.Generator) -> str:
     return " ".join(parts)
 
 
-def _add_typos(texts: list[str], rng: np.random.Generator) -> list[str]:
-    return texts + [_with_typo(t, rng) for t in texts if rng.random() < TYPO_SHARE]
+def _add_typos(texts: Weighted, rng: np.random.Generator) -> Weighted:
+    """``texts`` and, for a few of them, a variant with a typo (as likely as the original)."""
+    return texts + [(_with_typo(t, rng), w) for t, w in texts if rng.random() < TYPO_SHARE]
 
 
 def _escaped(text: str) -> str:
@@ -138,28 +175,49 @@ def _escaped(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Pool:
-    """Escaped texts of several groups in one array.
+    """Escaped texts of several groups in one array, each with its probability in its group.
 
-    Group ``g`` is ``texts[offsets[g] : offsets[g] + sizes[g]]``.
+    Group ``g`` is ``texts[offsets[g] : offsets[g] + sizes[g]]``; entry ``i`` of group ``g`` covers
+    ``[bounds[i - 1], bounds[i])`` of ``[g, g + 1)``, so one ``searchsorted`` of ``g + uniform``
+    picks a text for every row at once.
     """
 
     texts: np.ndarray
     offsets: np.ndarray
     sizes: np.ndarray
+    bounds: np.ndarray
 
     def pick(self, groups: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """One text per row, uniformly within the row's group."""
-        index = self.offsets[groups] + (uniform * self.sizes[groups]).astype(np.int64)
-        return self.texts[index]
+        """One text per row, drawn with the weights of the row's group."""
+        index = np.searchsorted(self.bounds, groups + uniform, side="right")
+        return self.texts[np.minimum(index, self.offsets[groups] + self.sizes[groups] - 1)]
+
+    def pick_some(self, groups: np.ndarray, uniform: np.ndarray, share: float) -> np.ndarray:
+        """A text for the rows whose ``uniform`` is below ``share``, else ""."""
+        chosen = uniform < share
+        out = self.pick(groups, np.where(chosen, uniform / share, 0.0))
+        out[~chosen] = ""
+        return out
+
+    def replaced(self, mark: str, text: str) -> _Pool:
+        """The same pool with ``mark`` replaced by ``text`` (already escaped) in every entry."""
+        texts = np.empty(len(self.texts), dtype=object)
+        texts[:] = [t.replace(mark, text) for t in self.texts.tolist()]
+        return _Pool(texts, self.offsets, self.sizes, self.bounds)
 
 
-def _pool(groups: list[list[str]], prefix: str = "", suffix: str = "") -> _Pool:
+def _pool(groups: list[Weighted], prefix: str = "", suffix: str = "") -> _Pool:
     """Pool of escaped texts; ``prefix``/``suffix`` are added to the non-empty ones."""
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
-    flat = [prefix + _escaped(t) + suffix if t else "" for g in groups for t in g]
+    flat = [prefix + _escaped(t) + suffix if t else "" for g in groups for t, _ in g]
     texts = np.empty(len(flat), dtype=object)
     texts[:] = flat
-    return _Pool(texts, np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+    bounds = []
+    for g, group in enumerate(groups):
+        cumulative = np.cumsum([w for _, w in group])
+        bounds.append(g + cumulative / cumulative[-1])
+        bounds[-1][-1] = g + 1  # exactly: the next group starts there
+    return _Pool(texts, np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes, np.concatenate(bounds))
 
 
 @dataclass(frozen=True)
@@ -189,8 +247,10 @@ def _vocabulary() -> _Vocabulary:
         ("type", PRIORITY_WEIGHTS_BY_TYPE),
     ):
         _check_keys(name, weights, enums[name])
-    for weights in PRIORITY_WEIGHTS_BY_TYPE.values():
+    for weights in (*PRIORITY_WEIGHTS_BY_TYPE.values(), WAVE_PRIORITY_WEIGHTS):
         _check_keys("priority", weights, enums["priority"])
+    if WAVE_TYPE not in enums["type"]:
+        raise ValueError(f"generator wave type {WAVE_TYPE!r} is not in the schema {enums['type']}")
     rng = np.random.default_rng(_VOCABULARY_SEED)
     languages, types = enums["language"], enums["type"]
     pairs = [(lang, kind) for lang in languages for kind in types]
@@ -203,12 +263,34 @@ def _vocabulary() -> _Vocabulary:
         types=types,
         subjects=_pool([_add_typos(_expand(*texts.subjects[p]), rng) for p in pairs]),
         openings=_pool(
-            [texts.openings[lang] for lang in languages], suffix="\\n"
+            [_uniform(texts.openings[lang]) for lang in languages], suffix="\\n"
         ),  # JSON escape of a new line
         bodies=_pool([_add_typos(_expand(*texts.bodies[p]), rng) for p in pairs]),
         details=_pool([per_lang[lang] for lang in languages], prefix=" "),
-        closings=_pool([_add_typos(texts.closings[lang], rng) for lang in languages], prefix="\\n"),
+        closings=_pool([_add_typos(_uniform(texts.closings[lang]), rng) for lang in languages], prefix="\\n"),
     )
+
+
+@cache
+def _wave_templates() -> tuple[_Pool, _Pool]:
+    """Subject and body pools of an incident wave (group = language), the text still a mark."""
+    rng = np.random.default_rng(_VOCABULARY_SEED + 1)
+    languages = schema.enums()["language"]
+    texts = _texts()
+    subjects = [_add_typos(_expand(*texts.wave_subjects[lang]), rng) for lang in languages]
+    longest = max(len(t) for group in subjects for t, _ in group) - len(_WAVE_MARK) + WAVE_TEXT_MAX
+    if longest > schema.max_lengths()["subject"]:
+        raise ValueError(f"a wave subject can reach {longest} characters, over the schema's limit")
+    bodies = [_add_typos(_expand(*texts.wave_bodies[lang]), rng) for lang in languages]
+    return _pool(subjects), _pool(bodies)
+
+
+@lru_cache(maxsize=8)
+def _wave_pools(text: str) -> tuple[_Pool, _Pool]:
+    """Subject and body pools of the wave about ``text`` (built once per text)."""
+    escaped = _escaped(text)
+    subjects, bodies = _wave_templates()
+    return subjects.replaced(_WAVE_MARK, escaped), bodies.replaced(_WAVE_MARK, escaped)
 
 
 @cache
@@ -251,7 +333,12 @@ def _keys(namespace: str) -> tuple[int, int, int]:
 
 def ticket_ids(id_key_a: int, id_key_b: int, first_index: int, count: int) -> list[str]:
     """``TCK-`` + 20 hex digits for indices ``first_index .. first_index + count - 1``."""
-    index = np.arange(first_index, first_index + count, dtype=np.uint64)
+    return _ids(id_key_a, id_key_b, np.arange(first_index, first_index + count, dtype=np.uint64))
+
+
+def _ids(id_key_a: int, id_key_b: int, index: np.ndarray) -> list[str]:
+    """``TCK-`` + 20 hex digits for each of the (uint64) ``index``."""
+    count = len(index)
     raw = np.empty((count, 10), dtype=np.uint8)
     raw[:, :8] = _mix64(index ^ np.uint64(id_key_a)).astype(">u8").view(np.uint8).reshape(count, 8)
     raw[:, 8:] = (
@@ -276,6 +363,121 @@ def _choice(rng: np.random.Generator, n: int, weights: list[float]) -> np.ndarra
     return rng.choice(len(p), size=n, p=p / p.sum())
 
 
+# --- incident wave ------------------------------------------------------------------------------
+
+
+def _wave_problem(text: str, share: float) -> str | None:
+    """What is wrong with a wave's text or share, or None when both are fine."""
+    if not text.strip():
+        return "the text is empty"
+    if len(text) > WAVE_TEXT_MAX:
+        return f"the text has {len(text)} characters, more than {WAVE_TEXT_MAX}"
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        return "the text must be one line, without control characters"
+    if not 0.0 < share <= 1.0:  # NaN fails too
+        return f"the share must be in (0, 1], got {share}"
+    return None
+
+
+@dataclass(frozen=True)
+class IncidentWave:
+    """A new problem hitting many clients at once: ``share`` of a batch's tickets become
+    incidents (mostly high or critical) whose subject and description quote ``text`` verbatim.
+
+    It makes the words and phrases of ``text`` surge in their hour, to show the keyword
+    analysis and its alerts at work. :meth:`parse` reads the ``TEXT:SHARE`` form of the CLI
+    and the DAG param.
+    """
+
+    text: str
+    share: float
+
+    def __post_init__(self) -> None:
+        problem = _wave_problem(self.text, self.share)
+        if problem:
+            raise ValueError(f"incident wave: {problem}")
+
+    @classmethod
+    def parse(cls, value: str) -> IncidentWave:
+        """``TEXT:SHARE`` (split at the last colon, spaces around either part dropped), e.g.
+        ``paiement refusé par la banque:0.06``; a bad value raises ValueError in one line."""
+        text, colon, share_text = value.rpartition(":")
+        text, share_text = text.strip(), share_text.strip()
+        try:
+            share = float(share_text)
+        except ValueError:
+            share = None
+        if not colon:
+            problem: str | None = "no ':' between the text and the share"
+        elif share is None:
+            problem = f"the share {share_text!r} is not a number"
+        else:
+            problem = _wave_problem(text, share)
+        if problem:
+            raise ValueError(
+                f"incident wave {value!r}: {problem} (expected TEXT:SHARE with SHARE in (0, 1], "
+                f"e.g. {WAVE_EXAMPLE!r})"
+            )
+        return cls(text, share)
+
+
+@dataclass(frozen=True)
+class _WaveRows:
+    """The rows an incident wave takes in one batch, their ids and their draws."""
+
+    text: str
+    rows: np.ndarray  # sorted row indices
+    ids: list[str]  # the rows' ticket ids
+    draws: np.ndarray  # (3, len(rows)) uniforms: priority, subject, body
+
+
+def _batch_wave(wave: IncidentWave, namespace: str, count: int) -> _WaveRows:
+    """``round(share * count)`` rows of a batch, chosen from ``namespace`` (seed and interval).
+
+    The rows are a prefix of one permutation and the draws are per row, so a larger share of
+    the same wave takes the same tickets and more. The ids depend on the text too: a wave added
+    to an hour already generated brings tickets of its own instead of colliding with sent ones.
+    """
+    rng = np.random.default_rng(_keys(f"wave|{namespace}")[0])
+    order = rng.permutation(count)
+    draws = rng.random((3, count))
+    rows = np.sort(order[: round(wave.share * count)])
+    _, key_a, key_b = _keys(f"wave|{namespace}|{wave.text}")
+    return _WaveRows(wave.text, rows, _ids(key_a, key_b, rows.astype(np.uint64)), draws[:, rows])
+
+
+def _stream_wave(wave: IncidentWave, seed: int, first_index: int, count: int) -> _WaveRows:
+    """Each stream ticket is in the wave with probability ``share``, from its index alone (so
+    however the stream is chunked)."""
+    index = np.arange(first_index, first_index + count, dtype=np.uint64)
+    member_key = _keys(f"stream-wave|{seed}")[1]
+    uniform = (_mix64(index ^ np.uint64(member_key)) >> np.uint64(11)).astype(np.float64) / 2.0**53
+    rows = np.flatnonzero(uniform < wave.share)
+    draws = np.random.default_rng(_keys(f"stream-wave|{seed}|{first_index}")[0]).random((3, len(rows)))
+    _, key_a, key_b = _keys(f"stream-wave|{seed}|{wave.text}")
+    return _WaveRows(wave.text, rows, _ids(key_a, key_b, index[rows]), draws)
+
+
+def _apply_wave(
+    wave: _WaveRows,
+    lang: np.ndarray,
+    kind: np.ndarray,
+    priority: np.ndarray,
+    subject: np.ndarray,
+    body: np.ndarray,
+) -> None:
+    """Turn the wave's rows into incidents about its text: type, priority, subject and body."""
+    rows, draws = wave.rows, wave.draws
+    vocab = _vocabulary()
+    kind[rows] = vocab.types.index(WAVE_TYPE)
+    weights = np.array([WAVE_PRIORITY_WEIGHTS[p] for p in schema.enums()["priority"]])
+    cumulative = np.cumsum(weights) / weights.sum()
+    priority[rows] = np.minimum(np.searchsorted(cumulative, draws[0], side="right"), len(weights) - 1)
+    subjects, bodies = _wave_pools(wave.text)
+    subject[rows] = subjects.pick(lang[rows], draws[1])
+    body[rows] = bodies.pick(lang[rows], draws[2])
+
+
 # --- batches ------------------------------------------------------------------------------------
 
 
@@ -287,6 +489,7 @@ class TicketBatch:
     values: list[bytes]
     timestamps_ms: list[int]
     malformed: dict[int, str] = field(default_factory=dict)  # index -> kind (MALFORMED_KINDS)
+    wave_rows: list[int] = field(default_factory=list)  # indices of the incident wave's tickets
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -307,8 +510,10 @@ def _value_template() -> str:
     return "{" + ",".join(f"{json.dumps(name)}:%s" for name in schema.fields()) + "}"
 
 
-def _columns(rng: np.random.Generator, count: int, ids: list[str], created_at: list[str]) -> dict[str, Any]:
-    """JSON-encoded column of every schema field."""
+def _columns(
+    rng: np.random.Generator, count: int, ids: list[str], created_at: list[str], wave: _WaveRows | None
+) -> dict[str, Any]:
+    """JSON-encoded column of every schema field; the wave's rows (if any) are its incidents."""
     vocab = _vocabulary()
     enums = schema.enums()
     n_types = len(vocab.types)
@@ -325,11 +530,14 @@ def _columns(rng: np.random.Generator, count: int, ids: list[str], created_at: l
     uniform = rng.random((5, count))
     group = lang * n_types + kind
     subject = vocab.subjects.pick(group, uniform[0])
+    body = vocab.bodies.pick(group, uniform[2])
+    if wave is not None:
+        _apply_wave(wave, lang, kind, priority, subject, body)
     parts = zip(
-        vocab.openings.pick(lang, uniform[1]),
-        vocab.bodies.pick(group, uniform[2]),
-        vocab.details.pick(lang, uniform[3]),
-        vocab.closings.pick(lang, uniform[4]),
+        vocab.openings.pick_some(lang, uniform[1], OPENING_SHARE),
+        body,
+        vocab.details.pick_some(lang, uniform[3], DETAIL_SHARE),
+        vocab.closings.pick_some(lang, uniform[4], CLOSING_SHARE),
         strict=True,
     )
 
@@ -358,31 +566,46 @@ def _generate(
     first_index: int,
     timestamps_ms: np.ndarray,
     malformed_share: float,
+    wave: _WaveRows | None = None,
 ) -> TicketBatch:
-    """Tickets created at ``timestamps_ms``; ``content_key`` seeds the content, ``id_keys`` the ids."""
+    """Tickets created at ``timestamps_ms``; ``content_key`` seeds the content, ``id_keys`` the ids.
+
+    The wave draws from its own generator: the other tickets and the malformed rows are those of
+    the same batch without a wave.
+    """
     if not 0.0 <= malformed_share <= 1.0:
         raise ValueError(f"malformed_share must be in [0, 1], got {malformed_share}")
     count = len(timestamps_ms)
     rng = np.random.default_rng(content_key)
     ids = ticket_ids(*id_keys, first_index, count)
-    columns = _columns(rng, count, ids, format_created_at(timestamps_ms))
+    if wave is not None:
+        for row, wave_id in zip(wave.rows.tolist(), wave.ids, strict=True):
+            ids[row] = wave_id
+    columns = _columns(rng, count, ids, format_created_at(timestamps_ms), wave)
     names = schema.fields()
     if set(columns) != set(names):
         raise ValueError(f"generator columns {sorted(columns)} do not match the schema fields {names}")
     template = _value_template()
     values = [(template % row).encode() for row in zip(*(columns[name] for name in names), strict=True)]
     batch = TicketBatch([i.encode() for i in ids], values, timestamps_ms.tolist())
+    if wave is not None:
+        batch.wave_rows = wave.rows.tolist()
     inject_malformed(batch, malformed_share, rng)
     return batch
 
 
 def generate_batch(
-    start: datetime, end: datetime, count: int | None = None, seed: int = 0, malformed_share: float = 0.0
+    start: datetime,
+    end: datetime,
+    count: int | None = None,
+    seed: int = 0,
+    malformed_share: float = 0.0,
+    incident_wave: IncidentWave | None = None,
 ) -> TicketBatch:
     """``count`` tickets (default ``BATCH_SIZE``) created in ``[start, end)``, in creation order.
 
-    Deterministic in ``(start, end, seed, count, malformed_share)``; ids depend only on
-    ``(start, end, seed)`` and the index.
+    Deterministic in ``(start, end, seed, count, malformed_share, incident_wave)``; ids depend
+    only on ``(start, end, seed)`` and the index, and for the wave's tickets on its text too.
     """
     count = config.batch_size() if count is None else count
     start_ms, end_ms = to_epoch_ms(start), to_epoch_ms(end)
@@ -393,20 +616,33 @@ def generate_batch(
     content_key, key_a, key_b = _keys(f"interval|{seed}|{start_ms}|{end_ms}")
     rng = np.random.default_rng(content_key + 1)
     timestamps = np.sort(rng.integers(start_ms, end_ms, size=count, dtype=np.int64))
-    return _generate(content_key, (key_a, key_b), 0, timestamps, malformed_share)
+    wave = _batch_wave(incident_wave, f"{seed}|{start_ms}|{end_ms}", count) if incident_wave else None
+    return _generate(content_key, (key_a, key_b), 0, timestamps, malformed_share, wave)
 
 
 def generate_stream_chunk(
-    seed: int, first_index: int, timestamps_ms: list[int], malformed_share: float = 0.0
+    seed: int,
+    first_index: int,
+    timestamps_ms: list[int],
+    malformed_share: float = 0.0,
+    incident_wave: IncidentWave | None = None,
 ) -> TicketBatch:
     """Tickets ``first_index ..`` of the endless stream of ``seed``, created at ``timestamps_ms``.
 
-    Ids depend only on ``(seed, index)``, so a stream never repeats an id.
+    Ids depend only on ``(seed, index)`` (and the wave's text for its tickets), so a stream never
+    repeats an id; each ticket is in the wave with probability ``incident_wave.share``.
     """
     _, key_a, key_b = _keys(f"stream|{seed}")
     content_key = _keys(f"stream|{seed}|{first_index}")[0]
+    count = len(timestamps_ms)
+    wave = _stream_wave(incident_wave, seed, first_index, count) if incident_wave else None
     return _generate(
-        content_key, (key_a, key_b), first_index, np.asarray(timestamps_ms, dtype=np.int64), malformed_share
+        content_key,
+        (key_a, key_b),
+        first_index,
+        np.asarray(timestamps_ms, dtype=np.int64),
+        malformed_share,
+        wave,
     )
 
 

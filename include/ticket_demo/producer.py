@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ticket_demo.generator import Record, generate_batch
+from ticket_demo.generator import IncidentWave, Record, generate_batch
 from ticket_etl import config, schema
 from ticket_etl.interval import to_epoch_ms
 
@@ -66,6 +66,7 @@ class ProduceReport:
     sent: int
     failed: int
     malformed: int = 0
+    wave: int = 0  # incident-wave tickets among those sent
 
 
 def schema_headers() -> list[tuple[str, bytes]]:
@@ -250,16 +251,18 @@ def generate_and_produce(
     progress: Callable[[int], None] | None = None,
     read_timeout_s: float = READ_TIMEOUT_S,
     landed: set[bytes] | frozenset[bytes] = frozenset(),
+    incident_wave: IncidentWave | None = None,
 ) -> ProduceReport:
     """Generate the tickets of ``[start, end)`` and produce those not already in ``topic``.
 
     ``bootstrap`` (default ``KAFKA_BROKER``) and ``client_config`` (e.g. a connection's
     security settings) are used to read the keys already present (each read step bounded by
     ``read_timeout_s``); ``landed``: keys already landed for the interval (the topic may no
-    longer hold them). Raises
-    :class:`ProduceError` if any delivery fails.
+    longer hold them); ``incident_wave``: see :class:`IncidentWave` (its tickets have ids of their
+    own, so a wave added to an hour already generated is sent). Raises :class:`ProduceError` if
+    any delivery fails.
     """
-    batch = generate_batch(start, end, count, seed, malformed_share)
+    batch = generate_batch(start, end, count, seed, malformed_share, incident_wave)
     present = existing_keys(
         bootstrap
         or (None if client_config and "bootstrap.servers" in client_config else config.kafka_broker()),
@@ -279,6 +282,7 @@ def generate_and_produce(
         sent=sent,
         failed=0,
         malformed=sum(1 for i in rows if i in batch.malformed),
+        wave=len(set(rows).intersection(batch.wave_rows)),
     )
     log.info("tickets of [%s, %s) to %s: %s", start.isoformat(), end.isoformat(), topic, report)
     return report

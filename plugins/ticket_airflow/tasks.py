@@ -10,12 +10,15 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ticket_etl import config
 from ticket_etl.interval import Interval, hour_of_run
 from ticket_etl.job_args import JobArguments
 from ticket_etl.job_contract import RunReport
+
+if TYPE_CHECKING:
+    from ticket_demo.generator import IncidentWave
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +111,30 @@ def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> dict[str, str]:
     return {"text": text, "digest": rules.digest, "version": rules.version}
 
 
-def generate(interval: Interval, count: int, seed: int, malformed_share: float) -> dict[str, int]:
+def incident_wave(value: str | None) -> IncidentWave | None:
+    """The ``incident_wave`` param (``TEXT:SHARE``; empty: none) as the generator takes it; a bad
+    value is a data error (retrying cannot fix a param)."""
+    from ticket_demo.generator import IncidentWave
+
+    if not value or not value.strip():
+        return None
+    try:
+        return IncidentWave.parse(value)
+    except ValueError as error:
+        raise DataError(str(error)) from None
+
+
+def generate(
+    interval: Interval, count: int, seed: int, malformed_share: float, wave: str | None = ""
+) -> dict[str, int]:
     """Produce the interval's demo tickets (those already in the topic, or already landed, are
-    skipped: re-generating an hour sends nothing twice, whatever Kafka still holds)."""
+    skipped: re-generating an hour sends nothing twice, whatever Kafka still holds), with the
+    incident wave ``wave`` (``TEXT:SHARE``, see :func:`incident_wave`) if one is given."""
     from ticket_airflow.hooks import TicketProducerHook
     from ticket_demo.producer import generate_and_produce
     from ticket_etl.artifacts import landed_keys
 
+    parsed_wave = incident_wave(wave)  # before any connection: a bad param fails at once
     topic = config.source_topic()
     report = generate_and_produce(
         TicketProducerHook().get_producer(),
@@ -126,11 +146,11 @@ def generate(interval: Interval, count: int, seed: int, malformed_share: float) 
         malformed_share=malformed_share,
         bootstrap=kafka_bootstrap(),
         landed=landed_keys(config.stats_dir(), topic, interval),
+        incident_wave=parsed_wave,
     )
     log.info("generation report: %s", report)
-    return {
-        key: getattr(report, key) for key in ("generated", "already_present", "sent", "failed", "malformed")
-    }
+    keys = ("generated", "already_present", "sent", "failed", "malformed", "wave")
+    return {key: getattr(report, key) for key in keys}
 
 
 def job_arguments(

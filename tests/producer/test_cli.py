@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -49,6 +50,49 @@ def test_bad_arguments_exit_2_with_usage(args: tuple[str, ...], message: str) ->
     assert "usage: python -m ticket_demo.cli" in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+HOUR = ("--start", "2026-11-28T04:00", "--end", "2026-11-28T05:00")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("batch", *HOUR, "--incident-wave", "paiement refusé"), "no ':' between the text and the share"),
+        (("batch", *HOUR, "--incident-wave", "paiement refusé:1.5"), "the share must be in (0, 1], got 1.5"),
+        (("batch", *HOUR, "--incident-wave", "paiement refusé:6%"), "the share '6%' is not a number"),
+        (("stream", "--rate", "5", "--incident-wave", ":0.06"), "the text is empty"),
+    ],
+)
+def test_bad_incident_wave_exits_2_with_one_line(args: tuple[str, ...], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"python -m ticket_demo.cli {args[0]}: error: argument --incident-wave: ")
+    assert message in error and "TEXT:SHARE" in error
+
+
+@pytest.mark.integration
+def test_batch_with_incident_wave_adds_its_tickets_to_a_generated_hour(
+    kafka_bootstrap: str, unique_topic: str
+) -> None:
+    """The hour first without a wave, then with one: the wave's tickets (ids of their own) are sent,
+    every one an incident quoting the text; the same wave again sends nothing."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    interval = ("--start", (end - timedelta(hours=1)).isoformat(), "--end", end.isoformat())
+    common = ("--topic", unique_topic, "--bootstrap", kafka_bootstrap, "--seed", "4", "--count", "200")
+    wave = ("--incident-wave", "paiement refusé par la banque:0.1", "--no-progress")
+    plain = run_cli("batch", *interval, *common, "--no-progress")
+    assert plain.returncode == 0, plain.stderr
+    with_wave = run_cli("batch", *interval, *common, *wave)
+    assert with_wave.returncode == 0, with_wave.stderr
+    assert "generated=200 already_present=180 sent=20 malformed=0 failed=0 wave=20" in with_wave.stdout
+    again = run_cli("batch", *interval, *common, *wave)
+    assert "already_present=200 sent=0" in again.stdout and "wave=0" in again.stdout
+    tickets = [json.loads(m.value()) for m in consume_all(kafka_bootstrap, unique_topic)]
+    quoting = [t for t in tickets if "paiement refusé par la banque" in t["description"]]
+    assert len(tickets) == 220 and len(quoting) == 20
+    assert all(t["type"] == "incident" and "paiement refusé par la banque" in t["subject"] for t in quoting)
 
 
 def test_bad_batch_size_setting_is_a_usage_error() -> None:
