@@ -74,7 +74,7 @@ class TestMergeKeywords:
     def test_counts_are_summed_and_exact_when_every_hour_lists_the_word(self) -> None:
         per_hour = [scopes(all=({"erreur": 10, "panne": 4}, 2)), scopes(all=({"erreur": 7, "panne": 9}, 3))]
         merged = insights.merge_keywords(per_hour, 10)["all"]
-        assert [(w.word, w.tickets_min, w.tickets_max, w.exact) for w in merged.words] == [
+        assert [(w.term, w.tickets_min, w.tickets_max, w.exact) for w in merged.terms] == [
             ("erreur", 17, 17, True),
             ("panne", 13, 13, True),
         ]
@@ -82,7 +82,7 @@ class TestMergeKeywords:
 
     def test_a_word_missing_from_an_hour_is_a_lower_bound_up_to_that_hours_others_max(self) -> None:
         per_hour = [scopes(all=({"erreur": 10, "facture": 8}, 3)), scopes(all=({"erreur": 6}, 4))]
-        words = {w.word: w for w in insights.merge_keywords(per_hour, 10)["all"].words}
+        words = {w.term: w for w in insights.merge_keywords(per_hour, 10)["all"].terms}
         assert (words["facture"].tickets_min, words["facture"].tickets_max) == (8, 12)
         assert words["facture"].label == "≥ 8" and words["erreur"].label == "16"
 
@@ -93,18 +93,18 @@ class TestMergeKeywords:
             scopes(all=({"x": 50, "common": 40}, 1)),
             scopes(all=({"y": 50, "common": 40}, 1)),
         ]
-        ranked = [w.word for w in insights.merge_keywords(per_hour, 3)["all"].words]
+        ranked = [w.term for w in insights.merge_keywords(per_hour, 3)["all"].terms]
         assert ranked == ["common", "x", "y"]
 
     def test_an_hour_without_the_scope_adds_nothing_and_one_without_lists_is_counted_apart(self) -> None:
         per_hour = [scopes(incident=({"panne": 3}, 1)), scopes(question=({"aide": 2}, 0)), None]
         merged = insights.merge_keywords(per_hour, 10)["incident"]
-        assert [(w.word, w.tickets_min, w.tickets_max) for w in merged.words] == [("panne", 3, 3)]
+        assert [(w.term, w.tickets_min, w.tickets_max) for w in merged.terms] == [("panne", 3, 3)]
         assert merged.hours_unknown == 1
 
     def test_shown_words_are_cut_after_ranking(self) -> None:
         per_hour = [scopes(all=({f"w{i}": i for i in range(1, 30)}, 0))]
-        assert [w.word for w in insights.merge_keywords(per_hour, 3)["all"].words] == ["w29", "w28", "w27"]
+        assert [w.term for w in insights.merge_keywords(per_hour, 3)["all"].terms] == ["w29", "w28", "w27"]
 
 
 def test_sla_pressure_sums_overdue_and_buckets_due_times_after_each_hours_end() -> None:

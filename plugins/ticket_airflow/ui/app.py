@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from ticket_airflow.ui import charts, insights, pages, runs, topics
+from ticket_etl import keywords
 
 APP_PREFIX = "/ticket-insights"
 HERE = Path(__file__).resolve().parent
@@ -62,6 +63,8 @@ def _templates() -> Any:
         f"{value:,}".replace(",", "\u202f") if isinstance(value, int) else value
     )
     templates.env.filters["percent"] = lambda value: f"{value:.1%}"
+    templates.env.filters["decimal"] = decimal_text
+    templates.env.filters["lift"] = lift_text
     templates.env.filters["compact_json"] = lambda value: json.dumps(
         value, ensure_ascii=False, sort_keys=True
     )
@@ -70,8 +73,32 @@ def _templates() -> Any:
         priority_colour=lambda priority: charts.PRIORITY_COLOURS.get(priority, "#999999"),
         retention=retention_text,
         scan_limit=topics.LOOKUP_SCAN_LIMIT,
+        alert_rule=ALERT_RULE,
+        listed_rule=LISTED_RULE,
     )
     return templates
+
+
+ALERT_RULE = (
+    f"score at least {keywords.ALERT_MIN_SCORE:g}, at least {keywords.ALERT_MIN_TICKETS} tickets, "
+    f"lift at least ×{keywords.ALERT_MIN_LIFT:g}, against a baseline of at least "
+    f"{keywords.ALERT_MIN_BASELINE_HOURS} published hours"
+)
+LISTED_RULE = (
+    f"at least {keywords.MIN_TICKETS} tickets and {keywords.MIN_SHARE:.0%} of them, more than expected"
+)
+
+
+def decimal_text(value: Any) -> str:
+    """A figure such as an expected count or a score: one decimal, thin spaces between thousands."""
+    return f"{value:,.1f}".replace(",", "\u202f") if isinstance(value, int | float) else "?"
+
+
+def lift_text(value: Any) -> str:
+    """A lift as a factor: ``×4.5`` below 10, ``×12`` from 10 on."""
+    if not isinstance(value, int | float):
+        return "?"
+    return f"×{value:,.0f}".replace(",", "\u202f") if value >= 10 else f"×{value:.1f}"
 
 
 def retention_text(key: str, value: str | None) -> str:

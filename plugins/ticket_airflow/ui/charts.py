@@ -223,37 +223,38 @@ def rejects_per_hour(rows: list[Mapping[str, Any]], hour_range: Mapping[str, Any
     }
 
 
-def keywords(scope: str, merged: Mapping[str, Any]) -> Figure:
-    """A scope's top keywords: bars at the known count, whiskers up to the upper bound when only a
-    lower bound is known."""
-    words = list(reversed(merged["words"]))  # the most frequent at the top
-    title = "Top keywords, all tickets" if scope == "all" else f"Top keywords, {scope.replace('_', ' ')}"
+def top_terms(scope: str, merged: Mapping[str, Any], name: str = "word") -> Figure:
+    """A scope's top words (``name`` ``word``) or phrases (``phrase``): bars at the known count,
+    whiskers up to the upper bound when only a lower bound is known."""
+    terms = list(reversed(merged[name + "s"]))  # the most frequent at the top
+    what = "keywords" if name == "word" else "phrases"
+    title = f"Top {what}, " + ("all tickets" if scope == "all" else scope.replace("_", " "))
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
-                "y": [w["word"] for w in words],
-                "x": [w["tickets_min"] for w in words],
-                "text": [w["label"] for w in words],
+                "y": [t[name] for t in terms],
+                "x": [t["tickets_min"] for t in terms],
+                "text": [t["label"] for t in terms],
                 "textposition": "auto",
-                "customdata": [w["tickets_max"] for w in words],
+                "customdata": [t["tickets_max"] for t in terms],
                 "error_x": {
                     "type": "data",
                     "symmetric": False,
-                    "array": [w["tickets_max"] - w["tickets_min"] for w in words],
-                    "arrayminus": [0] * len(words),
+                    "array": [t["tickets_max"] - t["tickets_min"] for t in terms],
+                    "arrayminus": [0] * len(terms),
                     "color": "#888888",
                 },
-                "marker": {"color": "#0072B2"},
+                "marker": {"color": "#0072B2" if name == "word" else "#009E73"},
                 "hovertemplate": "%{y}: %{text} tickets (at most %{customdata})<extra></extra>",
             }
         ],
         "layout": _layout(
             title,
-            height=max(260, 40 + 22 * len(words)),
+            height=max(260, 40 + 22 * len(terms)),
             margin={"l": 130, "r": 20, "t": 48, "b": 50},
-            xaxis={"title": {"text": "tickets mentioning the word"}, "rangemode": "tozero"},
+            xaxis={"title": {"text": f"tickets mentioning the {name}"}, "rangemode": "tozero"},
             yaxis={"automargin": True},
         ),
     }
@@ -379,10 +380,13 @@ def range_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
 
 
 def keyword_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:
-    """One keyword chart per scope."""
-    return {
-        f"chart-keywords-{scope}": keywords(scope, merged) for scope, merged in insights["keywords"].items()
+    """One keyword chart and one phrase chart per scope (``phrases`` absent: an older answer)."""
+    figures = {
+        f"chart-keywords-{scope}": top_terms(scope, merged) for scope, merged in insights["keywords"].items()
     }
+    for scope, merged in insights["phrases"].items():
+        figures[f"chart-phrases-{scope}"] = top_terms(scope, merged, "phrase")
+    return figures
 
 
 def hour_figures(insights: Mapping[str, Any]) -> dict[str, Figure]:

@@ -1,4 +1,6 @@
-"""A range of hours and the figures of their published summaries, merged.
+"""A range of hours and the figures of their published summaries, merged: counts, keywords and
+phrases (with bounds), SLA pressure, and the keyword analysis (what is new in the last hour, the
+alerts of the range, what characterises each ticket type, ranked by :mod:`ticket_etl.keywords`).
 
 Only published hours are read, through :func:`ticket_etl.artifacts.published_intervals` and
 :func:`ticket_etl.artifacts.read_summary` (never the staging area). The work per request is
@@ -16,11 +18,11 @@ import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ticket_etl import artifacts, schema
+from ticket_etl import artifacts, keywords, schema
 from ticket_etl.interval import Interval, iso_utc, parse_utc
 from ticket_etl.job_contract import SUMMARY_FIELDS, TOTALS
 
@@ -29,6 +31,7 @@ MAX_RANGE_HOURS = 720  # 30 days of hourly runs
 PRESETS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 DEFAULT_PRESET = "24h"
 KEYWORDS_SHOWN = 20
+MAX_EXAMPLES = 10  # example tickets kept per term entry (the job lists 3)
 # SLA pressure: tickets not overdue at the end of their hour, by how long after that end they fall
 # due (upper bounds in hours; None: the rest).
 SLA_HORIZONS: tuple[tuple[str, int | None], ...] = (
@@ -209,12 +212,28 @@ def hour_row(hour: Hour) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class MergedWord:
-    """A keyword's tickets over several hours: exact when every hour listed it (or had no such
-    scope), else between ``tickets_min`` (the hours that listed it) and ``tickets_max`` (plus, for
-    every other hour, that hour's ``others_max``)."""
+class TermKind:
+    """How a summary lists one kind of term per scope: ``keywords_by_scope`` lists ``words`` of
+    ``{"word", "tickets"}``, ``phrases_by_scope`` lists ``phrases`` of ``{"phrase", "tickets"}``;
+    ``kind`` is the :mod:`ticket_etl.keywords` kind."""
 
-    word: str
+    field: str
+    lists: str
+    name: str
+    kind: str
+
+
+WORDS = TermKind("keywords_by_scope", "words", "word", keywords.WORD)
+PHRASES = TermKind("phrases_by_scope", "phrases", "phrase", keywords.PHRASE)
+
+
+@dataclass(frozen=True)
+class MergedTerm:
+    """A word's or phrase's tickets over several hours: exact when every hour listed it (or had no
+    such scope), else between ``tickets_min`` (the hours that listed it) and ``tickets_max`` (plus,
+    for every other hour, that hour's ``others_max``)."""
+
+    term: str
     tickets_min: int
     tickets_max: int
 
@@ -227,62 +246,248 @@ class MergedWord:
         """``412``, or ``≥ 412`` when only a lower bound is known."""
         return f"{self.tickets_min}" if self.exact else f"≥ {self.tickets_min}"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "exact": self.exact, "label": self.label}
+    def as_dict(self, name: str) -> dict[str, Any]:
+        """``name`` (``word`` or ``phrase``) holds the term, as in the summaries."""
+        return {
+            name: self.term,
+            "tickets_min": self.tickets_min,
+            "tickets_max": self.tickets_max,
+            "exact": self.exact,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
-class MergedKeywords:
-    """The ranking of one scope over a range: ``words`` by lower bound (then upper bound, then word);
-    ``unlisted_max``: a word that no hour listed has at most this many tickets; ``hours_unknown``:
-    hours whose summary has no keyword lists (not counted in any bound)."""
+class MergedTerms:
+    """The ranking of one scope over a range: ``terms`` by lower bound (then upper bound, then term);
+    ``unlisted_max``: a term that no hour listed has at most this many tickets; ``hours_unknown``:
+    hours whose summary has no lists of this kind (not counted in any bound)."""
 
-    words: list[MergedWord]
+    kind: TermKind
+    terms: list[MergedTerm]
     unlisted_max: int
     hours_unknown: int
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "words": [word.as_dict() for word in self.words],
+            self.kind.lists: [term.as_dict(self.kind.name) for term in self.terms],
             "unlisted_max": self.unlisted_max,
             "hours_unknown": self.hours_unknown,
         }
 
 
-def merge_keywords(per_hour: list[Mapping[str, Any] | None], shown: int) -> dict[str, MergedKeywords]:
-    """Merge the keyword lists of several hours, every scope in one pass (``per_hour``: each hour's
-    ``keywords_by_scope``, None when the summary has none); the ``shown`` first words per scope.
+@dataclass
+class ScopeSums:
+    """One scope's lists summed over hours: every listed term's tickets (``counts``, a lower bound),
+    the ``others_max`` of the hours that listed it (``covered``) and of every hour (``others_total``)."""
 
-    Counts are summed, never ranks averaged. An hour that lists the word adds its count to both
-    bounds; an hour that has the scope but does not list the word adds 0 to the lower bound and its
-    ``others_max`` to the upper one; an hour without the scope had no ticket of it (adds 0).
+    counts: dict[str, int]
+    covered: dict[str, int]
+    others_total: int = 0
+
+
+@dataclass(frozen=True)
+class TermSums:
+    """A kind's lists summed over hours, every scope; ``hours_unknown``: hours without such lists."""
+
+    kind: TermKind
+    scopes: dict[str, ScopeSums]
+    hours_unknown: int
+
+
+def sum_terms(per_hour: Iterable[Any], kind: TermKind = WORDS) -> TermSums:
+    """Sum the lists of several hours, every scope in one pass (``per_hour``: each hour's
+    ``keywords_by_scope`` or ``phrases_by_scope``, None when the summary has none).
+
+    An hour that lists the term adds its count (and its ``others_max`` to ``covered``); an hour
+    without the scope had no ticket of it (adds nothing).
     """
-    lower: dict[str, dict[str, int]] = defaultdict(dict)
-    covered: dict[str, dict[str, int]] = defaultdict(dict)  # the others_max of the hours listing a word
-    others_total: Counter[str] = Counter()
+    scopes: dict[str, ScopeSums] = {}
     unknown = 0
-    for scopes in per_hour:
-        if type(scopes) is not dict:
+    for by_scope in per_hour:
+        if type(by_scope) is not dict:
             unknown += 1
             continue
-        for scope, lists in scopes.items():
+        for scope, lists in by_scope.items():
             lists = _mapping(lists)
             others_max = _count(lists.get("others_max"))
-            others_total[scope] += others_max
-            counts, seen = lower[scope], covered[scope]
-            for entry in lists.get("words") or ():
+            sums = scopes.get(scope)
+            if sums is None:
+                sums = scopes[scope] = ScopeSums({}, {})
+            sums.others_total += others_max
+            counts, seen = sums.counts, sums.covered
+            for entry in lists.get(kind.lists) or ():
                 entry = _mapping(entry)
-                word, tickets = entry.get("word"), entry.get("tickets")
-                if type(word) is str and type(tickets) is int:
-                    counts[word] = counts.get(word, 0) + tickets
-                    seen[word] = seen.get(word, 0) + others_max
+                term, tickets = entry.get(kind.name), entry.get("tickets")
+                if type(term) is str and type(tickets) is int:
+                    counts[term] = counts.get(term, 0) + tickets
+                    seen[term] = seen.get(term, 0) + others_max
+    return TermSums(kind, scopes, unknown)
+
+
+def rank_terms(sums: TermSums, shown: int) -> dict[str, MergedTerms]:
+    """The ``shown`` first terms per scope, by lower bound; the upper bound adds, for every hour
+    that has the scope but does not list the term, that hour's ``others_max``. Counts are summed,
+    never ranks averaged."""
     merged = {}
-    for scope, counts in lower.items():
-        total, seen = others_total[scope], covered[scope]
-        ranked = heapq.nsmallest(shown, ((-n, -(n + total - seen[w]), w) for w, n in counts.items()))
-        words = [MergedWord(word, -low, -high) for low, high, word in ranked]
-        merged[scope] = MergedKeywords(words, total, unknown)
+    for scope, s in sums.scopes.items():
+        total, seen = s.others_total, s.covered
+        ranked = heapq.nsmallest(shown, ((-n, -(n + total - seen[t]), t) for t, n in s.counts.items()))
+        terms = [MergedTerm(term, -low, -high) for low, high, term in ranked]
+        merged[scope] = MergedTerms(sums.kind, terms, total, sums.hours_unknown)
     return merged
+
+
+def merge_keywords(
+    per_hour: list[Mapping[str, Any] | None], shown: int, kind: TermKind = WORDS
+) -> dict[str, MergedTerms]:
+    """Merge the keyword (or phrase) lists of several hours: :func:`sum_terms`, then
+    :func:`rank_terms`."""
+    return rank_terms(sum_terms(per_hour, kind), shown)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number of a summary (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return value
+
+
+def term_entry(value: Any) -> dict[str, Any] | None:
+    """A :class:`~ticket_etl.job_contract.TermEntry` of a summary, checked (None when it has no
+    term or no tickets): figures that are not numbers, an ``exact`` that is not a bool are dropped;
+    ``examples`` keeps at most :data:`MAX_EXAMPLES` ticket ids, those that are text."""
+    value = _mapping(value)
+    term, tickets = value.get("term"), value.get("tickets")
+    if type(term) is not str or type(tickets) is not int:
+        return None
+    kind = value.get("kind")
+    checked: dict[str, Any] = {"term": term, "kind": kind if type(kind) is str else keywords.WORD}
+    checked["tickets"] = tickets
+    for name in ("share", "expected", "lift", "score"):
+        number = _number(value.get(name))
+        if number is not None:
+            checked[name] = number
+    if type(value.get("exact")) is bool:
+        checked["exact"] = value["exact"]
+    if type(value.get("examples")) is list:
+        checked["examples"] = [e for e in value["examples"] if type(e) is str][:MAX_EXAMPLES]
+    return checked
+
+
+def term_entries(value: Any) -> list[dict[str, Any]]:
+    """A summary's list of term entries, the malformed ones left out."""
+    entries = (term_entry(item) for item in value) if type(value) is list else ()
+    return [entry for entry in entries if entry is not None]
+
+
+def _baseline(value: Any) -> dict[str, int] | None:
+    """A summary's ``baseline`` (hours, look-back hours, tickets), None when absent or malformed."""
+    value = _mapping(value)
+    if type(value.get("hours")) is not int:
+        return None
+    return {name: _count(value.get(name)) for name in ("hours", "look_back_hours", "tickets")}
+
+
+def whats_new(hours: list[Hour]) -> dict[str, Any]:
+    """The "What's new" panel: the surging terms of the range's last published hour, against its
+    baseline, and every alert of the range, newest first.
+
+    ``analysed``: the last hour's summary has a keyword analysis (older ones do not: the page says
+    so rather than show an empty list); ``baseline`` None: not stated, ``hours`` 0: the hour had no
+    published hour before it, nothing could surge. Surging terms that raised an alert are marked
+    ``alert``. ``hours_with_alerts``, ``hours_without_alerts``: hours of the range whose summary
+    has an alert list (even empty), and those whose summary has none (their alerts are unknown).
+    """
+    ordered = sorted(hours, key=lambda hour: hour.interval.start)
+    last = ordered[-1] if ordered else None
+    summary = last.summary if last else _EMPTY
+    surging = term_entries(summary.get("surging_terms"))
+    alerted = {(e["kind"], e["term"]) for e in term_entries(summary.get("alerts"))}
+    alerts = []
+    without = 0
+    for hour in reversed(ordered):
+        listed = hour.summary.get("alerts")
+        if type(listed) is not list:
+            without += 1
+            continue
+        when = {"start": iso_utc(hour.interval.start), "end": iso_utc(hour.interval.end)}
+        alerts.extend({"hour": when, **entry} for entry in term_entries(listed))
+    return {
+        "last_hour": (
+            {
+                "start": iso_utc(last.interval.start),
+                "end": iso_utc(last.interval.end),
+                "run_id": _mapping(summary.get("run")).get("run_id"),
+            }
+            if last
+            else None
+        ),
+        "analysed": "surging_terms" in summary or "baseline" in summary,
+        "baseline": _baseline(summary.get("baseline")),
+        "surging": [{**e, "alert": (e["kind"], e["term"]) in alerted} for e in surging],
+        "alerts": alerts,
+        "hours_with_alerts": len(hours) - without,
+        "hours_without_alerts": without,
+    }
+
+
+def _type_terms(name: str, sums: Iterable[TermSums], tickets: int, phrases_silent: int) -> keywords.HourTerms:
+    """A type's term counts over the range, as :func:`ticket_etl.keywords.distinctive` takes them:
+    the summed listed counts and, per kind, the summed ``others_max`` (hours without phrase lists
+    bound a phrase by their tickets of the type, as :func:`ticket_etl.keywords.hour_terms` does)."""
+    counts: dict[tuple[str, str], int] = {}
+    others: dict[str, int] = {}
+    for kind_sums in sums:
+        kind = kind_sums.kind.kind
+        own = kind_sums.scopes.get(name) or ScopeSums({}, {})
+        counts.update({(kind, term): n for term, n in own.counts.items()})
+        others[kind] = own.others_total
+    others[keywords.PHRASE] += phrases_silent
+    return keywords.HourTerms(tickets, counts, others)
+
+
+def distinctive_by_type(
+    hours: list[Hour], types: Mapping[str, Mapping[str, Any]], words: TermSums, phrases: TermSums
+) -> dict[str, Any]:
+    """Per ticket type, the terms and phrases that characterise it against the other types.
+
+    One published hour: its summary's ``distinctive_terms_by_type`` (the job's own ranking;
+    ``source`` ``"none"`` when the summary predates it). Several: ranked here with
+    :func:`ticket_etl.keywords.distinctive` from the summed lists (``words``, ``phrases``: those of
+    the hours that have keyword lists, and only their tickets count; ``hours_unknown``: the others;
+    ``hours_without_phrases``: counted hours without phrase lists).
+    """
+    if len(hours) == 1:
+        listed = hours[0].summary.get("distinctive_terms_by_type")
+        by_type = {name: term_entries(entries) for name, entries in _mapping(listed).items()}
+        source = "summary" if type(listed) is dict else "none"
+        tickets = {name: figures["tickets"] for name, figures in types.items()}
+        hours_unknown = 0 if source == "summary" else 1
+        hours_without_phrases = 0
+    else:
+        tickets, silent = Counter(), Counter()
+        counted = [hour for hour in hours if type(hour.summary.get(WORDS.field)) is dict]
+        for hour in counted:
+            no_phrases = type(hour.summary.get(PHRASES.field)) is not dict
+            for name, figures in _mapping(hour.summary.get("by_type")).items():
+                n = _count(_mapping(figures).get("tickets"))
+                tickets[name] += n
+                silent[name] += n if no_phrases else 0
+        terms = {name: _type_terms(name, (words, phrases), tickets[name], silent[name]) for name in tickets}
+        by_type = keywords.distinctive(terms) if counted else {}
+        source = "range" if counted else "none"
+        hours_unknown = len(hours) - len(counted)
+        hours_without_phrases = sum(type(hour.summary.get(PHRASES.field)) is not dict for hour in counted)
+    return {
+        "source": source,
+        "hours_unknown": hours_unknown,
+        "hours_without_phrases": hours_without_phrases,
+        "types": {
+            name: {"tickets": _count(tickets.get(name)), "terms": by_type[name]}
+            for name in ordered_scopes(by_type)
+        },
+    }
 
 
 def _due_horizon(due_hour: datetime, hour_end: datetime) -> str | None:
@@ -361,7 +566,9 @@ def range_insights(
     high = sum(team["high_or_critical"] for team in teams.values())
     by_priority = sum_counts(group["by_priority"] for group in types.values())
     busiest = max(teams.items(), key=lambda item: (item[1]["tickets"], item[0]), default=None)
-    keywords = merge_keywords([hour.summary.get("keywords_by_scope") for hour in hours], shown)
+    words = sum_terms(hour.summary.get(WORDS.field) for hour in hours)
+    phrases = sum_terms((hour.summary.get(PHRASES.field) for hour in hours), PHRASES)
+    top_words, top_phrases = rank_terms(words, shown), rank_terms(phrases, shown)
     rules_versions = Counter(row["rules_version"] for row in rows if row["rules_version"])
     return {
         "range": hour_range.as_dict(),
@@ -379,7 +586,10 @@ def range_insights(
             if busiest and busiest[1]["tickets"]
             else None
         ),
-        "keywords": {scope: keywords[scope].as_dict() for scope in ordered_scopes(keywords)},
+        "whats_new": whats_new(hours),
+        "keywords": {scope: top_words[scope].as_dict() for scope in ordered_scopes(top_words)},
+        "phrases": {scope: top_phrases[scope].as_dict() for scope in ordered_scopes(top_phrases)},
+        "distinctive": distinctive_by_type(hours, types, words, phrases),
         "sla": merge_sla(hours),
         "rejected_by_reason": dict(
             sorted(sum_counts(h.summary.get("rejected_by_reason") for h in hours).items())

@@ -1,5 +1,5 @@
 // Ticket insights pages: theme (Airflow's own choice, stored by its UI under "theme"), charts drawn
-// with the Plotly bundle served by the app, keyword scope tabs. No network access beyond the app.
+// with the Plotly bundle served by the app, keyword and phrase scope tabs. No network access beyond the app.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -42,15 +42,17 @@
     return Promise.all(Object.keys(figures).map(draw));
   }
 
+  // Tabs act within their own panel ([data-tabs]: the keywords and the phrases each have theirs).
   function selectScope(button) {
     var scope = button.dataset.scopeTab;
-    document.querySelectorAll("[data-scope-tab]").forEach(function (b) {
+    var group = button.closest("[data-tabs]") || document;
+    group.querySelectorAll("[data-scope-tab]").forEach(function (b) {
       b.setAttribute("aria-selected", b === button ? "true" : "false");
     });
-    document.querySelectorAll("[data-scope-panel]").forEach(function (panel) {
+    group.querySelectorAll("[data-scope-panel]").forEach(function (panel) {
       panel.hidden = panel.dataset.scopePanel !== scope;
+      if (!panel.hidden) panel.querySelectorAll(".plot[id]").forEach(function (plot) { draw(plot.id); });
     });
-    draw("chart-keywords-" + scope);
   }
 
   window.addEventListener("DOMContentLoaded", function () {
