@@ -7,7 +7,7 @@
       rejected_tickets/interval=.../      stats_by_type/interval=.../
       stats_by_team/interval=.../         word_frequency/interval=.../
       keyword_trends/interval=.../
-      insights/interval=.../insights_summary.json
+      insights/interval=.../insights_summary.json, term_counts.json
       insights_summary.json               (the latest hour's summary)
       _staging/<run>/...                  (a run's outputs before promotion)
       _locks/...                          (who is processing what)
@@ -45,6 +45,7 @@ PARQUET_DATASETS = (
 )
 INSIGHTS_DATASET = "insights"
 SUMMARY_NAME = "insights_summary.json"
+TERM_COUNTS_NAME = "term_counts.json"  # the hour's overall term counts, for later hours' baselines
 MANIFEST_NAME = "_MANIFEST.json"
 STAGING = "_staging"
 LOCKS = "_locks"
@@ -104,6 +105,10 @@ def staging_path(root: str, run_id: str) -> str:
 
 def summary_path(root: str, interval: Interval) -> str:
     return join(partition_path(root, INSIGHTS_DATASET, interval), SUMMARY_NAME)
+
+
+def term_counts_path(root: str, interval: Interval) -> str:
+    return join(partition_path(root, INSIGHTS_DATASET, interval), TERM_COUNTS_NAME)
 
 
 def interval_of(summary: dict[str, Any]) -> Interval:

@@ -24,6 +24,7 @@ ALERT_MIN_SCORE = 50.0
 ALERT_MIN_TICKETS = 10
 ALERT_MIN_LIFT = 4.0
 ALERT_MIN_BASELINE_HOURS = 3
+COUNTED_TERMS = 1000  # overall terms of each kind in an hour's term_counts.json
 LISTED_PER_SCOPE = 10  # entries of each ranking in the summary (surging, distinctive per type)
 EXAMPLES = 3  # ticket ids shown with each surging term
 
@@ -93,27 +94,48 @@ def is_alert(term: TermEntry, baseline: Baseline) -> bool:
 
 @dataclass(frozen=True)
 class HourTerms:
-    """One published hour's term counts in one scope: the listed terms (exact counts) and
-    ``others_max``, the most tickets an unlisted term can have there."""
+    """Term counts of a set of tickets (an hour, or a type over a range): the listed terms and
+    ``others_max``, the most tickets an unlisted term can have there. ``counts`` are exact for one
+    hour; over several they are lower bounds, and ``upper`` (when given) the upper bounds."""
 
     tickets: int
     counts: Mapping[tuple[str, str], int]  # (kind, term) -> tickets
     others_max: Mapping[str, int]  # kind -> bound
+    upper: Mapping[tuple[str, str], int] | None = None
+
+    def at_most(self, kind: str, term: str) -> int:
+        """The most tickets ``term`` can have here: a reference is never understated."""
+        listed = (self.upper or self.counts).get((kind, term))
+        return self.others_max.get(kind, 0) if listed is None else listed
 
 
-def hour_terms(summary: Mapping[str, Any], scope: str = OVERALL_SCOPE) -> HourTerms | None:
-    """A published summary's term counts in ``scope`` (None when it lists no words: an older
-    summary, or an empty hour)."""
-    words = (summary.get("keywords_by_scope") or {}).get(scope)
-    if not isinstance(words, Mapping):
-        return None
-    phrases = (summary.get("phrases_by_scope") or {}).get(scope) or {}
+def term_counts(tickets: int, words: Mapping[str, Any], phrases: Mapping[str, Any] | None) -> HourTerms:
+    """An hour's overall term counts from its published lists (``{"words": [...], "others_max"}``,
+    ``{"phrases": [...], "others_max"}``). A list published before phrases were counted says
+    nothing of them: a phrase is then bounded by the hour's size."""
     counts = {(WORD, e["word"]): e["tickets"] for e in words.get("words", [])}
-    counts.update({(PHRASE, e["phrase"]): e["tickets"] for e in phrases.get("phrases", [])})
-    # An hour published before phrases were counted says nothing of them: its bound is its size.
-    phrase_bound = phrases.get("others_max", 0) if phrases else summary["totals"]["enriched"]
-    others = {WORD: words.get("others_max", 0), PHRASE: phrase_bound}
-    return HourTerms(summary["totals"]["enriched"], counts, others)
+    counts.update({(PHRASE, e["phrase"]): e["tickets"] for e in (phrases or {}).get("phrases", [])})
+    phrase_bound = phrases.get("others_max", 0) if phrases else tickets
+    return HourTerms(tickets, counts, {WORD: words.get("others_max", 0), PHRASE: phrase_bound})
+
+
+def counted_terms(document: Mapping[str, Any]) -> HourTerms | None:
+    """An hour's ``term_counts.json`` (its overall terms, listed deeper than the summary's, so that
+    later hours compare with exact counts): ``{"tickets", "keywords", "phrases"}``; None for an
+    empty hour."""
+    if not document.get("tickets"):
+        return None
+    return term_counts(document["tickets"], document["keywords"], document["phrases"])
+
+
+def hour_terms(summary: Mapping[str, Any]) -> HourTerms | None:
+    """A published summary's overall term counts (None when it lists no words: an older summary,
+    or an empty hour)."""
+    words = (summary.get("keywords_by_scope") or {}).get(OVERALL_SCOPE)
+    tickets = (summary.get("totals") or {}).get("enriched", 0)
+    if not isinstance(words, Mapping) or not tickets:
+        return None
+    return term_counts(tickets, words, (summary.get("phrases_by_scope") or {}).get(OVERALL_SCOPE))
 
 
 def surging(
@@ -133,12 +155,8 @@ def surging(
         return baseline, []
     terms = []
     for (kind, term), tickets in current.counts.items():
-        past = [hour.counts.get((kind, term)) for hour in baseline_hours]
-        bound = sum(
-            n if n is not None else hour.others_max[kind]
-            for n, hour in zip(past, baseline_hours, strict=True)
-        )
-        exact = all(n is not None for n in past)
+        bound = sum(hour.at_most(kind, term) for hour in baseline_hours)
+        exact = all((kind, term) in hour.counts for hour in baseline_hours)
         terms.append(entry(term, kind, tickets, current.tickets, bound, baseline_total, exact=exact))
     return baseline, ranked(terms)
 
@@ -147,14 +165,15 @@ def distinctive(
     by_type: Mapping[str, HourTerms], limit: int = LISTED_PER_SCOPE
 ) -> dict[str, list[TermEntry]]:
     """Per type, its terms against every other type's tickets (``by_type``: each type's term counts,
-    merged over a range or of one hour). A term unlisted in the other types counts their bound."""
+    of one hour or merged over a range). A type's own count is its lower bound, the other types'
+    their upper bound (:meth:`HourTerms.at_most`), so a term never looks more distinctive than it is."""
     total = sum(terms.tickets for terms in by_type.values())
     result = {}
     for name, own in by_type.items():
         others = [terms for other, terms in by_type.items() if other != name]
         candidates = []
         for (kind, term), tickets in own.counts.items():
-            rest = sum(o.counts.get((kind, term), o.others_max[kind] if o.counts else 0) for o in others)
+            rest = sum(o.at_most(kind, term) for o in others)
             candidates.append(entry(term, kind, tickets, own.tickets, rest, total - own.tickets))
         result[name] = ranked(candidates, limit)
     return result

@@ -24,7 +24,7 @@ from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
-from ticket_etl import keywords, schema
+from ticket_etl import artifacts, keywords, schema
 from ticket_etl.job_contract import TermEntry
 
 log = logging.getLogger("analyze_tickets")
@@ -42,7 +42,6 @@ IN_MEMORY_MAX_RECORDS = 100_000
 # Terms (words, and phrases) kept per scope in the summary (at least --top-n), so that readers can
 # merge hours and later runs can compare with them.
 KEYWORDS_IN_SUMMARY = 100
-MIN_PHRASE_TICKETS = 2  # a phrase of one ticket is not a phrase people use
 
 
 def enriched_columns() -> list[Column]:
@@ -224,6 +223,9 @@ def _write_statistics(
     }
     for name, data in outputs.items():
         small_tables.write(store, join(staged, name), small_tables.with_constants(data, run_values(config)))
+    store.write_json_atomic(
+        join(staged, artifacts.INSIGHTS_DATASET, artifacts.TERM_COUNTS_NAME), terms.pop("term_counts")
+    )
     return {
         "by_type": by_type,
         "by_team": by_team,
@@ -237,45 +239,35 @@ def _term_figures(
     store: HadoopStore, enriched: DataFrame, config: JobConfig, type_tickets: dict[str, int]
 ) -> dict[str, Any]:
     """The hour's term and phrase counts by scope, what distinguishes each type, and what surges
-    against the published hours before it (with example tickets and alerts)."""
+    against the published hours before it (with example tickets and alerts); ``term_counts``: the
+    hour's deeper overall counts, which later hours compare with."""
     kept = max(config.job.top_n, KEYWORDS_IN_SUMMARY)
-    scopes = 1 + len(type_tickets)  # "all" and each type
-    bound = scopes * len(keywords.KINDS) * (kept + 1 + keywords.LISTED_PER_SCOPE)
-    ranking = _rows(statistics.term_ranking(enriched, kept + 1, type_tickets), bound)
-    words = statistics.terms_by_scope(ranking, keywords.WORD, kept)
-    phrases = statistics.terms_by_scope(ranking, keywords.PHRASE, kept)
-    current = keywords.hour_terms(
-        {
-            "totals": {"enriched": sum(type_tickets.values())},
-            "keywords_by_scope": words,
-            "phrases_by_scope": phrases,
-        }
+    scopes = 1 + len(type_tickets)
+    bound = len(keywords.KINDS) * (
+        scopes * (kept + 1 + keywords.LISTED_PER_SCOPE) + keywords.COUNTED_TERMS + 1
     )
+    ranking = _rows(
+        statistics.term_ranking(enriched, kept + 1, type_tickets, keywords.COUNTED_TERMS + 1), bound
+    )
+    tickets = sum(type_tickets.values())
+    counted = trends.counts_document(ranking, tickets)
+    look_back = config.job.baseline_hours
+    past = trends.baseline_hours(store, config.job.artifacts_root, config.interval, look_back)
+    current = keywords.counted_terms(counted)
     baseline, surging = (
-        trends.surging_terms(
-            store, config.job.artifacts_root, config.interval, config.job.baseline_hours, current
-        )
+        keywords.surging(current, past, look_back)
         if current is not None
-        else ({"hours": 0, "look_back_hours": config.job.baseline_hours, "tickets": 0}, [])
+        else ({"hours": len(past), "look_back_hours": look_back, "tickets": 0}, [])
     )
     surging = trends.with_examples(enriched, surging)
-    top = config.job.top_n
     return {
         "ranking": ranking,
-        "top_keywords": [{"word": e["word"], "tickets": e["tickets"]} for e in _listed(words, "words")[:top]],
-        "keywords_by_scope": words,
-        "top_phrases": [e for e in _listed(phrases, "phrases")[:top] if e["tickets"] >= MIN_PHRASE_TICKETS],
-        "phrases_by_scope": phrases,
-        "distinctive_terms_by_type": statistics.distinctive_by_type(ranking, type_tickets),
+        "term_counts": counted,
+        **trends.hour_figures(ranking, type_tickets, config.job.top_n, kept),
         "baseline": baseline,
         "surging_terms": surging,
         "alerts": trends.alerts(surging, baseline),
     }
-
-
-def _listed(by_scope: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """The overall scope's listed terms of a :func:`statistics.terms_by_scope` result."""
-    return list(by_scope.get(statistics.OVERALL_SCOPE, {}).get(key, []))
 
 
 def _summary(

@@ -164,9 +164,11 @@ def g2_column(tickets: Column, total: Column, other: Column, other_total: Column
     return F.greatest(F.lit(0.0), F.lit(2.0) * (cells - margins + _xlogx(total + other_total)))
 
 
-def term_ranking(tickets: DataFrame, depth: int, type_tickets: dict[str, int]) -> DataFrame:
+def term_ranking(
+    tickets: DataFrame, depth: int, type_tickets: dict[str, int], overall_depth: int | None = None
+) -> DataFrame:
     """Per scope (``all`` and each type) and kind: the ``depth`` terms mentioned by most tickets
-    (``rank``), and per type the :data:`keywords.LISTED_PER_SCOPE` most distinctive against the
+    (``rank``; ``overall_depth`` of them in scope ``all``, ``depth`` by default), and per type the :data:`keywords.LISTED_PER_SCOPE` most distinctive against the
     other types (``distinctive_rank``, by G²); ``term_tickets``: the term's tickets in all types.
     ``type_tickets``: the enriched tickets of each type. Ties go alphabetically."""
     counts = term_counts(tickets)
@@ -201,7 +203,10 @@ def term_ranking(tickets: DataFrame, depth: int, type_tickets: dict[str, int]) -
             {"rank": F.row_number().over(by_tickets), "distinctive_rank": F.row_number().over(by_score)}
         )
         .where(
-            (F.col("rank") <= depth)
+            (
+                F.col("rank")
+                <= F.when(F.col("scope") == OVERALL_SCOPE, overall_depth or depth).otherwise(depth)
+            )
             | (F.col("score").isNotNull() & (F.col("distinctive_rank") <= keywords.LISTED_PER_SCOPE))
         )
         .select("scope", "kind", "term", "tickets", "term_tickets", "score", "rank", "distinctive_rank")

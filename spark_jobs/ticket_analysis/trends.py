@@ -15,12 +15,14 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from ticket_analysis import statistics
 from ticket_analysis.sinks import header
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts, keywords
 from ticket_etl.interval import Interval
 from ticket_etl.job_contract import Baseline, TermEntry
 
+MIN_PHRASE_TICKETS = 2  # a phrase of one ticket is not a phrase people use
 SURGING = "surging"
 DISTINCTIVE = "distinctive"
 KEYWORD_TRENDS_SCHEMA = pa.schema(
@@ -40,23 +42,78 @@ KEYWORD_TRENDS_SCHEMA = pa.schema(
 def baseline_hours(
     store: HadoopStore, root: str, interval: Interval, look_back: int
 ) -> list[keywords.HourTerms]:
-    """The term counts of the published hours among the ``look_back`` hours before ``interval``
-    (hours never published, or whose summary lists no terms, are left out)."""
+    """The term counts of the published hours among the ``look_back`` hours before ``interval``:
+    from their ``term_counts.json``, or the summary's shorter lists for an hour published before
+    that file existed. Hours never published, or empty, are left out."""
     found = []
     for back in range(1, look_back + 1):
         hour = Interval.hour_starting(interval.start - timedelta(hours=back))
-        summary = store.read_json(artifacts.summary_path(root, hour))
-        terms = keywords.hour_terms(summary) if summary else None
-        if terms is not None and terms.tickets:
+        counted = store.read_json(artifacts.term_counts_path(root, hour))
+        if counted is not None:
+            terms = keywords.counted_terms(counted)
+        else:
+            summary = store.read_json(artifacts.summary_path(root, hour))
+            terms = keywords.hour_terms(summary) if summary else None
+        if terms is not None:
             found.append(terms)
     return found
 
 
-def surging_terms(
-    store: HadoopStore, root: str, interval: Interval, look_back: int, current: keywords.HourTerms
+def ranking_rows(enriched: DataFrame, type_tickets: dict[str, int], kept: int) -> list[dict[str, Any]]:
+    """:func:`statistics.term_ranking`, collected: ``kept + 1`` terms of each kind per type scope,
+    :data:`keywords.COUNTED_TERMS` + 1 in scope ``all``, and the distinctive ones (bounded)."""
+    scopes = 1 + len(type_tickets)
+    per_kind = scopes * (kept + 1 + keywords.LISTED_PER_SCOPE) + keywords.COUNTED_TERMS + 1
+    ranked = statistics.term_ranking(enriched, kept + 1, type_tickets, keywords.COUNTED_TERMS + 1)
+    return [row.asDict() for row in ranked.limit(len(keywords.KINDS) * per_kind).collect()]
+
+
+def surge(
+    counted: dict[str, Any], past: list[keywords.HourTerms], look_back: int
 ) -> tuple[Baseline, list[TermEntry]]:
-    """The hour's surging terms against its baseline, and the baseline they were measured on."""
-    return keywords.surging(current, baseline_hours(store, root, interval, look_back), look_back)
+    """The surging terms of an hour (``counted``: its :func:`counts_document`) against the
+    published hours ``past`` found in the ``look_back`` hours before it."""
+    current = keywords.counted_terms(counted)
+    if current is None:
+        return {"hours": len(past), "look_back_hours": look_back, "tickets": 0}, []
+    return keywords.surging(current, past, look_back)
+
+
+def counts_document(ranking: list[dict[str, Any]], tickets: int) -> dict[str, Any]:
+    """The hour's ``term_counts.json``: its :data:`keywords.COUNTED_TERMS` overall terms and phrases
+    mentioned by most tickets, with ``others_max``, from a collected :func:`statistics.term_ranking`
+    of that overall depth (+ 1)."""
+    overall = [row for row in ranking if row["scope"] == keywords.OVERALL_SCOPE]
+    empty = {"others_max": 0}
+    lists = {
+        kind: statistics.terms_by_scope(overall, kind, keywords.COUNTED_TERMS).get(
+            keywords.OVERALL_SCOPE, {f"{kind}s": [], **empty}
+        )
+        for kind in keywords.KINDS
+    }
+    return {"tickets": tickets, "keywords": lists[keywords.WORD], "phrases": lists[keywords.PHRASE]}
+
+
+def hour_figures(
+    ranking: list[dict[str, Any]], type_tickets: dict[str, int], top_n: int, kept: int
+) -> dict[str, Any]:
+    """The summary's term lists of one hour from its collected :func:`statistics.term_ranking`
+    (depth ``kept + 1``): counts by scope, the top ``top_n`` words and phrases, and what
+    distinguishes each type."""
+    words = statistics.terms_by_scope(ranking, keywords.WORD, kept)
+    phrases = statistics.terms_by_scope(ranking, keywords.PHRASE, kept)
+    overall = keywords.OVERALL_SCOPE
+    return {
+        "top_keywords": words.get(overall, {}).get("words", [])[:top_n],
+        "keywords_by_scope": words,
+        "top_phrases": [
+            e
+            for e in phrases.get(overall, {}).get("phrases", [])[:top_n]
+            if e["tickets"] >= MIN_PHRASE_TICKETS
+        ],
+        "phrases_by_scope": phrases,
+        "distinctive_terms_by_type": statistics.distinctive_by_type(ranking, type_tickets),
+    }
 
 
 def with_examples(enriched: DataFrame, terms: list[TermEntry]) -> list[TermEntry]:
