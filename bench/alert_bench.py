@@ -12,11 +12,13 @@ terms rank, and whether it alerts. No broker, no files: the same functions, in m
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
+from bench.common import RESULTS_DIR, title, write_report
 from ticket_analysis import enrichment, trends
 from ticket_analysis.analysis import KEYWORDS_IN_SUMMARY
 from ticket_demo.generator import IncidentWave, generate_batch
@@ -94,7 +96,7 @@ def report(results: list[HourResult], wave: IncidentWave | None) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.alert_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--hours", type=int, default=48, help="ordinary hours (default: %(default)s)")
     parser.add_argument("--tickets", type=int, default=1000, help="tickets per hour (default: %(default)s)")
@@ -109,10 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        print(report(simulate(spark, args.hours, args.tickets, wave), wave))
+        table = report(simulate(spark, args.hours, args.tickets, wave), wave)
     finally:
         spark.stop()
+    write_report(RESULTS_DIR / "alerts.md", f"{title('Keyword alerts on generated hours')}\n{table}\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

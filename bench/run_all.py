@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench import orchestration_bench, producer_bench, reprocess_bench, spark_bench, ui_bench
+from bench import alert_bench, orchestration_bench, producer_bench, reprocess_bench, spark_bench, ui_bench
 from bench.common import RESULTS_DIR
 from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         codes["spark"] = spark_bench.main(spark_args)
         print("bench: reprocessing benchmark", file=sys.stderr)
         codes["reprocess"] = reprocess_bench.main(reprocess_args)
+    print("bench: keyword alerts on generated hours", file=sys.stderr)
+    codes["alerts"] = alert_bench.main(["--hours", "12" if args.quick else "48"])
     if args.skip_orchestration:
         print("bench: orchestration benchmark skipped (--skip-orchestration)", file=sys.stderr)
     elif not orchestration_bench.airflow_answers():

@@ -17,11 +17,12 @@ def hour(number: int) -> Interval:
     different hours, and the logical dates of their runs differ too (a backfill skips a date that
     has a run already: `airflow dags test` of hour 1 has the logical date 02:00): dags 1 and 5,
     e2e backfill 9-11, manual 14, late 16, stack security 18,
-    UI 19-20, UI backfill 21-22, faults 6, 7, 8, 12 and 13, broker failure 3; others use topics of their own."""
+    UI 19-20, UI backfill 21-22, keyword alerts 17 (ordinary) and 23 (the wave), faults 6, 7, 8, 12 and 13, broker failure 3; others use topics of their own."""
     return Interval.hour_starting(RECENT_DAY + timedelta(hours=number))
 
 
 UI_HOURS = [hour(19), hour(20)]
+BASELINE_HOUR, WAVE_HOUR = hour(17), hour(23)
 
 
 def in_progress_hour_start(now: datetime) -> datetime:

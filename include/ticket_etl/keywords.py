@@ -142,9 +142,9 @@ def surging(
     current: HourTerms, baseline_hours: list[HourTerms], look_back: int
 ) -> tuple[Baseline, list[TermEntry]]:
     """The current hour's listed terms against the published hours of the ``look_back`` hours
-    before it (``baseline_hours``): exact where every baseline
-    hour lists the term, an upper bound (each silent hour's ``others_max``) where one does not, so
-    an unlisted past never makes a term look newer than it is."""
+    before it (``baseline_hours``): exact where every baseline hour lists the term (or lists every
+    term), an upper bound (each silent hour's ``others_max``) where one does not, so an unlisted
+    past never makes a term look newer than it is."""
     baseline_total = sum(hour.tickets for hour in baseline_hours)
     baseline: Baseline = {
         "hours": len(baseline_hours),
@@ -156,7 +156,7 @@ def surging(
     terms = []
     for (kind, term), tickets in current.counts.items():
         bound = sum(hour.at_most(kind, term) for hour in baseline_hours)
-        exact = all((kind, term) in hour.counts for hour in baseline_hours)
+        exact = all((kind, term) in hour.counts or not hour.others_max[kind] for hour in baseline_hours)
         terms.append(entry(term, kind, tickets, current.tickets, bound, baseline_total, exact=exact))
     return baseline, ranked(terms)
 

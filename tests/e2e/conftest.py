@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from timeline import UI_HOURS
+from timeline import BASELINE_HOUR, UI_HOURS, WAVE_HOUR
 
 from ticket_devstack import airflow_service
 from ticket_etl.interval import Interval, iso_utc
@@ -76,17 +76,44 @@ class ProcessedHour:
 
 # Hours the UI tests process through Airflow (apart from those of tests/e2e/test_backfill.py).
 UI_CONF = {"tickets_per_run": 300, "malformed_share": 0.05, "seed": 5}
+# The incident wave of the keyword-alert tests: 8 % of 300 tickets quote it.
+WAVE_TEXT, WAVE_SHARE = "certificat SSL expiré", 0.08
+
+
+def process_hours(stack: AirflowStack, intervals: list[Interval], conf: dict) -> list[ProcessedHour]:
+    """Manual runs of ``intervals`` triggered through the API and run by the scheduler, all
+    successful."""
+    run_ids = [
+        stack.api.trigger("ticket_pipeline", {**conf, "interval_start": iso_utc(interval.start)})
+        for interval in intervals
+    ]
+    for run_id in run_ids:
+        run = stack.api.wait_for_run("ticket_pipeline", run_id, deadline_s=900)
+        assert run["state"] == "success", run
+    return [ProcessedHour(run_id, interval) for run_id, interval in zip(run_ids, intervals, strict=True)]
 
 
 @pytest.fixture(scope="package")
 def ui_hours(airflow_stack: AirflowStack) -> list[ProcessedHour]:
-    """Two hours for the UI tests, each processed by a manual run triggered through the API and run by
-    the scheduler (5 % malformed records, so that the quarantine and the dead-letter topic have some)."""
-    run_ids = [
-        airflow_stack.api.trigger("ticket_pipeline", {**UI_CONF, "interval_start": iso_utc(interval.start)})
-        for interval in UI_HOURS
-    ]
-    for run_id in run_ids:
-        run = airflow_stack.api.wait_for_run("ticket_pipeline", run_id, deadline_s=900)
-        assert run["state"] == "success", run
-    return [ProcessedHour(run_id, interval) for run_id, interval in zip(run_ids, UI_HOURS, strict=True)]
+    """Two hours for the UI tests (5 % malformed records, so that the quarantine and the
+    dead-letter topic have some)."""
+    return process_hours(airflow_stack, UI_HOURS, UI_CONF)
+
+
+@dataclass(frozen=True)
+class WaveHours:
+    """Ordinary hours, then an hour in which an incident wave was planted."""
+
+    ordinary: list[ProcessedHour]
+    wave: ProcessedHour
+
+
+@pytest.fixture(scope="package")
+def wave_hours(airflow_stack: AirflowStack, ui_hours: list[ProcessedHour]) -> WaveHours:
+    """An incident wave planted in an hour whose baseline holds three ordinary hours: the UI hours
+    and one more, run first (the alerts need a baseline of three hours)."""
+    ordinary = process_hours(airflow_stack, [BASELINE_HOUR], UI_CONF)
+    (wave,) = process_hours(
+        airflow_stack, [WAVE_HOUR], {**UI_CONF, "incident_wave": f"{WAVE_TEXT}:{WAVE_SHARE}"}
+    )
+    return WaveHours([*ordinary, *ui_hours], wave)

@@ -196,8 +196,42 @@ def test_insights_page_draws_charts_that_match_the_hours_summaries(page, airflow
     ) == sorted(s["run"]["run_id"] for s in hours)
     page.set_viewport_size({"width": 1440, "height": 2400})
     frame.wait_for_timeout(1500)  # charts follow the new size
+    page.screenshot(path=SCREENSHOTS / "insights-charts.png")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_whats_new_shows_the_planted_wave_and_links_to_a_ticket(page, airflow_stack, wave_hours) -> None:
+    """The range ends with the hour of the planted incident wave: What's new leads the page with its
+    surging terms, marks the alerts, and an example ticket opens in the lookup."""
+    wave = wave_hours.wave
+    summary = artifacts.read_summary(airflow_stack.stats_dir, wave.interval)
+    start = wave_hours.ordinary[0].interval.start
+    page.goto(f"{airflow_stack.base_url}/plugin/ticket-insights")
+    frame = plugin_frame(page, "/ticket-insights/")
+    frame.fill("input[name=start]", f"{start:%Y-%m-%d %H:%M}")
+    frame.fill("input[name=end]", f"{wave.interval.end:%Y-%m-%d %H:%M}")
+    frame.get_by_role("button", name="Show").click()
+    frame = plugin_frame(page, "start=")
+    panel = frame.locator("#whats-new")
+    assert panel.evaluate(
+        "node => node.compareDocumentPosition(document.querySelector('[data-kpi=read]')) & 4"
+    )
+    leader = summary["surging_terms"][0]
+    row = panel.locator(
+        f"#surging-table tr.surging-term[data-term='{leader['term']}'][data-kind='{leader['kind']}']"
+    )
+    assert digits(row.locator("td.observed").inner_text()) == leader["tickets"]
+    assert row.locator(".badge.raised").count() == 1  # an alert
+    assert frame.locator("#alerts-table tr.alert-row").count() >= len(summary["alerts"])
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    frame.wait_for_timeout(1500)  # charts follow the new size
     page.screenshot(path=SCREENSHOTS / "insights.png")
     page.set_viewport_size({"width": 1440, "height": 1000})
+    example = leader["examples"][0]
+    row.locator(f"a.example-ticket[data-ticket-id='{example}']").click()
+    frame = plugin_frame(page, "ticket_id=")
+    assert frame.locator("[data-where=routed]").count() >= 1
+    assert example in frame.locator("body").inner_text()
 
 
 def test_run_tab_shows_the_runs_hour(page, airflow_stack, ui_hours) -> None:

@@ -65,6 +65,12 @@ def test_surging_counts_an_unlisted_term_at_the_bound_of_each_silent_hour() -> N
     assert [(t["term"], t["expected"], t["exact"]) for t in surging] == [("paiement refusé", 1.0, False)]
 
 
+def test_a_term_no_baseline_hour_has_is_exactly_new_when_they_list_every_term() -> None:
+    current = _hour(100, {(WORD, "certificat"): 30})
+    _, surging = keywords.surging(current, [_hour(500, {(WORD, "facture"): 50}, 0)] * 3, 24)
+    assert [(t["expected"], t["exact"]) for t in surging] == [(0.0, True)]
+
+
 def test_no_baseline_no_surge() -> None:
     baseline, surging = keywords.surging(_hour(100, {(WORD, "panne"): 30}), [], 24)
     assert baseline["hours"] == 0 and surging == []

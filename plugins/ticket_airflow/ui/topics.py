@@ -45,7 +45,7 @@ SHOWN_CONFIG = (
     "min.compaction.lag.ms",
     "compression.type",
 )
-SOURCE, TEAM, DEAD_LETTER = "source", "team", "dead-letter"
+SOURCE, TEAM, DEAD_LETTER, ALERTS = "source", "team", "dead-letter", "alerts"
 
 
 class TopicError(RuntimeError):
@@ -54,7 +54,8 @@ class TopicError(RuntimeError):
 
 @dataclass(frozen=True)
 class ProjectTopic:
-    """One of the pipeline's topics and its role: ``source``, ``team`` (with the team) or ``dead-letter``."""
+    """One of the pipeline's topics and its role: ``source``, ``team`` (with the team),
+    ``dead-letter`` or ``alerts``."""
 
     name: str
     role: str
@@ -70,6 +71,8 @@ def project_topics() -> list[ProjectTopic]:
             topics.append(ProjectTopic(spec.name, TEAM, teams[spec.name]))
         elif spec.name == topology.DEAD_LETTER_TOPIC:
             topics.append(ProjectTopic(spec.name, DEAD_LETTER))
+        elif spec.name == topology.ALERTS_TOPIC:
+            topics.append(ProjectTopic(spec.name, ALERTS))
         else:
             topics.append(ProjectTopic(spec.name, SOURCE))
     return topics
@@ -119,7 +122,10 @@ def librdkafka_partition(key: bytes, partitions: int) -> int:
 
 
 def key_partitions(topic: ProjectTopic, key: bytes, partitions: int) -> list[int]:
-    """The partitions that can hold ``key`` in ``topic`` (every partition of the dead-letter topic)."""
+    """The partitions that can hold the ticket ``key`` in ``topic`` (every partition of the
+    dead-letter topic; none of the alerts topic, keyed by hour and term)."""
+    if topic.role == ALERTS:
+        return []
     if topic.role == SOURCE:
         return [librdkafka_partition(key, partitions)]
     if topic.role == TEAM:
@@ -207,6 +213,7 @@ FACT_HEADERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("run_id", "run_id"),
     ),
     SOURCE: (),
+    ALERTS: (("run_id", "run_id"), ("interval_start", "interval_start")),
 }
 _TIMESTAMP_TYPES = {0: "none", 1: "create time", 2: "log append time"}
 
