@@ -132,22 +132,19 @@ def stats_schema(keys: tuple[str, ...]) -> pa.Schema:
     )
 
 
+def kind_of(term: Column) -> Column:
+    """``phrase`` for a term with a space (two terms), else ``word``: a term never has one."""
+    return F.when(F.instr(term, " ") > 0, F.lit(keywords.PHRASE)).otherwise(F.lit(keywords.WORD))
+
+
 def term_counts(tickets: DataFrame) -> DataFrame:
-    """Tickets per (type, kind, term): ``scope, kind, term, tickets``; words and phrases from one
-    scan (terms are distinct per ticket, so a count is a count of tickets)."""
-    terms = F.concat(
-        F.transform(
-            "keywords", lambda term: F.struct(F.lit(keywords.WORD).alias("kind"), term.alias("term"))
-        ),
-        F.transform(
-            "phrases", lambda term: F.struct(F.lit(keywords.PHRASE).alias("kind"), term.alias("term"))
-        ),
+    """Tickets per (type, term): ``scope, term, tickets, kind``; words and phrases from one scan
+    with no higher-order function (terms are distinct per ticket, so a count is of tickets)."""
+    terms = tickets.select(
+        F.col("type").alias("scope"), F.explode(F.concat("keywords", "phrases")).alias("term")
     )
-    return (
-        tickets.select(F.col("type").alias("scope"), F.explode(terms).alias("entry"))
-        .groupBy("scope", "entry.kind", "entry.term")
-        .agg(F.count(F.lit(1)).alias("tickets"))
-    )
+    counted = terms.groupBy("scope", "term").agg(F.count(F.lit(1)).alias("tickets"))
+    return counted.withColumn("kind", kind_of(F.col("term")))
 
 
 def _xlogx(x: Column) -> Column:
@@ -168,10 +165,13 @@ def term_ranking(
     tickets: DataFrame, depth: int, type_tickets: dict[str, int], overall_depth: int | None = None
 ) -> DataFrame:
     """Per scope (``all`` and each type) and kind: the ``depth`` terms mentioned by most tickets
-    (``rank``; ``overall_depth`` of them in scope ``all``, ``depth`` by default), and per type the :data:`keywords.LISTED_PER_SCOPE` most distinctive against the
-    other types (``distinctive_rank``, by G²); ``term_tickets``: the term's tickets in all types.
-    ``type_tickets``: the enriched tickets of each type. Ties go alphabetically."""
-    counts = term_counts(tickets)
+    (``rank``; ``overall_depth`` of them in scope ``all``, ``depth`` by default), and per type the
+    :data:`keywords.LISTED_PER_SCOPE` most distinctive against the other types
+    (``distinctive_rank``, by G²); ``term_tickets``: the term's tickets in all types.
+    ``type_tickets``: the enriched tickets of each type. Ties go alphabetically.
+
+    Three shuffles, as a plain ranking needs: the counts, the term's total (a window, which also
+    yields the ``all`` row), the ranks."""
     total = float(sum(type_tickets.values()))
     own = map_lookup(type_tickets, F.col("scope")).cast("double")
     other = F.col("term_tickets") - F.col("tickets")
@@ -182,31 +182,38 @@ def term_ranking(
         & over_represented
     )
     score = g2_column(F.col("tickets"), own, other, F.lit(total) - own)
-    per_type = counts.withColumn("term_tickets", F.sum("tickets").over(Window.partitionBy("kind", "term")))
-    per_type = per_type.withColumn("score", F.when(listable, score))
-    overall = counts.groupBy("kind", "term").agg(F.sum("tickets").alias("tickets"))
-    overall = overall.select(
-        F.lit(OVERALL_SCOPE).alias("scope"),
-        "kind",
-        "term",
-        "tickets",
-        F.col("tickets").alias("term_tickets"),
-        F.lit(None).cast("double").alias("score"),
+    by_term = Window.partitionBy("term").orderBy("scope")
+    whole_term = by_term.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    per_type = term_counts(tickets).withColumns(
+        {"term_tickets": F.sum("tickets").over(whole_term), "first": F.row_number().over(by_term) == 1}
+    )
+    row = ("scope", "tickets", "score")
+    own_row = F.struct(F.col("scope"), F.col("tickets"), F.when(listable, score).alias("score"))
+    overall_row = F.when(
+        F.col("first"),
+        F.struct(
+            F.lit(OVERALL_SCOPE).alias("scope"),
+            F.col("term_tickets").alias("tickets"),
+            F.lit(None).cast("double").alias("score"),
+        ),
+    )
+    rows = per_type.select(
+        "kind", "term", "term_tickets", F.explode(F.array(own_row, overall_row)).alias("row")
+    )
+    rows = rows.where(F.col("row").isNotNull()).select(
+        "kind", "term", "term_tickets", *(F.col(f"row.{n}").alias(n) for n in row)
     )
     by_tickets = Window.partitionBy("scope", "kind").orderBy(F.desc("tickets"), "term")
     by_score = Window.partitionBy("scope", "kind").orderBy(
         F.desc_nulls_last("score"), F.desc("tickets"), "term"
     )
+    limit = F.when(F.col("scope") == OVERALL_SCOPE, overall_depth or depth).otherwise(depth)
     return (
-        per_type.unionByName(overall)
-        .withColumns(
+        rows.withColumns(
             {"rank": F.row_number().over(by_tickets), "distinctive_rank": F.row_number().over(by_score)}
         )
         .where(
-            (
-                F.col("rank")
-                <= F.when(F.col("scope") == OVERALL_SCOPE, overall_depth or depth).otherwise(depth)
-            )
+            (F.col("rank") <= limit)
             | (F.col("score").isNotNull() & (F.col("distinctive_rank") <= keywords.LISTED_PER_SCOPE))
         )
         .select("scope", "kind", "term", "tickets", "term_tickets", "score", "rank", "distinctive_rank")

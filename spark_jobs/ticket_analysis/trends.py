@@ -121,23 +121,21 @@ def with_examples(enriched: DataFrame, terms: list[TermEntry]) -> list[TermEntry
     on every run of the hour), from one Spark job over the hour's enriched tickets."""
     if not terms:
         return terms
-    wanted = [f"{term['kind']}|{term['term']}" for term in terms]
-    tagged = F.concat(
-        F.transform("keywords", lambda term: F.concat(F.lit(f"{keywords.WORD}|"), term)),
-        F.transform("phrases", lambda term: F.concat(F.lit(f"{keywords.PHRASE}|"), term)),
-    )
-    first = Window.partitionBy("tag").orderBy("ticket_id")
+    wanted = [term["term"] for term in terms]
+    first = Window.partitionBy("term").orderBy("ticket_id")
+    terms_of = F.concat("keywords", "phrases")
     rows = (
-        enriched.select("ticket_id", F.explode(tagged).alias("tag"))
-        .where(F.col("tag").isin(*wanted))
+        enriched.where(F.arrays_overlap(terms_of, F.array(*map(F.lit, wanted))))
+        .select("ticket_id", F.explode(terms_of).alias("term"))
+        .where(F.col("term").isin(*wanted))
         .withColumn("n", F.row_number().over(first))
         .where(F.col("n") <= keywords.EXAMPLES)
         .collect()
     )
     examples: dict[str, list[str]] = {}
-    for row in sorted(rows, key=lambda r: (r["tag"], r["n"])):
-        examples.setdefault(row["tag"], []).append(row["ticket_id"])
-    return [{**term, "examples": examples.get(f"{term['kind']}|{term['term']}", [])} for term in terms]
+    for row in sorted(rows, key=lambda r: (r["term"], r["n"])):
+        examples.setdefault(row["term"], []).append(row["ticket_id"])
+    return [{**term, "examples": examples.get(term["term"], [])} for term in terms]
 
 
 def alerts(surging: list[TermEntry], baseline: Baseline) -> list[TermEntry]:
