@@ -16,7 +16,7 @@ import logging
 import sys
 
 from ticket_etl import config
-from ticket_etl.job_args import JobArguments
+from ticket_etl.job_args import JobArguments, JobArgumentsError, report_path
 from ticket_etl.job_contract import ERROR_PREFIX, ExitCode, RunReport, write_report
 from ticket_etl.rules import RulesError, load_rules
 
@@ -79,10 +79,18 @@ def run_job(args: JobArguments) -> RunReport:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=config.log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = JobArguments.parse(argv)
-    report = run_job(args)
-    if args.report is not None:
-        write_report(args.report, report)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = JobArguments.parse(argv)
+    except JobArgumentsError as error:
+        report, report_to = (
+            RunReport.failed(ExitCode.DATA_ERROR, f"bad arguments: {error}"),
+            report_path(argv),
+        )
+    else:
+        report, report_to = run_job(args), args.report
+    if report_to is not None:
+        write_report(report_to, report)
     if report.error is not None:
         print(f"{ERROR_PREFIX}{report.error}", file=sys.stderr)
     else:

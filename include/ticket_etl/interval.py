@@ -13,6 +13,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # asks: the scheduler starts the 05:00 run at 05:00 by its own clock, and the worker's clock may
 # be a little behind it. Records that arrive after a run are late records, handled as such.
 CLOCK_SKEW_ALLOWANCE = timedelta(seconds=60)
+HOUR = timedelta(hours=1)
 SCHEDULED_RUN_TYPES = frozenset({"scheduled", "backfill"})
 
 
@@ -108,6 +109,12 @@ class Interval:
     def token(self) -> str:
         """Partition value: ``20261128T0400Z_20261128T0500Z``."""
         return f"{self.start.astimezone(UTC):{TOKEN_FORMAT}}_{self.end.astimezone(UTC):{TOKEN_FORMAT}}"
+
+    @property
+    def is_one_hour(self) -> bool:
+        """Exactly one UTC hour, starting on the hour (what a run processes)."""
+        start = self.start.astimezone(UTC)
+        return start == start.replace(minute=0, second=0, microsecond=0) and self.end - self.start == HOUR
 
     def as_dict(self) -> dict[str, str]:
         return {"start": iso_utc(self.start), "end": iso_utc(self.end)}

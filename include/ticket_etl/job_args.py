@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from ticket_etl import config, topology
 from ticket_etl.interval import Interval
@@ -41,6 +42,11 @@ class JobArguments:
     report: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.interval.is_one_hour:
+            raise ValueError(
+                f"the interval {self.interval} is not one UTC hour: the job processes whole hours "
+                "(start on the hour, end one hour later)"
+            )
         if self.top_n < 1:
             raise ValueError(f"--top-n must be >= 1, got {self.top_n}")
         if not 1 <= self.baseline_hours <= config.MAX_BASELINE_HOURS:
@@ -80,8 +86,8 @@ class JobArguments:
 
     @classmethod
     def parse(cls, argv: list[str] | None = None) -> JobArguments:
-        """Read a command line; exits with code 2 and a usage message when it is invalid,
-        including an interval that has not ended."""
+        """Read a command line; :class:`JobArgumentsError` when it is invalid, including an
+        interval that has not ended or is not one hour (``--help`` prints and exits)."""
         parser = _parser()
         args = parser.parse_args(argv)
         try:
@@ -106,11 +112,30 @@ class JobArguments:
                 report=args.report,
             )
         except ValueError as error:
-            parser.error(str(error))
+            raise JobArgumentsError(str(error)) from None
+
+
+class JobArgumentsError(ValueError):
+    """A command line the job cannot run: a data error (retrying the same line cannot help)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`JobArgumentsError` instead of printing usage and exiting, so the
+    job ends its own way (its error line, a run report, exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise JobArgumentsError(message)
+
+
+def report_path(argv: list[str] | None) -> str | None:
+    """The ``--report`` of a command line, even one that does not parse otherwise."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--report")
+    return parser.parse_known_args(argv)[0].report
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="analyze_tickets.py", description="Analyze the support tickets of one interval [start, end)."
     )
     parser.add_argument("--start", required=True, help="interval start, ISO-8601 (UTC if no offset)")

@@ -25,7 +25,6 @@ from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, keywords, schema
-from ticket_etl.job_contract import TermEntry
 
 log = logging.getLogger("analyze_tickets")
 
@@ -133,7 +132,7 @@ def analyze_hour(
     spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, read: int, staged: str
 ) -> dict[str, Any]:
     """Validate, de-duplicate, enrich and route the hour's ``records`` (``read`` of them); write
-    every dataset and the summary under ``staged``, publish to the team and dead-letter topics;
+    every dataset and the summary under ``staged`` (:func:`publish` sends them once checked);
     returns the summary (without the run's ingest figures, which the caller adds).
 
     The checked records are kept for the rest of the run: in memory for an hour of at most
@@ -166,9 +165,6 @@ def analyze_hour(
     with step("statistics"):
         figures = _write_statistics(store, staged, enriched, config, counts.enriched)
         summary = _summary(config, rejected, counts, figures)
-    if config.job.publish_to_kafka:
-        with step("publish to Kafka"):
-            _publish(spark, enriched, rejected, config, summary["alerts"])
     store.delete(join(staged, CHECKED_SCRATCH))
     return summary
 
@@ -184,18 +180,19 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
     return spark.read.parquet(scratch)
 
 
-def _publish(
-    spark: SparkSession, enriched: DataFrame, rejected: DataFrame, config: JobConfig, alerts: list[TermEntry]
-) -> None:
-    """Enriched tickets to their team's topic, rejected records to the dead-letter topic and the
-    hour's alerts to the alerts topic, in one Kafka write."""
+def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[str, Any]) -> None:
+    """The staged run's enriched tickets to their team's topic, its rejected records to the
+    dead-letter topic and its alerts to the alerts topic, in one Kafka write. Called once the
+    staged outputs passed their checks, so a run that fails them sends nothing."""
+    enriched = spark.read.parquet(join(staged, "tickets_enriched"))
+    rejected = spark.read.parquet(join(staged, "rejected_tickets"))
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
     records = sinks.team_records(enriched).unionByName(dead_letters)
-    if alerts:
-        alert_records = trends.alert_records(
-            spark, alerts, config.interval, config.run_id, config.job.alerts_topic
+    if summary["alerts"]:
+        alerts = trends.alert_records(
+            spark, summary["alerts"], config.interval, config.run_id, config.job.alerts_topic
         )
-        records = records.unionByName(alert_records)
+        records = records.unionByName(alerts)
     sinks.write_to_kafka(records, config.job.bootstrap)
 
 

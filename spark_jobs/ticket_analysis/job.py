@@ -16,8 +16,9 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from ticket_analysis import landing, publication
-from ticket_analysis.analysis import analyze_hour, step
+from ticket_analysis.analysis import analyze_hour, publish, step
 from ticket_analysis.config import JobConfig
+from ticket_analysis.faults import fault_point
 from ticket_analysis.source import latest_offsets
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
@@ -68,7 +69,12 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         if shrunk_from is not None:
             summary["shrunk_from"] = shrunk_from
         publication.stage_summary(store, staged, summary)
+        fault_point("staged")  # outputs staged, nothing checked or sent yet
         publication.check_staged(store, staged, summary)
+        if config.job.publish_to_kafka:
+            with step("publish to Kafka"):
+                publish(spark, staged, config, summary)
+        publication.mark_checked(store, staged, summary)
         if config.job.promote:
             with step("promote"):
                 publication.promote(store, root, config.run_id)

@@ -2,8 +2,9 @@
 
 Promotion swaps each dataset's folder of the hour with the staged one (rename the old aside,
 rename the new in, delete the old), the summary last, so a reader of the summary sees the old
-hour or the new one. A run that dies midway leaves the staged run with its manifest: the next
-attempt of the same run finishes the swap first (:func:`finish_interrupted`).
+hour or the new one. The manifest is written once the staged outputs passed their checks: a run
+that dies after it leaves the staged run with its manifest, and the next attempt of the same run
+finishes the swap first (:func:`finish_interrupted`); a staging without one is discarded.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ class PublicationError(ValueError):
 
 
 def stage_summary(store: HadoopStore, staged: str, summary: dict[str, Any]) -> None:
-    """Write the summary, then the manifest that marks the staged run complete."""
+    """Write the staged run's summary (not yet its manifest: see :func:`mark_checked`)."""
     store.write_json_atomic(join(staged, artifacts.INSIGHTS_DATASET, artifacts.SUMMARY_NAME), summary)
+
+
+def mark_checked(store: HadoopStore, staged: str, summary: dict[str, Any]) -> None:
+    """Write the manifest that makes a staged run promotable, once it passed
+    :func:`check_staged`: a later attempt finishes the promotion of a staging with a manifest
+    and discards one without, so output that failed its checks is never published."""
     manifest = {
         "interval": summary["interval"],
         "run_id": summary["run"]["run_id"],
@@ -92,8 +99,8 @@ def _update_latest(store: HadoopStore, root: str, summary: dict[str, Any], now: 
 
 
 def finish_interrupted(store: HadoopStore, root: str, run_id: str) -> bool:
-    """Finish the promotion of this run's staged outputs when an earlier attempt staged them
-    completely (manifest written) and then died; returns True when it did."""
+    """Finish the promotion of this run's staged outputs when an earlier attempt staged and
+    checked them (manifest written) and then died; returns True when it did."""
     staged = artifacts.staging_path(root, run_id)
     if store.read_json(join(staged, artifacts.MANIFEST_NAME)) is None:
         return False

@@ -143,11 +143,19 @@ class HadoopStore:
         return True
 
     def write_json_atomic(self, location: str, document: dict[str, Any]) -> None:
-        """Write JSON to a temporary file, then rename it over ``location`` in one step (readers
-        see the old or the new document, never a part)."""
+        """Write JSON to a temporary file, then rename it over ``location`` in one step: readers
+        see the old or the new document, never a part and never none. On the local file system
+        that is a POSIX rename (Hadoop's rename with overwrite deletes first, then renames)."""
         temporary = join(location.rsplit("/", 1)[0], f".{location.rsplit('/', 1)[1]}.tmp")
         self.write_text(temporary, artifacts.json_text(document))
         jvm = self.spark._jvm
+        fs, target = self._fs(location), self._path(location)
+        if fs.getUri().getScheme() == "file":
+            source, replaced = (fs.pathToFile(path).toPath() for path in (self._path(temporary), target))
+            options = self.spark.sparkContext._gateway.new_array(jvm.java.nio.file.CopyOption, 1)
+            options[0] = jvm.java.nio.file.StandardCopyOption.ATOMIC_MOVE
+            jvm.java.nio.file.Files.move(source, replaced, options)
+            return
         context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
             self._path(location).toUri(), self.spark._jsc.hadoopConfiguration()
         )

@@ -4,7 +4,10 @@ malformed records, duplicates, out-of-order timestamps, records just outside the
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -218,3 +221,34 @@ def test_the_job_refuses_an_hour_that_has_not_ended(first_run: dict, job_setup: 
     assert f"the hour [{start.isoformat().replace('+00:00', 'Z')}" in output and "has not ended" in output
     assert "Traceback" not in output
     assert latest.read_bytes() == before
+
+
+def test_a_run_stopped_before_its_checks_has_sent_nothing_to_kafka(job_setup: dict, tmp_path: Path) -> None:
+    """The job holds once its outputs are staged, before they are checked, and is killed there:
+    nothing of the run may be on the team or dead-letter topics (a run whose checks fail would
+    otherwise have delivered tickets whose artifacts were never published)."""
+    marker = tmp_path / "staged.marker"
+    args = _job_args({**job_setup, "output": tmp_path / "stats"}, "stopped-at-staged")
+    env = {**os.environ, "TICKETS_FAULT_POINT": f"staged:{marker}"}
+    job = subprocess.Popen(
+        spark_submit_command(args.argv()),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        assert marker.exists(), f"the job did not reach its fault point (exit code {job.poll()})"
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+    sent = [
+        m
+        for topic in (*TEAM_TOPICS, job_setup["dlq"])
+        for m in consume_all(job_setup["bootstrap"], topic)
+        if dict(m.headers()).get("run_id") == b"stopped-at-staged"
+    ]
+    assert sent == []

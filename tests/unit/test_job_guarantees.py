@@ -34,7 +34,10 @@ def test_an_interval_that_is_not_one_utc_hour_is_refused(start: str, end: str) -
 def _job(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
     report = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, str(JOB), *args, "--report", str(report)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(JOB), *args, "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return result, report
 
@@ -42,7 +45,10 @@ def _job(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--start", "2026-11-28T04:30:00Z", "--end", "2026-11-28T05:30:00Z", "--run-id", "r"], "one UTC hour"),
+        (
+            ["--start", "2026-11-28T04:30:00Z", "--end", "2026-11-28T05:30:00Z", "--run-id", "r"],
+            "one UTC hour",
+        ),
         (["--start", "2026-11-28T04:00:00Z", "--end", "2026-11-28T05:00:00Z"], "--run-id"),
         (["--start", "yesterday", "--end", "2026-11-28T05:00:00Z", "--run-id", "r"], "yesterday"),
     ],
