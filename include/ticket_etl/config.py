@@ -130,10 +130,21 @@ def log_level() -> str:
     return _checked("LOG_LEVEL", valid, f"one of {', '.join(LOG_LEVELS)}").upper()
 
 
+# Object stores whose rename is a copy then a delete: the job's promotion, compaction and locks
+# rely on atomic renames and exclusive creates, so they cannot hold its state (docs/cluster.md).
+NON_ATOMIC_RENAME_SCHEMES = ("s3a", "s3", "s3n", "gs")
+
+
 def artifacts_root(location: str) -> str:
     """An artifacts root as the code uses it: a URI as given (``file:///mnt/shared/stats``,
-    ``hdfs://...``, ``s3a://...``), a path made absolute (a relative one is relative to the
-    project folder)."""
+    ``hdfs://...``), a path made absolute (a relative one is relative to the project folder);
+    ValueError for an object store without atomic rename."""
+    scheme = location.split("://", 1)[0].lower() if "://" in location else "file"
+    if scheme in NON_ATOMIC_RENAME_SCHEMES:
+        raise ValueError(
+            f"{scheme}:// cannot hold the artifacts: its renames are not atomic, so a promotion or a "
+            "compaction cut short could publish half an hour; use a local or shared file system, or HDFS"
+        )
     if "://" in location:
         return location.rstrip("/")
     return str((PROJECT_ROOT / location).resolve())
@@ -141,7 +152,10 @@ def artifacts_root(location: str) -> str:
 
 def stats_dir() -> str:
     """Root of the artifacts (``STATS_DIR``): a path or a URI, see :func:`artifacts_root`."""
-    return artifacts_root(setting("STATS_DIR"))
+    try:
+        return artifacts_root(setting("STATS_DIR"))
+    except ValueError as error:
+        return _checked("STATS_DIR", False, str(error))
 
 
 def source_retention_days() -> int:

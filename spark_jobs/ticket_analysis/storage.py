@@ -2,12 +2,9 @@
 
 Everything the job writes or reads back (the artifacts, the staging of a run, the landing zone,
 locks) goes through Spark or this class, so the artifacts root may be a local path or any URI
-Hadoop knows (``file:///mnt/shared/stats``, ``hdfs://...``, ``s3a://...``): executors on other
-machines write where the driver renames.
-
-Renames are atomic on local file systems and HDFS. On an object store (S3A) a directory rename is
-a copy then a delete, not atomic: docs/cluster.md, "Moving to a real cluster", says what the promotion
-guarantees.
+Hadoop knows with atomic renames (``file:///mnt/shared/stats``, ``hdfs://...``): executors on
+other machines write where the driver renames. Object stores (S3A, GCS), whose directory rename
+is a copy then a delete, are refused (``ticket_etl.config.artifacts_root``; docs/cluster.md).
 """
 
 from __future__ import annotations

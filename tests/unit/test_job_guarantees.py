@@ -51,6 +51,19 @@ def _job(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]
         ),
         (["--start", "2026-11-28T04:00:00Z", "--end", "2026-11-28T05:00:00Z"], "--run-id"),
         (["--start", "yesterday", "--end", "2026-11-28T05:00:00Z", "--run-id", "r"], "yesterday"),
+        (
+            [
+                "--start",
+                "2026-11-28T04:00:00Z",
+                "--end",
+                "2026-11-28T05:00:00Z",
+                "--run-id",
+                "r",
+                "--output",
+                "s3a://b/s",
+            ],
+            "s3a://",
+        ),
     ],
 )
 def test_a_bad_command_line_is_a_data_error_with_the_jobs_line_and_report(

@@ -40,6 +40,8 @@ def test_a_set_value_wins_over_the_default(monkeypatch: pytest.MonkeyPatch) -> N
         ("SPARK_MASTER", "local[two]", config.spark_master),
         ("LOG_LEVEL", "loud", config.log_level),
         ("TOPIC_NAME", "bad topic", config.source_topic),
+        ("STATS_DIR", "s3a://bucket/stats", config.stats_dir),
+        ("STATS_DIR", "gs://bucket/stats", config.stats_dir),
     ],
 )
 def test_a_bad_value_names_the_setting(
