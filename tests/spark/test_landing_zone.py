@@ -32,6 +32,8 @@ pytestmark = pytest.mark.integration
 HOUR_A = Interval.hour_starting(RECENT_DAY + timedelta(hours=10))
 HOUR_B = Interval.hour_starting(RECENT_DAY + timedelta(hours=11))
 HOUR_C = Interval.hour_starting(RECENT_DAY + timedelta(hours=3))
+HOUR_P = Interval.hour_starting(RECENT_DAY + timedelta(hours=4))
+HOUR_Q = Interval.hour_starting(RECENT_DAY + timedelta(hours=5))
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,55 @@ def test_a_late_record_lands_in_its_hour_and_is_reported(zone: dict) -> None:
     # Reprocessing hour A (what the DAG triggers when reprocess_late_hours is on) counts it.
     again = published(_args(zone, HOUR_A, "a-3"))
     assert again["totals"]["read"] == 201 and again["totals"]["enriched"] == 201
+
+
+def _own_zone(kafka_bootstrap: str, tmp_path: Path, batches: dict[Interval, int]) -> dict:
+    """A fresh source topic with ``batches`` (hour -> tickets) and an artifacts root of its own."""
+    source = f"landing_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, source, partitions=3)
+    producer = build_producer(kafka_bootstrap)
+    for seed, (hour, count) in enumerate(batches.items(), start=20):
+        produce_records(producer, source, generate_batch(hour.start, hour.end, count, seed=seed).records())
+    return {"bootstrap": kafka_bootstrap, "source": source, "output": str(tmp_path / "stats")}
+
+
+def test_late_records_are_reported_by_the_retry_of_the_attempt_that_landed_them(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Item 1 of issue 22: the attempt that lands hour P's late records dies after its ingest; its
+    retry lands nothing new, yet must still report P as late (the landing zone says so)."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30, HOUR_Q: 20})
+    published(_args(zone, HOUR_P, "p-1"))
+    late = generate_batch(HOUR_P.start, HOUR_P.end, 5, seed=77).records()
+    produce_records(build_producer(kafka_bootstrap), zone["source"], late)
+    marker = tmp_path / "analysis.marker"
+    args = _args(zone, HOUR_Q, "q-1")
+    env = {**os.environ, "TICKETS_FAULT_POINT": f"analysis:{marker}"}
+    job = subprocess.Popen(
+        spark_submit_command(args.argv()),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(1)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    assert marker.exists(), "the first attempt did not reach the analysis"
+    retry = published(args)  # the task's retry: same run id
+    assert retry["ingest"]["records"] == 0
+    assert retry["ingest"]["late_hours"] == [{**HOUR_P.as_dict(), "records": 5}]
+
+
+def test_an_hour_landed_but_never_published_is_reported(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """Item 5 of issue 22: hour P's records are landed by hour Q's run, but P never got a run of its
+    own (catchup off, a failed run): Q's run says so."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30, HOUR_Q: 20})
+    report = published(_args(zone, HOUR_Q, "q-1"))
+    assert report["ingest"]["unpublished_hours"] == [{**HOUR_P.as_dict(), "records": 30}]
+    assert report["ingest"]["late_hours"] == []
 
 
 def test_an_hour_whose_landing_partition_is_gone_is_refused_then_emptied_when_forced(zone: dict) -> None:
