@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -22,11 +22,13 @@ from ticket_analysis.faults import fault_point
 from ticket_analysis.source import latest_offsets
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
-from ticket_etl.interval import Interval, interval_of_token, iso_utc
+from ticket_etl.interval import Interval, iso_utc
 
 log = logging.getLogger("analyze_tickets")
 
 INGEST_LOCK_WAIT_S = 600.0  # another run's ingest: usually seconds
+# How far back each run compares the landing zone with the published hours (late, unpublished).
+LOOK_BACK = timedelta(hours=48)
 
 
 class ShrinkRefused(ValueError):
@@ -65,7 +67,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)
         summary = analyze_hour(spark, store, config, records, read, staged)
-        summary["ingest"] = ingest_figures(store, root, config.interval, report)
+        summary["ingest"] = ingest_figures(store, root, config.source_topic, config.interval, report)
         if shrunk_from is not None:
             summary["shrunk_from"] = shrunk_from
         publication.stage_summary(store, staged, summary)
@@ -114,20 +116,38 @@ def _guard_against_shrinking(store: HadoopStore, root: str, config: JobConfig, r
 
 
 def ingest_figures(
-    store: HadoopStore, root: str, interval: Interval, report: landing.IngestReport
+    store: HadoopStore, root: str, topic: str, interval: Interval, report: landing.IngestReport
 ) -> dict[str, Any]:
-    """What this run's ingest landed, and which other hours it landed records for that are
-    already published (late records: those hours' artifacts do not count them yet)."""
-    late = {
-        token: count
-        for token, count in sorted(report.hours.items())
-        if token != interval.token
-        and store.exists(artifacts.partition_path(root, artifacts.INSIGHTS_DATASET, interval_of_token(token)))
-    }
+    """What this run's ingest landed, and what the landing zone says of the other recent hours:
+    those it holds more records of than their published summary counts (late records, whoever
+    landed them) and those never published. A fact of the stored data, so the retry of an attempt
+    that landed records and died reports them too."""
+    late, unpublished = [], []
+    for hour, landed in landed_recent_hours(store, root, topic, interval):
+        summary = store.read_json(artifacts.summary_path(root, hour))
+        if summary is None:
+            unpublished.append({**hour.as_dict(), "records": landed})
+        elif landed > summary["totals"]["read"]:
+            late.append({**hour.as_dict(), "records": landed - summary["totals"]["read"]})
     return {
         "records": report.records,
         "hours": dict(sorted(report.hours.items())),
-        "late_hours": [
-            {**interval_of_token(token).as_dict(), "records": count} for token, count in late.items()
-        ],
+        "late_hours": late,
+        "unpublished_hours": unpublished,
     }
+
+
+def landed_recent_hours(
+    store: HadoopStore, root: str, topic: str, interval: Interval, now: datetime | None = None
+) -> list[tuple[Interval, int]]:
+    """The ended hours of the last :data:`LOOK_BACK` (other than ``interval``) with landed
+    records, and how many (Parquet footers: no data read)."""
+    now = now or datetime.now(UTC)
+    folders = store.children(artifacts.raw_topic_path(root, topic))
+    recent = [
+        hour
+        for hour in artifacts.intervals_of_folders(folders)
+        if hour != interval and hour.has_ended(now) and hour.end > now - LOOK_BACK
+    ]
+    counted = [(hour, store.parquet_rows(artifacts.raw_hour_path(root, topic, hour))) for hour in recent]
+    return [(hour, landed) for hour, landed in counted if landed]
