@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=int, default=48, help="ordinary hours (default: %(default)s)")
     parser.add_argument("--tickets", type=int, default=1000, help="tickets per hour (default: %(default)s)")
     parser.add_argument("--wave", default=DEFAULT_WAVE, help="TEXT:SHARE of the planted hour ('' for none)")
+    parser.add_argument("--look-back", type=int, default=24, help="baseline hours (default: %(default)s)")
     args = parser.parse_args(argv)
     wave = IncidentWave.parse(args.wave) if args.wave else None
     spark = (
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        table = report(simulate(spark, args.hours, args.tickets, wave), wave)
+        table = report(simulate(spark, args.hours, args.tickets, wave, args.look_back), wave)
     finally:
         spark.stop()
     write_report(RESULTS_DIR / "alerts.md", f"{title('Keyword alerts on generated hours')}\n{table}\n")

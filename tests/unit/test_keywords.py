@@ -79,7 +79,7 @@ def test_no_baseline_no_surge() -> None:
 def test_alert_needs_score_tickets_lift_and_enough_baseline_hours() -> None:
     wave = keywords.entry("paiement refusé", PHRASE, 60, 1000, 10, 24000)
     assert keywords.is_alert(wave, {"hours": 24, "look_back_hours": 24, "tickets": 24000})
-    assert not keywords.is_alert(wave, {"hours": 2, "look_back_hours": 24, "tickets": 2000})
+    assert not keywords.is_alert(wave, {"hours": 0, "look_back_hours": 24, "tickets": 0})
     small = keywords.entry("paiement refusé", PHRASE, 8, 100, 0, 24000)
     assert small["score"] >= keywords.ALERT_MIN_SCORE and not keywords.is_alert(
         small, {"hours": 24, "look_back_hours": 24, "tickets": 1}
