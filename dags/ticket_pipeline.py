@@ -10,9 +10,9 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `ensure_topics` | creates the Kafka topics if missing, with their retention |
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
-| `analyze` | `spark-submit spark_jobs/analyze_tickets.py` for the hour with the checked rules: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts |
+| `analyze` | `spark-submit spark_jobs/analyze_tickets.py` for the hour with the checked rules: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts. Runs in the pool `ticket_analysis` (one slot): one analysis at a time, whatever the run type |
 | `publish` | emits asset events with the run report's counts and the late records found for other hours |
-| `reprocess_late_hours` | one run per published hour that received late records (param `reprocess_late_hours`) |
+| `late_hour_runs`, `reprocess_late_hours` | one run per published hour that received late records, at most 6 (the newest hours; param `reprocess_late_hours`); those runs start none of their own |
 
 **Reprocess** hours: `airflow backfill create --dag-id ticket_pipeline --from-date 2026-11-27T10:00:00Z
 --to-date 2026-11-27T12:00:00Z --reprocess-behavior completed` (the runs at 10:00, 11:00 and 12:00:
@@ -21,6 +21,10 @@ reprocessed from the landing zone, whatever Kafka still holds. Re-running an hou
 hour's artifacts; team-topic consumers see the same tickets again (same key and content, new `run_id`
 header) and must de-duplicate by key. A reprocess that would publish fewer records than the hour
 holds fails, unless `allow_shrink` is set.
+
+**One analysis at a time**, whatever the run type: `analyze` runs in the Airflow pool `ticket_analysis`
+(one slot), which the local stack and docker-compose create. Without the pool `analyze` stays
+*scheduled*, its task instance naming the missing pool, until the run times out.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ticket_airflow import tasks
 from ticket_airflow.operators import AnalyzeJobOperator
 from ticket_etl import config
 from ticket_etl.interval import Interval
+from ticket_etl.pools import ANALYSIS_POOL
 
 # The hour travels between tasks as one typed value (an XCom Airflow deserializes only for
 # allowed classes).
@@ -54,7 +59,9 @@ INSIGHTS = Asset(name="ticket_insights")
     # history; past hours since the start date are reprocessed on request with a backfill.
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
-    max_active_runs=1,  # one spark-submit at a time: the machine has 2 cores
+    # One scheduled or manual run at a time. A backfill's runs follow the backfill's own
+    # max_active_runs: the analysis pool (analyze, below) keeps their analyses one at a time too.
+    max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
     tags=["tickets", "kafka", "spark", "etl"],
     doc_md=__doc__,
@@ -113,7 +120,8 @@ INSIGHTS = Asset(name="ticket_insights")
         "reprocess_late_hours": Param(
             True,
             type="boolean",
-            description="Run again every published hour for which this run landed late records.",
+            description="Run again the published hours for which this run landed late records (at most "
+            f"{tasks.MAX_LATE_HOUR_RUNS}, the newest; those runs do not run late hours themselves).",
         ),
     },
 )
@@ -170,8 +178,9 @@ def ticket_pipeline() -> None:
 
     @task
     def late_hour_runs(report: dict, params: dict, run_id=None) -> list[dict]:
-        """The runs to trigger for hours that received late records (none when the param is off)."""
-        return tasks.late_hour_runs(report, run_id) if params["reprocess_late_hours"] else []
+        """The runs to trigger for hours that received late records: a bounded number, none when
+        the param is off."""
+        return tasks.late_hour_runs(report, run_id, enabled=params["reprocess_late_hours"])
 
     interval = resolve_interval()
     analyze = AnalyzeJobOperator(
@@ -180,11 +189,15 @@ def ticket_pipeline() -> None:
         rules=check_rules(),
         trigger_rule="none_failed",  # runs when generate_tickets is skipped
         execution_timeout=timedelta(minutes=45),
+        pool=ANALYSIS_POOL,  # one analysis at a time, whatever the run type
     )
     chain([ensure_topics(), generate_tickets(interval)], analyze)
     publish(analyze.output)
     TriggerDagRunOperator.partial(
-        task_id="reprocess_late_hours", trigger_dag_id="ticket_pipeline", wait_for_completion=False
+        task_id="reprocess_late_hours",
+        trigger_dag_id="ticket_pipeline",
+        wait_for_completion=False,
+        skip_when_already_exists=True,  # a retry finds the run it triggered (the run ids are set upstream)
     ).expand_kwargs(late_hour_runs(analyze.output))
 
 

@@ -3,6 +3,9 @@
     python -m ticket_devstack.airflow_service start|stop|status
     python -m ticket_devstack.airflow_service run-dag ticket_pipeline [--conf JSON]
 
+`start` also creates the pool the DAG's `analyze` task runs in (one analysis at a time, see
+:func:`ensure_analysis_pool`), or sets its slots back if it exists.
+
 Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections). The API
 server listens on AIRFLOW__API__HOST (127.0.0.1 unless you expose it); the admin's password and
 the JWT signing secret are files only their owner can read (see :func:`ensure_secrets`).
@@ -36,6 +39,7 @@ from ticket_devstack.service import (
     write_private,
 )
 from ticket_etl import config
+from ticket_etl.pools import ANALYSIS_POOL, ANALYSIS_POOL_DESCRIPTION, ANALYSIS_POOL_SLOTS
 
 STARTUP_DEADLINE_S = 240.0
 STOP_DEADLINE_S = 60.0
@@ -143,6 +147,7 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     pid = airflow.pid()
     if pid is not None:
         print(f"airflow: already running (pid {pid}), UI on {base_url()}")
+        _ensure_pool()  # it may have been started before the pool existed
         return pid
     check_port_free(api_port(), "AIRFLOW__API__PORT")
     airflow_home().mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,25 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     process = airflow.spawn(["airflow", "standalone"])
     wait_until_ready({airflow: process}, _healthy, deadline_s, "become healthy", HEALTH_POLL_S)
     print(f"airflow: started (pid {process.pid}), UI on {base_url()}")
+    _ensure_pool()
     return process.pid
+
+
+def _ensure_pool() -> None:
+    import httpx
+
+    try:
+        ensure_analysis_pool(AirflowApi())
+    except httpx.HTTPError as error:
+        raise AirflowServiceError(f"the Airflow API at {base_url()} failed: {error!r}") from None
+
+
+def ensure_analysis_pool(api: AirflowApi) -> None:
+    """The pool of the DAG's `analyze` task, with its one slot: a task whose pool does not exist is
+    never queued (it waits until its run times out), and more slots would let analyses run side by
+    side."""
+    outcome = api.set_pool(ANALYSIS_POOL, ANALYSIS_POOL_SLOTS, ANALYSIS_POOL_DESCRIPTION)
+    print(f"airflow: pool {ANALYSIS_POOL} {outcome} ({ANALYSIS_POOL_SLOTS} slot)")
 
 
 def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
@@ -218,6 +241,26 @@ class AirflowApi:
             return self._client.get(f"/dags/{dag_id}").status_code == 200
         except httpx.TransportError:  # no answer yet: asked again by the caller
             return False
+
+    def set_pool(self, name: str, slots: int, description: str) -> str:
+        """Set the pool's slots and description, creating it if missing; returns "updated" or
+        "created". Idempotent: a create that finds the pool made meanwhile updates it."""
+        # Airflow 3.3's PATCH validates the whole pool: it needs the name and include_deferred too.
+        body = {"name": name, "slots": slots, "description": description, "include_deferred": False}
+        try:
+            self.request("PATCH", f"/pools/{name}", json=body)
+            return "updated"
+        except AirflowServiceError as error:
+            if error.status_code != HTTPStatus.NOT_FOUND:
+                raise
+        try:
+            self.request("POST", "/pools", json=body)
+            return "created"
+        except AirflowServiceError as error:
+            if error.status_code != HTTPStatus.CONFLICT:
+                raise
+        self.request("PATCH", f"/pools/{name}", json=body)
+        return "updated"
 
     def wait_for_dag(self, dag_id: str, deadline_s: float = DAG_APPEAR_DEADLINE_S) -> None:
         deadline = time.monotonic() + deadline_s

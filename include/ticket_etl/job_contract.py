@@ -152,8 +152,13 @@ class RunReport:
 
     @property
     def late_hours(self) -> list[dict[str, Any]]:
-        """Published hours this run landed late records for: ``{start, end, records}``."""
+        """Recent published hours with more landed records than they count: ``{start, end, records}``."""
         return list(self.ingest.get("late_hours", []))
+
+    @property
+    def unpublished_hours(self) -> list[dict[str, Any]]:
+        """Recent ended hours with landed records and no published summary: ``{start, end, records}``."""
+        return list(self.ingest.get("unpublished_hours", []))
 
     def asset_extra(self) -> dict[str, Any]:
         """What the asset events of the published hour carry (``location``: the artifacts root)."""
@@ -165,6 +170,7 @@ class RunReport:
             **self.totals,
             "published": self.published,
             "late_hours": self.late_hours,
+            "unpublished_hours": self.unpublished_hours,
             "alerts": self.alerts,
         }
 

@@ -6,9 +6,10 @@ Nothing here opens a connection at import time; Airflow and Kafka imports stay i
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
     from ticket_demo.generator import IncidentWave
 
 log = logging.getLogger(__name__)
+
+# At most this many runs of late hours per run, the newest hours first; the others are logged, and
+# the run's asset events list them all. The runs started do not start more (no chains).
+MAX_LATE_HOUR_RUNS = 6
+# Airflow's longest run id (the dag_run.run_id column: airflow.models.base.ID_LEN).
+RUN_ID_MAX_LENGTH = 250
 
 # The DAG params the analysis job takes, by JobArguments field.
 JOB_PARAMS = ("top_n", "allow_shrink", "accept_data_loss")
@@ -176,13 +183,43 @@ def asset_extra(report: dict[str, Any]) -> dict[str, Any]:
     return RunReport.from_dict(report).asset_extra()
 
 
-def late_hour_runs(report: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
-    """One run of the DAG per published hour that received late records in this run's ingest:
-    its trigger's ``conf`` (the hour, no generation) and run id."""
+def late_hour_runs(
+    report: dict[str, Any], run_id: str, enabled: bool = True, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The runs to trigger for the published hours that received late records in this run's ingest
+    (none when ``enabled`` is off): the newest MAX_LATE_HOUR_RUNS hours, each with its trigger's
+    ``conf`` (the hour, no generation, no late-hour runs of its own: a producer with a skewed clock
+    cannot sustain a chain) and a unique run id (:func:`late_run_id`). Hours left out are logged."""
+    hours = sorted(RunReport.from_dict(report).late_hours, key=lambda hour: hour["start"], reverse=True)
+    chosen = hours[:MAX_LATE_HOUR_RUNS] if enabled else []
+    if left := hours[len(chosen) :]:
+        log.warning(
+            "%d hour(s) with late records not run again (param reprocess_late_hours %s, at most %d per run): "
+            "%s; reprocess them with a backfill (README, Backfill and reprocess)",
+            len(left),
+            "on" if enabled else "off",
+            MAX_LATE_HOUR_RUNS,
+            ", ".join(hour["start"] for hour in left),
+        )
+    at = now or datetime.now(UTC)
     return [
         {
-            "conf": {"interval_start": hour["start"], "generate": False},
-            "trigger_run_id": f"late__{hour['start']}__after__{run_id}"[:250],
+            "conf": {"interval_start": hour["start"], "generate": False, "reprocess_late_hours": False},
+            "trigger_run_id": late_run_id(hour["start"], run_id, at),
         }
-        for hour in RunReport.from_dict(report).late_hours
+        for hour in chosen
     ]
+
+
+def late_run_id(hour_start: str, parent_run_id: str, at: datetime) -> str:
+    """``late__<hour>__at__<when>__after__<parent run id>``: readable, and unique since no two
+    triggers share the hour, the second of the trigger and the parent run (the moment tells apart
+    the triggers of a parent run id used again, as a backfill's reprocess does). A parent id that
+    would pass Airflow's length limit is cut and ends with a digest of the whole id, so that long ids
+    with the same start still differ."""
+    head = f"late__{hour_start}__at__{at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}__after__"
+    room = RUN_ID_MAX_LENGTH - len(head)
+    if len(parent_run_id) > room:
+        digest = hashlib.sha256(parent_run_id.encode()).hexdigest()[:12]
+        parent_run_id = f"{parent_run_id[: room - len(digest) - 1]}~{digest}"
+    return head + parent_run_id

@@ -3,6 +3,7 @@ same backfill again with reprocess behaviour `completed`, which must change noth
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import time
@@ -18,6 +19,7 @@ from ticket_devstack import airflow_service, postgres_service
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval
 from ticket_etl.kafka_io import consume_all
+from ticket_etl.pools import ANALYSIS_POOL
 from ticket_etl.topology import TEAM_TOPICS
 
 pytestmark = pytest.mark.integration
@@ -47,8 +49,8 @@ def api(airflow_stack) -> airflow_service.AirflowApi:
     return airflow_stack.api
 
 
-def _backfill(env: dict[str, str], *extra: str) -> None:
-    """`airflow backfill create`, as a user types it."""
+def _backfill(env: dict[str, str], *extra: str, active: int = 1) -> None:
+    """`airflow backfill create`, as a user types it (``active``: its --max-active-runs)."""
     command = [
         "airflow",
         "backfill",
@@ -62,7 +64,7 @@ def _backfill(env: dict[str, str], *extra: str) -> None:
         "--dag-run-conf",
         json.dumps(CONF),
         "--max-active-runs",
-        "1",
+        str(active),
         *extra,
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -130,12 +132,37 @@ def test_airflow_keeps_its_metadata_in_the_local_postgres(api) -> None:
         connection.close()
 
 
+def _analyze_tries(api: airflow_service.AirflowApi, run_id: str) -> list[dict]:
+    """Every try of the run's ``analyze`` task (a retried one has several)."""
+    path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/analyze/tries"
+    return api.request("GET", path)["task_instances"]
+
+
+def _overlaps(tries: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of tries (``run_id#try``) that ran at the same time."""
+    spans = [
+        (_utc(t["start_date"]), _utc(t["end_date"]), f"{t['dag_run_id']}#{t['try_number']}") for t in tries
+    ]
+    return [(a[2], b[2]) for a, b in itertools.combinations(spans, 2) if a[0] < b[1] and b[0] < a[1]]
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_bootstrap: str) -> None:
+    """The first backfill lets its three runs be active at once (Airflow limits a backfill's runs by
+    its own max_active_runs, not the DAG's): their analyses still run one at a time, in the one-slot
+    pool ``ticket_analysis``. The second, a reprocess, changes nothing but run metadata."""
     stats = Path(backfill_env["STATS_DIR"])
     started = datetime.now(UTC)
-    _backfill(backfill_env)
+    _backfill(backfill_env, active=3)
     first = _wait_for_backfill(api, started)
     assert [run["state"] for run in first] == ["success"] * 3, first
+    tries = [t for run in first for t in _analyze_tries(api, run["dag_run_id"])]
+    assert all(t["start_date"] and t["end_date"] for t in tries), tries
+    assert _overlaps(tries) == [], "two analyses ran at the same time"
+    assert {t["pool"] for t in tries} == {ANALYSIS_POOL}
     assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
     for interval in INTERVALS:
         path = _partition(stats, "insights", interval) / artifacts.SUMMARY_NAME
@@ -211,6 +238,10 @@ def test_a_late_record_makes_its_hour_run_again(
             break
         time.sleep(5)
     assert reprocess and reprocess[0]["state"] == "success", reprocess
-    assert reprocess[0]["conf"] == {"interval_start": late_hour.as_dict()["start"], "generate": False}
+    assert reprocess[0]["conf"] == {
+        "interval_start": late_hour.as_dict()["start"],
+        "generate": False,
+        "reprocess_late_hours": False,  # no chains
+    }
     after = json.loads(summary_path.read_text())
     assert after["totals"]["read"] == before + 1 and after["reconciliation"]["holds"] is True

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+ROOT = Path(__file__).resolve().parents[2]
+DAGS_DIR = ROOT / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,26 @@ def test_hourly_interval_is_one_real_hour(dag_bag) -> None:
         pendulum.datetime(2026, 11, 28, 4),
         pendulum.datetime(2026, 11, 28, 5),
     )
+
+
+def test_analyze_runs_alone_in_a_pool_that_every_stack_creates(dag_bag) -> None:
+    """One analysis at a time whatever the run type (a backfill's runs are limited by the backfill's
+    own max_active_runs, not the DAG's): `analyze` runs in a one-slot pool. The local stack creates it
+    from the same constants (ticket_devstack.airflow_service); docker-compose's init repeats them."""
+    import yaml
+
+    from ticket_etl.pools import ANALYSIS_POOL, ANALYSIS_POOL_DESCRIPTION, ANALYSIS_POOL_SLOTS
+
+    dag = dag_bag.dags["ticket_pipeline"]
+    assert dag.get_task("analyze").pool == ANALYSIS_POOL and ANALYSIS_POOL_SLOTS == 1
+    assert {task.pool for task in dag.tasks if task.task_id != "analyze"} == {"default_pool"}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    init = " ".join(compose["services"]["airflow-init"]["command"])
+    assert f'airflow pools set {ANALYSIS_POOL} {ANALYSIS_POOL_SLOTS} "{ANALYSIS_POOL_DESCRIPTION}"' in init
+
+
+def test_a_retried_trigger_of_a_late_hour_finds_its_run(dag_bag) -> None:
+    """The late-hour runs' ids are computed upstream (tasks.late_hour_runs): a retry of the trigger
+    task that finds its run already created is skipped, not failed."""
+    trigger = dag_bag.dags["ticket_pipeline"].get_task("reprocess_late_hours")
+    assert trigger.partial_kwargs["skip_when_already_exists"] is True

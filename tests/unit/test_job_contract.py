@@ -13,6 +13,7 @@ from ticket_etl.interval import Interval
 from ticket_etl.job_contract import ExitCode, RunReport, read_report, write_report
 
 HOUR = Interval.parse("2026-11-28T04:00:00Z", "2026-11-28T05:00:00Z")
+PREVIOUS = Interval.parse("2026-11-28T03:00:00Z", "2026-11-28T04:00:00Z")
 SUMMARY = {
     "interval": HOUR.as_dict(),
     "run": {"run_id": "manual-1", "generated_at": "2026-11-28T05:01:00Z"},
@@ -20,7 +21,12 @@ SUMMARY = {
     "totals": {"read": 10, "enriched": 8, "rejected": 1, "duplicates": 1},
     "reconciliation": {"read": 10, "enriched_plus_rejected_plus_duplicates": 10, "holds": True},
     "published": {"tickets_enriched": 8},
-    "ingest": {"records": 12, "hours": {}, "late_hours": [{**HOUR.as_dict(), "records": 2}]},
+    "ingest": {
+        "records": 12,
+        "hours": {},
+        "late_hours": [{**HOUR.as_dict(), "records": 2}],
+        "unpublished_hours": [{**PREVIOUS.as_dict(), "records": 7}],
+    },
     "alerts": [{"term": "paiement refusé", "kind": "phrase", "tickets": 60, "expected": 2.0, "score": 250.0}],
 }
 
@@ -41,14 +47,11 @@ def test_a_report_survives_its_file_and_carries_the_asset_figures(tmp_path: Path
         "duplicates": 1,
         "published": {"tickets_enriched": 8},
         "late_hours": [{**HOUR.as_dict(), "records": 2}],
+        "unpublished_hours": [{**PREVIOUS.as_dict(), "records": 7}],
         "alerts": SUMMARY["alerts"],
     }
-    assert tasks.late_hour_runs(report.as_dict(), "scheduled__x") == [
-        {
-            "conf": {"interval_start": "2026-11-28T04:00:00Z", "generate": False},
-            "trigger_run_id": "late__2026-11-28T04:00:00Z__after__scheduled__x",
-        }
-    ]
+    (late_run,) = tasks.late_hour_runs(report.as_dict(), "scheduled__x")
+    assert late_run["conf"]["interval_start"] == "2026-11-28T04:00:00Z"
 
 
 def test_no_report_is_none(tmp_path: Path) -> None:
