@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from ticket_etl.job_args import JobArguments
@@ -30,3 +33,23 @@ def published(args: JobArguments, master: str | None = None) -> dict:
     errors = [line for line in result.stderr.splitlines() if "analyze_tickets: error" in line]
     assert result.returncode == 0 and report is not None, errors or result.stderr[-3000:]
     return report.as_dict()
+
+
+def killed_at(args: JobArguments, point: str, folder: Path, deadline_s: float = 600) -> None:
+    """One spark-submit of the job that holds at the fault point ``point``
+    (``ticket_analysis.faults``) and is SIGKILLed there, with its whole process group; fails when
+    the job ends before reaching it. ``folder``: where the point's marker file goes."""
+    marker = folder / f"{point}.marker"
+    env = {**os.environ, "TICKETS_FAULT_POINT": f"{point}:{marker}"}
+    command = submission(args.argv()).command()
+    job = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + deadline_s
+        while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        assert marker.exists(), f"the job did not reach the fault point {point} (exit code {job.poll()})"
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()

@@ -4,10 +4,7 @@ malformed records, duplicates, out-of-order timestamps, records just outside the
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -15,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from job_runs import published, run_job
+from job_runs import killed_at, published, run_job
 from trap_batch import END, EXPECTED, INTERVAL, START, fill_source
 
 from ticket_etl import artifacts
@@ -227,24 +224,7 @@ def test_a_run_stopped_before_its_checks_has_sent_nothing_to_kafka(job_setup: di
     """The job holds once its outputs are staged, before they are checked, and is killed there:
     nothing of the run may be on the team or dead-letter topics (a run whose checks fail would
     otherwise have delivered tickets whose artifacts were never published)."""
-    marker = tmp_path / "staged.marker"
-    args = _job_args({**job_setup, "output": tmp_path / "stats"}, "stopped-at-staged")
-    env = {**os.environ, "TICKETS_FAULT_POINT": f"staged:{marker}"}
-    job = subprocess.Popen(
-        spark_submit_command(args.argv()),
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 600
-        while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(1)
-        assert marker.exists(), f"the job did not reach its fault point (exit code {job.poll()})"
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)
-        job.wait()
+    killed_at(_job_args({**job_setup, "output": tmp_path / "stats"}, "stopped-at-staged"), "staged", tmp_path)
     sent = [
         m
         for topic in (*TEAM_TOPICS, job_setup["dlq"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
-from job_runs import published
+from job_runs import killed_at, published
 from timeline import RECENT_DAY
 
 from ticket_demo.generator import generate_batch
@@ -140,22 +140,8 @@ def test_late_records_are_reported_by_the_retry_of_the_attempt_that_landed_them(
     published(_args(zone, HOUR_P, "p-1"))
     late = generate_batch(HOUR_P.start, HOUR_P.end, 5, seed=77).records()
     produce_records(build_producer(kafka_bootstrap), zone["source"], late)
-    marker = tmp_path / "analysis.marker"
     args = _args(zone, HOUR_Q, "q-1")
-    env = {**os.environ, "TICKETS_FAULT_POINT": f"analysis:{marker}"}
-    job = subprocess.Popen(
-        spark_submit_command(args.argv()),
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 600
-    while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(1)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    assert marker.exists(), "the first attempt did not reach the analysis"
+    killed_at(args, "analysis", tmp_path)  # the first attempt, after its ingest
     retry = published(args)  # the task's retry: same run id
     assert retry["ingest"]["records"] == 0
     assert retry["ingest"]["late_hours"] == [{**HOUR_P.as_dict(), "records": 5}]
