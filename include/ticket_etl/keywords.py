@@ -16,9 +16,11 @@ from ticket_etl.job_contract import Baseline, TermEntry
 WORD, PHRASE = "word", "phrase"
 OVERALL_SCOPE = "all"  # every ticket of the hour; the other scopes are the ticket types
 KINDS = (WORD, PHRASE)
-# What a term must reach to be listed (one-off typos never rank) ...
+# What a term must reach to be listed (one-off typos and chance never rank: G² of 10.83 is p = 0.001
+# for a chi-square of 1 degree of freedom) ...
 MIN_TICKETS = 5
 MIN_SHARE = 0.01
+MIN_SCORE = 10.83
 # ... and to raise an alert (a chi-square of 1 degree of freedom above 50: p < 1e-11).
 ALERT_MIN_SCORE = 50.0
 ALERT_MIN_TICKETS = 10
@@ -71,9 +73,9 @@ def entry(
 
 
 def listable(term: TermEntry) -> bool:
-    """Enough support and over-represented: :data:`MIN_TICKETS` tickets, :data:`MIN_SHARE` of the
-    set, a positive score."""
-    return term["tickets"] >= MIN_TICKETS and term["share"] >= MIN_SHARE and term["score"] > 0
+    """Enough support and clearly over-represented: :data:`MIN_TICKETS` tickets,
+    :data:`MIN_SHARE` of the set, a score of at least :data:`MIN_SCORE`."""
+    return term["tickets"] >= MIN_TICKETS and term["share"] >= MIN_SHARE and term["score"] >= MIN_SCORE
 
 
 def ranked(terms: Iterable[TermEntry], limit: int = LISTED_PER_SCOPE) -> list[TermEntry]:

@@ -176,12 +176,13 @@ def term_ranking(
     own = map_lookup(type_tickets, F.col("scope")).cast("double")
     other = F.col("term_tickets") - F.col("tickets")
     over_represented = F.col("tickets") * (F.lit(total) - own) > other * own
+    score = g2_column(F.col("tickets"), own, other, F.lit(total) - own)
     listable = (
         (F.col("tickets") >= keywords.MIN_TICKETS)
         & (F.col("tickets") >= own * keywords.MIN_SHARE)
         & over_represented
+        & (score >= keywords.MIN_SCORE)
     )
-    score = g2_column(F.col("tickets"), own, other, F.lit(total) - own)
     by_term = Window.partitionBy("term").orderBy("scope")
     whole_term = by_term.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     per_type = term_counts(tickets).withColumns(

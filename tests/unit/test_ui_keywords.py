@@ -208,7 +208,7 @@ class TestDistinctive:
             8,
             {"incident": 50, "billing": 50},
             keywords_by_scope=lists("word", incident=({}, 0), billing=({"facture": 5}, 0)),
-            phrases_by_scope=lists("phrase", incident=({"réseau coupé": 20}, 0), billing=({}, 0)),
+            phrases_by_scope=lists("phrase", incident=({"réseau coupé": 40}, 0), billing=({}, 0)),
         )
         no_phrases = summary(
             9, {"incident": 10, "billing": 10}, keywords_by_scope=lists("word", billing=({}, 0))
@@ -219,7 +219,7 @@ class TestDistinctive:
         assert {t: d["tickets"] for t, d in distinctive["types"].items()} == {"incident": 60, "billing": 60}
         (entry,) = distinctive["types"]["incident"]["terms"]
         # billing (60 tickets): 0 listed in the first hour, at most its 10 tickets in the second.
-        assert (entry["tickets"], entry["expected"]) == (20, 10.0)
+        assert (entry["tickets"], entry["expected"]) == (40, 10.0)
 
 
 def test_top_phrases_are_merged_like_keywords() -> None:

@@ -85,7 +85,8 @@ ALERT_RULE = (
     f"{keywords.ALERT_MIN_BASELINE_HOURS} published hours"
 )
 LISTED_RULE = (
-    f"at least {keywords.MIN_TICKETS} tickets and {keywords.MIN_SHARE:.0%} of them, more than expected"
+    f"at least {keywords.MIN_TICKETS} tickets and {keywords.MIN_SHARE:.0%} of them, more than expected, "
+    f"score at least {keywords.MIN_SCORE:g} (less is within chance)"
 )
 
 
