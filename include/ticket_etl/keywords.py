@@ -141,9 +141,9 @@ def hour_terms(summary: Mapping[str, Any]) -> HourTerms | None:
 
 
 def surging(
-    current: HourTerms, baseline_hours: list[HourTerms], look_back: int
+    current: HourTerms | None, baseline_hours: list[HourTerms], look_back: int
 ) -> tuple[Baseline, list[TermEntry]]:
-    """The current hour's listed terms against the published hours of the ``look_back`` hours
+    """The current hour's listed terms (None: an empty hour, nothing surges) against the published hours of the ``look_back`` hours
     before it (``baseline_hours``): exact where every baseline hour lists the term (or lists every
     term), an upper bound (each silent hour's ``others_max``) where one does not, so an unlisted
     past never makes a term look newer than it is."""
@@ -153,7 +153,7 @@ def surging(
         "look_back_hours": look_back,
         "tickets": baseline_total,
     }
-    if not baseline_hours or not baseline_total:
+    if current is None or not baseline_total:
         return baseline, []
     terms = []
     for (kind, term), tickets in current.counts.items():

@@ -73,10 +73,7 @@ def surge(
 ) -> tuple[Baseline, list[TermEntry]]:
     """The surging terms of an hour (``counted``: its :func:`counts_document`) against the
     published hours ``past`` found in the ``look_back`` hours before it."""
-    current = keywords.counted_terms(counted)
-    if current is None:
-        return {"hours": len(past), "look_back_hours": look_back, "tickets": 0}, []
-    return keywords.surging(current, past, look_back)
+    return keywords.surging(keywords.counted_terms(counted), past, look_back)
 
 
 def counts_document(ranking: list[dict[str, Any]], tickets: int) -> dict[str, Any]:
