@@ -24,7 +24,7 @@ from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
-from ticket_etl import artifacts, keywords, schema
+from ticket_etl import artifacts, schema
 
 log = logging.getLogger("analyze_tickets")
 
@@ -239,23 +239,11 @@ def _term_figures(
     against the published hours before it (with example tickets and alerts); ``term_counts``: the
     hour's deeper overall counts, which later hours compare with."""
     kept = max(config.job.top_n, KEYWORDS_IN_SUMMARY)
-    scopes = 1 + len(type_tickets)
-    bound = len(keywords.KINDS) * (
-        scopes * (kept + 1 + keywords.LISTED_PER_SCOPE) + keywords.COUNTED_TERMS + 1
-    )
-    ranking = _rows(
-        statistics.term_ranking(enriched, kept + 1, type_tickets, keywords.COUNTED_TERMS + 1), bound
-    )
-    tickets = sum(type_tickets.values())
-    counted = trends.counts_document(ranking, tickets)
+    ranking = trends.ranking_rows(enriched, type_tickets, kept)
+    counted = trends.counts_document(ranking, sum(type_tickets.values()))
     look_back = config.job.baseline_hours
     past = trends.baseline_hours(store, config.job.artifacts_root, config.interval, look_back)
-    current = keywords.counted_terms(counted)
-    baseline, surging = (
-        keywords.surging(current, past, look_back)
-        if current is not None
-        else ({"hours": len(past), "look_back_hours": look_back, "tickets": 0}, [])
-    )
+    baseline, surging = trends.surge(counted, past, look_back)
     surging = trends.with_examples(enriched, surging)
     return {
         "ranking": ranking,
