@@ -1,8 +1,8 @@
 """What is new in an hour: its terms against the trailing published hours (surging terms and
 alerts), example tickets for them, and the ``keyword_trends`` dataset's rows.
 
-The baseline is read from the published summaries only (one small JSON file per hour), so the
-cost does not grow with the raw history. Scores and thresholds: :mod:`ticket_etl.keywords`.
+The baseline is read from what earlier hours published (their ``term_counts.json``, or their
+summary), a small JSON file per hour, so the cost does not grow with the raw history. Scores and thresholds: :mod:`ticket_etl.keywords`.
 """
 
 from __future__ import annotations
