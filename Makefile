@@ -8,6 +8,8 @@ ENV := source include/env.sh
 VENV := .venv
 # The test stack's ports (README, Tests): move them to run two suites side by side.
 TEST_KAFKA_PORT ?= 29092
+# The params of the run `make run` triggers (JSON), e.g. '{"new_source_topic": true}'.
+RUN_CONF ?= {}
 TEST_AIRFLOW_PORT ?= 28080
 TEST_DB_PORT ?= 25432
 # The tests' Spark standalone master (its web UI and the workers' on the next three ports); the
@@ -63,7 +65,7 @@ run: setup  ## start Kafka, Spark (if SPARK_MASTER is spark://127.0.0.1:PORT) an
 	$(ENV); python -m ticket_devstack.kafka_service create-topics
 	$(ENV); python -m ticket_devstack.spark_service start
 	$(ENV); python -m ticket_devstack.airflow_service start
-	$(ENV); python -m ticket_devstack.airflow_service run-dag ticket_pipeline
+	$(ENV); python -m ticket_devstack.airflow_service run-dag ticket_pipeline --conf '$(RUN_CONF)'
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
 
 password:  ## print the Airflow UI password of user admin

@@ -117,6 +117,12 @@ INSIGHTS = Asset(name="ticket_insights")
             type="boolean",
             description="Land what Kafka still holds when it deleted records never landed (else the run stops).",
         ),
+        "new_source_topic": Param(
+            False,
+            type="boolean",
+            description="The source topic was re-created or the stack moved to a new Kafka cluster: keep "
+            "the landed hours and land the new topic from its first record (else the run stops).",
+        ),
         "reprocess_late_hours": Param(
             True,
             type="boolean",

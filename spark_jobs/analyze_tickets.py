@@ -54,6 +54,7 @@ def run_job(args: JobArguments) -> RunReport:
 
     from pyspark.sql import SparkSession
 
+    from ticket_analysis.continuity import RecordsLost, SourceReplaced
     from ticket_analysis.job import ShrinkRefused, run
     from ticket_analysis.publication import PublicationError
     from ticket_analysis.source import SourceError
@@ -65,7 +66,7 @@ def run_job(args: JobArguments) -> RunReport:
         return RunReport.of_summary(run(spark, job_config), args.artifacts_root)
     except SourceError as error:
         return RunReport.failed(ExitCode.SOURCE_UNREADABLE, str(error))
-    except (ShrinkRefused, PublicationError) as error:
+    except (ShrinkRefused, PublicationError, SourceReplaced, RecordsLost) as error:
         return RunReport.failed(ExitCode.DATA_ERROR, str(error))
     except LockedError as error:
         message = f"another run is processing the hour {job_config.interval}: {error}"

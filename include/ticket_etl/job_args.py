@@ -39,6 +39,7 @@ class JobArguments:
     promote: bool = True
     allow_shrink: bool = False
     accept_data_loss: bool = False
+    new_source_topic: bool = False
     report: str | None = None
 
     def __post_init__(self) -> None:
@@ -80,6 +81,8 @@ class JobArguments:
             args.append("--allow-shrink")
         if self.accept_data_loss:
             args.append("--accept-data-loss")
+        if self.new_source_topic:
+            args.append("--new-source-topic")
         if self.report is not None:
             args += ["--report", self.report]
         return args
@@ -109,6 +112,7 @@ class JobArguments:
                 promote=args.promote,
                 allow_shrink=args.allow_shrink,
                 accept_data_loss=args.accept_data_loss,
+                new_source_topic=args.new_source_topic,
                 report=args.report,
             )
         except ValueError as error:
@@ -192,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
         "--accept-data-loss",
         action="store_true",
         help="land what the broker still holds when it deleted records not landed yet (else: stop)",
+    )
+    parser.add_argument(
+        "--new-source-topic",
+        action="store_true",
+        help="the source topic was re-created or moved to a new cluster: keep the landed hours and "
+        "land the new topic from its first record (else: stop)",
     )
     parser.add_argument("--report", help="write the run report (ticket_etl.job_contract) to this local file")
     return parser

@@ -30,7 +30,7 @@ MAX_LATE_HOUR_RUNS = 6
 RUN_ID_MAX_LENGTH = 250
 
 # The DAG params the analysis job takes, by JobArguments field.
-JOB_PARAMS = ("top_n", "allow_shrink", "accept_data_loss")
+JOB_PARAMS = ("top_n", "allow_shrink", "accept_data_loss", "new_source_topic")
 DATA_ERROR = "data error (not retried)"
 
 P = ParamSpec("P")

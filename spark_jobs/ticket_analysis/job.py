@@ -15,11 +15,11 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from ticket_analysis import landing, publication
+from ticket_analysis import continuity, landing, publication
 from ticket_analysis.analysis import analyze_hour, publish, step
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
-from ticket_analysis.source import latest_offsets
+from ticket_analysis.source import topic_state
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval, iso_utc
@@ -37,7 +37,7 @@ class ShrinkRefused(ValueError):
 
 def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     """Run the job for ``config.interval``; returns the published (or staged) summary."""
-    latest_offsets(spark, config.job.bootstrap, config.source_topic)  # the topic exists and answers
+    source = topic_state(spark, config.job.bootstrap, config.source_topic)  # it exists and answers
     store, root = HadoopStore(spark), config.job.artifacts_root
     owner = _owner(config)
     with store.lock(artifacts.hour_lock_path(root, config.interval), owner):
@@ -49,6 +49,9 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
             ),
         ):
             landing.recover_compactions(store, root, config.source_topic)
+            batch_base = continuity.prepare_ingest(
+                store, root, config.source_topic, source, config.job.accept_data_loss, config.job.new_source_topic
+            )
             report = landing.ingest(
                 spark,
                 store,
@@ -59,6 +62,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
                 config.job.max_records_per_task,
                 config.job.max_records_per_batch,
                 config.job.accept_data_loss,
+                batch_base,
             )
             landing.compact_hour(spark, store, root, config.source_topic, config.interval)
         records = landing.read_hour(spark, store, root, config.source_topic, config.interval)

@@ -3,6 +3,7 @@ timestamp; the analysis of an hour reads that hour's folder, never Kafka.
 
     raw_tickets/topic=<topic>/interval=<hour token>/batch=<n>/part-*.parquet
     raw_tickets/topic=<topic>/_checkpoint/           Structured Streaming's offsets and commits
+    raw_tickets/topic=<topic>/_source.json           the topic id landed from (ticket_analysis.continuity)
 
 The ingest is a Structured Streaming query (Kafka source, ``availableNow`` trigger, a
 checkpoint): each run lands every record not landed yet, then stops. Its sink writes a
@@ -22,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -35,6 +37,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from ticket_analysis import continuity
 from ticket_analysis.storage import HadoopStore, join
 from ticket_etl import artifacts
 from ticket_etl.interval import SPARK_TOKEN_FORMAT, Interval
@@ -59,6 +62,7 @@ BATCH_PREFIX = "batch="
 COMPACT_FROM = 8  # batch folders in an hour before it is rewritten as one
 LANDING_TMP = "_landing"
 COMPACTING, COMPACTED_ASIDE = "_compacting", "_compacted_aside"
+DATA_LOSS_SAID = "Some data may have been lost"  # Spark's Kafka source, failOnDataLoss
 
 
 def hour_token(timestamp: Column) -> Column:
@@ -94,13 +98,14 @@ def ingest(
     max_records_per_task: int,
     max_records_per_batch: int | None = None,
     accept_data_loss: bool = False,
+    batch_base: int = 0,
 ) -> IngestReport:
     """Land every record of ``topic`` not landed yet; returns what was landed.
 
     ``max_records_per_batch`` bounds a micro-batch (each is committed on its own). A record the
-    broker deleted before it was landed (retention) stops the ingest with an error
-    (``failOnDataLoss``), unless ``accept_data_loss`` says to skip the gap (README, "The landing
-    zone").
+    broker deleted before it was landed (retention) stops the ingest with :class:`RecordsLost`
+    (``failOnDataLoss``), unless ``accept_data_loss`` says to skip the gap (docs/landing-zone.md).
+    Batch ``n`` lands in ``batch=<batch_base + n>`` (:func:`continuity.prepare_ingest`).
     """
     report = IngestReport(ingest_run)
     reader = spark.readStream.format("kafka")
@@ -123,13 +128,28 @@ def ingest(
     )
     query = (
         landed.writeStream.foreachBatch(
-            partial(_land_batch, store=store, root=artifacts.raw_topic_path(root, topic), report=report)
+            partial(
+                _land_batch,
+                store=store,
+                root=artifacts.raw_topic_path(root, topic),
+                report=report,
+                batch_base=batch_base,
+            )
         )
-        .option("checkpointLocation", join(artifacts.raw_topic_path(root, topic), "_checkpoint"))
+        .option("checkpointLocation", continuity.checkpoint_path(root, topic))
         .trigger(availableNow=True)
         .start()
     )
-    query.awaitTermination()
+    try:
+        query.awaitTermination()
+    except StreamingQueryException as error:
+        if DATA_LOSS_SAID in str(error):  # deleted by retention while this ingest ran
+            raise continuity.RecordsLost(
+                f"the broker deleted records of topic {topic!r} before they were landed ({describe_loss(error)}). "
+                "To land what it still holds, run once with the DAG param accept_data_loss set to true "
+                "(the job's --accept-data-loss)."
+            ) from None
+        raise
     log.info(
         "ingest %s: %d records in %d batches, hours %s",
         ingest_run,
@@ -140,9 +160,18 @@ def ingest(
     return report
 
 
-def _land_batch(batch: DataFrame, batch_id: int, store: HadoopStore, root: str, report: IngestReport) -> None:
+def describe_loss(error: Exception) -> str:
+    """The line of Spark's data-loss error that names the offsets."""
+    lines = [line.strip() for line in str(error).splitlines() if DATA_LOSS_SAID in line]
+    return (lines or [str(error).splitlines()[0]])[0][:400]
+
+
+def _land_batch(
+    batch: DataFrame, batch_id: int, store: HadoopStore, root: str, report: IngestReport, batch_base: int
+) -> None:
     """Land one micro-batch: write it by hour to a temporary folder, then move each hour's part
-    to its ``batch=<id>`` folder, replacing a part left by an interrupted attempt of the batch."""
+    to its ``batch=<base + id>`` folder, replacing a part left by an interrupted attempt of the
+    batch."""
     temporary = join(root, LANDING_TMP, f"{BATCH_PREFIX}{batch_id}")
     batch.write.mode("overwrite").partitionBy(artifacts.INTERVAL_COLUMN).parquet(temporary)
     for folder in store.children(temporary):
@@ -150,7 +179,7 @@ def _land_batch(batch: DataFrame, batch_id: int, store: HadoopStore, root: str, 
             report.hours[folder.removeprefix(artifacts.INTERVAL_PREFIX)] += store.parquet_rows(
                 join(temporary, folder)
             )
-            target = join(root, folder, f"{BATCH_PREFIX}{batch_id:010d}")
+            target = join(root, folder, f"{BATCH_PREFIX}{batch_base + batch_id:010d}")
             store.delete(target)
             store.rename(join(temporary, folder), target)
     store.delete(temporary)

@@ -24,6 +24,7 @@ from ticket_demo.producer import build_producer, produce_records
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
+from ticket_etl.job_contract import ERROR_PREFIX
 from ticket_etl.kafka_io import create_topic
 from ticket_etl.spark_submit import spark_submit_command
 
@@ -62,6 +63,13 @@ def _args(zone: dict, interval: Interval, run_id: str, **extra) -> JobArguments:
 
 def _run(args: JobArguments) -> subprocess.CompletedProcess:
     return subprocess.run(spark_submit_command(args.argv()), capture_output=True, text=True, timeout=900)
+
+
+def _error_line(result: subprocess.CompletedProcess) -> str:
+    """The job's one-line error (the JVM may print after it)."""
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith(ERROR_PREFIX)]
+    assert len(lines) == 1, (result.stdout + result.stderr)[-3000:]
+    return lines[0]
 
 
 def _rows(root: str, dataset: str, interval: Interval) -> pd.DataFrame:
@@ -221,3 +229,57 @@ def test_an_ingest_killed_midway_lands_every_record_exactly_once(
     assert sorted(landed.groupby("partition")["offset"].max() + 1) == sorted(
         landed.groupby("partition").size()
     )
+
+
+def test_records_deleted_before_they_were_landed_are_a_data_error_naming_the_param(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Item 11 of issue 22: a gap in the source (retention deleted records never landed) is a data
+    error (exit 2, not retried) naming accept_data_loss, and that param lands what is left."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30})
+    published(_args(zone, HOUR_P, "p-1"))
+    gone = generate_batch(HOUR_Q.start, HOUR_Q.end, 12, seed=41).records()
+    produce_records(build_producer(kafka_bootstrap), zone["source"], gone)
+    _delete_all_records(kafka_bootstrap, zone["source"])
+
+    refused = _run(_args(zone, HOUR_Q, "q-1"))
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    last = _error_line(refused)
+    assert "deleted 12 records" in last and "accept_data_loss" in last and "Traceback" not in refused.stderr
+
+    kept = generate_batch(HOUR_Q.start, HOUR_Q.end, 7, seed=42).records()
+    produce_records(build_producer(kafka_bootstrap), zone["source"], kept)
+    accepted = published(_args(zone, HOUR_Q, "q-2", accept_data_loss=True))
+    assert accepted["totals"]["read"] == 7
+
+
+def test_a_recreated_source_topic_is_refused_then_landed_whole_when_told(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Item 13 of issue 22: the source topic is deleted and created again (what moving the stack to
+    a new cluster does to the landing zone's checkpoint): one clear data error naming the param,
+    then, with it, every record of the new topic landed and every landed hour kept."""
+    from confluent_kafka.admin import AdminClient
+
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 40, HOUR_Q: 10})
+    published(_args(zone, HOUR_P, "p-1"))
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.delete_topics([zone["source"]])[zone["source"]].result(30)
+    deadline = time.monotonic() + 60
+    while zone["source"] in admin.list_topics(timeout=30).topics and time.monotonic() < deadline:
+        time.sleep(0.5)
+    create_topic(kafka_bootstrap, zone["source"], partitions=3)
+    fresh = generate_batch(HOUR_Q.start, HOUR_Q.end, 25, seed=43).records()
+    produce_records(build_producer(kafka_bootstrap), zone["source"], fresh)
+
+    refused = _run(_args(zone, HOUR_Q, "q-1"))
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    last = _error_line(refused)
+    assert "is not the one the landing zone was landed from" in last and "new_source_topic" in last
+
+    told = published(_args(zone, HOUR_Q, "q-2", new_source_topic=True))
+    assert told["totals"]["read"] == 10 + 25 and told["ingest"]["records"] == 25
+    landed = _landed(zone["output"], zone["source"])
+    assert int((landed["interval"] == HOUR_P.token).sum()) == 40  # the old topic's hours are kept
+    again = published(_args(zone, HOUR_Q, "q-3"))  # the next run lands nothing twice
+    assert again["ingest"]["records"] == 0 and again["totals"]["read"] == 35
