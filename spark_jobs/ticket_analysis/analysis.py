@@ -182,10 +182,18 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
 
 def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[str, Any]) -> None:
     """The staged run's enriched tickets to their team's topic, its rejected records to the
-    dead-letter topic and its alerts to the alerts topic, in one Kafka write. Called once the
-    staged outputs passed their checks, so a run that fails them sends nothing."""
+    dead-letter topic (less those the hour's published run sent already) and its alerts to the
+    alerts topic, in one Kafka write. Called once the staged outputs passed their checks, so a
+    run that fails them sends nothing."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
+    published_rejected = artifacts.partition_path(
+        config.job.artifacts_root, "rejected_tickets", config.interval
+    )
+    if HadoopStore(spark).exists(
+        published_rejected
+    ):  # a reprocess: those were sent by the run that published them
+        rejected = sinks.not_sent_before(rejected, spark.read.parquet(published_rejected))
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
     records = sinks.team_records(enriched).unionByName(dead_letters)
     if summary["alerts"]:

@@ -73,6 +73,23 @@ def dead_letter_records(rejected: DataFrame, source_topic: str, dead_letter_topi
     )
 
 
+def not_sent_before(rejected: DataFrame, published: DataFrame) -> DataFrame:
+    """The rejected records of a reprocessed hour that its published run did not send to the
+    dead-letter topic: the same source position with the same bytes was sent (promotion comes
+    after the Kafka write), so a reprocess never sends a rejection twice."""
+
+    def position(records: DataFrame) -> DataFrame:
+        return records.select(
+            "source_partition", "source_offset", F.xxhash64("key", "value").alias("record_hash")
+        )
+
+    sent = position(published).distinct()
+    keyed = rejected.withColumn("record_hash", F.xxhash64("key", "value"))
+    return keyed.join(sent, ["source_partition", "source_offset", "record_hash"], "left_anti").drop(
+        "record_hash"
+    )
+
+
 def write_to_kafka(records: DataFrame, bootstrap: str) -> None:
     """Write records that carry their own ``topic`` column."""
     writer = records.write.format("kafka").option("kafka.bootstrap.servers", bootstrap)

@@ -165,6 +165,8 @@ def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup:
         assert values["run-1"] == values["run-2"], topic
         latest_by_key.update({(topic, k): v for k, v in values["run-2"].items()})
     assert len(latest_by_key) == 13
+    # The dead-letter topic already holds the hour's 6 rejections: the reprocess sends none again.
+    assert len(list(consume_all(job_setup["bootstrap"], job_setup["dlq"]))) == 6
 
 
 def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:
