@@ -9,9 +9,14 @@ is a copy then a delete, are refused (``ticket_etl.config.artifacts_root``; docs
 
 from __future__ import annotations
 
+import _thread
 import json
+import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +28,8 @@ from ticket_etl import artifacts
 from ticket_etl.storage import join
 
 CHECKSUM_FS = "org.apache.hadoop.fs.ChecksumFileSystem"
+
+log = logging.getLogger("analyze_tickets")
 
 
 class StorageError(RuntimeError):
@@ -115,8 +122,9 @@ class HadoopStore:
         return None if text is None else json.loads(text)
 
     def write_text(self, location: str, text: str, overwrite: bool = True) -> bool:
-        """Write a small text file. With ``overwrite`` false the creation is exclusive: returns
-        False when the file exists already (how locks are taken)."""
+        """Write a small text file. With ``overwrite`` false, returns False when the file exists
+        already: an exclusive creation on HDFS, a check then a create on the local file system
+        (locks are published with a hard link there, :meth:`_create`)."""
         return self._write(location, text.encode("utf-8"), overwrite)
 
     def write_bytes(self, location: str, data: bytes) -> None:
@@ -146,12 +154,8 @@ class HadoopStore:
         temporary = join(location.rsplit("/", 1)[0], f".{location.rsplit('/', 1)[1]}.tmp")
         self.write_text(temporary, artifacts.json_text(document))
         jvm = self.spark._jvm
-        fs, target = self._fs(location), self._path(location)
-        if fs.getUri().getScheme() == "file":
-            source, replaced = (fs.pathToFile(path).toPath() for path in (self._path(temporary), target))
-            options = self.spark.sparkContext._gateway.new_array(jvm.java.nio.file.CopyOption, 1)
-            options[0] = jvm.java.nio.file.StandardCopyOption.ATOMIC_MOVE
-            jvm.java.nio.file.Files.move(source, replaced, options)
+        if _local(self._fs(location)):
+            self._move_local(temporary, location)
             return
         context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
             self._path(location).toUri(), self.spark._jsc.hadoopConfiguration()
@@ -160,48 +164,184 @@ class HadoopStore:
         options[0] = jvm.org.apache.hadoop.fs.Options.Rename.OVERWRITE
         context.rename(self._path(temporary), self._path(location), options)
 
-    @contextmanager
-    def lock(self, location: str, owner: dict[str, Any], wait_s: float = 0.0) -> Iterator[None]:
-        """Hold the lock file ``location`` while the block runs (see :class:`Lease`).
+    def _nio_path(self, location: str) -> Any:
+        """A local file's ``java.nio.file.Path``."""
+        return self._fs(location).pathToFile(self._path(location)).toPath()
 
-        A lock held by another live owner is waited for up to ``wait_s`` seconds, then refused
-        with :class:`LockedError`. A lock left by a dead owner (no heartbeat for
-        :data:`LEASE_S`), or by an earlier attempt of the same run, is taken over.
+    def _move_local(self, source: str, target: str) -> None:
+        """A POSIX rename of a local file (replaces ``target``)."""
+        jvm = self.spark._jvm
+        options = self.spark.sparkContext._gateway.new_array(jvm.java.nio.file.CopyOption, 1)
+        options[0] = jvm.java.nio.file.StandardCopyOption.ATOMIC_MOVE
+        jvm.java.nio.file.Files.move(self._nio_path(source), self._nio_path(target), options)
+
+    @contextmanager
+    def lock(self, location: str, owner: dict[str, Any], wait_s: float = 0.0) -> Iterator[Lease]:
+        """Hold the lock file ``location`` while the block runs; yields the :class:`Lease`.
+
+        The lock holds ``owner`` with this process's ``host`` and ``pid`` and a random ``token``,
+        and appears whole, only if no lock is there (:meth:`_create`). A lock held by another
+        live owner is waited for up to ``wait_s`` seconds, then refused with
+        :class:`LockedError`, whoever holds it (an earlier attempt of the same run too). A dead
+        holder's lock is taken over (:meth:`_take_over`): one whose process, on this host, has
+        ended, or one whose file the file system has not seen renewed for :data:`LEASE_S`
+        (judged by the file system's clock only: hosts' clocks differ).
+
+        While the block runs the lease renews the lock; if it loses it, the Spark jobs are
+        cancelled, the main thread is interrupted and the block ends with
+        :class:`LockLostError`. At the end the lock is deleted if it is still ours.
+
+        Locks need a file system with an atomic exclusive creation and an atomic rename: the
+        local one (a shared mount too) and HDFS. Object stores (S3A, GCS) are not supported.
         """
+        document = {**owner, "host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex}
         deadline = time.monotonic() + wait_s
-        while not self._try_lock(location, owner):
+        while not self._try_lock(location, document):
             if time.monotonic() >= deadline:
                 raise LockedError(location, self._holder(location) or {})
             time.sleep(LOCK_POLL_S)
-        lease = Lease(self, location, owner)
+        lease = Lease(self, location, document)
         lease.start()
         try:
-            yield
-        finally:
-            lease.stop()
-            self.delete(location)
+            yield lease
+        except BaseException as error:
+            self._let_go(lease, error)
+            raise
+        self._let_go(lease, None)
 
-    def _try_lock(self, location: str, owner: dict[str, Any]) -> bool:
-        if self.write_text(location, json.dumps({**owner, "heartbeat": time.time()}), overwrite=False):
+    def _let_go(self, lease: Lease, error: BaseException | None) -> None:
+        """Stop ``lease`` and delete the lock if it is still ours. A lost lease raises
+        :class:`LockLostError` (from ``error``, the block's own), whatever else happened: the
+        interruption the lease sent above all, delivered here if the block had ended."""
+        try:
+            lease.stop()
+            self._release(lease)
+        except BaseException as failure:
+            if lease.lost is None:
+                raise
+            error = error or failure
+        if lease.lost is not None:
+            raise LockLostError(lease.location, lease.lost) from (error or lease.failure)
+
+    def _release(self, lease: Lease) -> None:
+        seen = self._look(lease.location)
+        holder = None if seen is None else seen.holder
+        if holder is not None and holder.get("token") == lease.token:
+            self.delete(lease.location)
+        elif lease.lost is None:
+            log.warning("the lock %s is no longer ours (%s): left as it is", lease.location, holder)
+
+    def _try_lock(self, location: str, document: dict[str, Any]) -> bool:
+        """One attempt: create the lock, or take over a dead holder's."""
+        # The heartbeat (this host's clock) is for a person: expiry reads the file's time.
+        text = json.dumps({**document, "heartbeat": time.time()})
+        if self._create(location, text):
             return True
-        holder = self._holder(location)
-        if holder is None or holder.get("run_id") == owner.get("run_id") or _expired(holder):
-            self.delete(location)  # taken over: the next exclusive create decides among contenders
-            return self.write_text(location, json.dumps({**owner, "heartbeat": time.time()}), overwrite=False)
+        seen = self._look(location)
+        if seen is None:  # released meanwhile
+            return self._create(location, text)
+        return self._dead(location, seen) and self._take_over(location, seen, text, document["token"])
+
+    def _create(self, location: str, text: str) -> bool:
+        """Publish the lock with its whole content, only if there is none: a hard link to a
+        complete temporary file on the local file system (link(2) fails if the name exists;
+        Hadoop's local create checks, then truncates), an exclusive create elsewhere (atomic on
+        HDFS's name node, the content follows: an unreadable lock is judged by its time)."""
+        if not _local(self._fs(location)):
+            return self.write_text(location, text, overwrite=False)
+        temporary = _beside(location, "new")
+        self.write_text(temporary, text)
+        try:
+            return self._link(location, temporary)
+        finally:
+            self.delete(temporary)
+
+    def _link(self, location: str, existing: str) -> bool:
+        """Give the local file ``existing`` the name ``location`` too; False if it is taken."""
+        try:
+            self.spark._jvm.java.nio.file.Files.createLink(self._nio_path(location), self._nio_path(existing))
+        except Exception as error:
+            if _java_error(error, "FileAlreadyExistsException"):
+                return False
+            raise
+        return True
+
+    def _move(self, source: str, target: str) -> bool:
+        """Rename ``source`` to the unused name ``target``; False if ``source`` is gone (when two
+        contenders move one file, one succeeds)."""
+        fs = self._fs(source)
+        if not _local(fs):
+            return bool(fs.rename(self._path(source), self._path(target)))
+        try:
+            self._move_local(source, target)
+        except Exception as error:
+            if _java_error(error, "NoSuchFileException"):
+                return False
+            raise
+        return True
+
+    def _look(self, location: str) -> _Seen | None:
+        """The lock file's content and modification time, or None when there is none."""
+        fs, path = self._fs(location), self._path(location)
+        try:
+            modified_ms = fs.getFileStatus(path).getModificationTime()
+            stream = fs.open(path)
+            try:
+                data = bytes(self.spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+            finally:
+                stream.close()
+        except Exception as error:
+            if _java_error(error, "FileNotFoundException", "NoSuchFileException"):
+                return None
+            raise
+        return _Seen(data.decode("utf-8", errors="replace"), modified_ms)
+
+    def _dead(self, location: str, seen: _Seen) -> bool:
+        """Whether the holder of the lock ``seen`` is dead: its process, on this host, has ended,
+        or the lock has not been renewed for :data:`LEASE_S` by the file system's clock (any
+        host's holder, an unreadable lock, a process id reused on this host)."""
+        holder = seen.holder
+        if holder is not None and holder.get("host") == socket.gethostname() and _ended(holder.get("pid")):
+            return True
+        return self._now_ms(location) - seen.modified_ms > LEASE_S * 1000
+
+    def _now_ms(self, location: str) -> int:
+        """The time of the file system that holds ``location``: a new file's modification time."""
+        probe = _beside(location, "now")
+        self.write_text(probe, "")
+        try:
+            return self._fs(probe).getFileStatus(self._path(probe)).getModificationTime()
+        finally:
+            self.delete(probe)
+
+    def _take_over(self, location: str, seen: _Seen, text: str, token: str) -> bool:
+        """Replace the dead lock ``seen`` by ours. It is first renamed to a name of ours: of
+        contenders doing so at once one succeeds, and a lock that is no longer the one judged
+        dead (renewed, or a contender's new one) is put back. Only the file moved is deleted,
+        never a lock just taken by another."""
+        aside = f"{location}.stale.{token}"
+        if self._look(location) != seen or not self._move(location, aside):
+            return False  # changed since it was judged, or another contender moved it first
+        if self._look(aside) == seen:
+            self.delete(aside)
+            return self._create(location, text)  # another contender may create it first: fine
+        if not self._put_back(aside, location):
+            log.warning("moved the live lock %s aside and could not put it back", location)
+        self.delete(aside)
         return False
 
+    def _put_back(self, aside: str, location: str) -> bool:
+        if _local(self._fs(location)):
+            return self._link(location, aside)
+        return bool(self._fs(location).rename(self._path(aside), self._path(location)))
+
     def _holder(self, location: str) -> dict[str, Any] | None:
-        """The lock's content; for one that cannot be read as JSON (its creation failed halfway,
-        on a full file system say), its file's time stands for the heartbeat: it expires."""
-        try:
-            return self.read_json(location)
-        except ValueError:
-            fs, path = self._fs(location), self._path(location)
-            try:
-                modified_ms = fs.getFileStatus(path).getModificationTime()
-            except Exception:  # noqa: BLE001 - deleted meanwhile: free
-                return None
-            return {"heartbeat": modified_ms / 1000, "unreadable": True}
+        """The lock's content; for one that cannot be read as JSON (its creation is under way
+        on HDFS, say), its file's modification time."""
+        seen = self._look(location)
+        if seen is None:
+            return None
+        return seen.holder or {"unreadable": True, "modified_ms": seen.modified_ms}
 
 
 def _discard(fs: Any, path: Any, stream: Any) -> None:
@@ -213,31 +353,129 @@ def _discard(fs: Any, path: Any, stream: Any) -> None:
             pass
 
 
-# A lock whose owner has not renewed it for this long is abandoned (a job killed by SIGKILL).
+def _local(fs: Any) -> bool:
+    return fs.getUri().getScheme() == "file"
+
+
+def _beside(location: str, purpose: str) -> str:
+    """A new hidden file name next to ``location``, unique to this call."""
+    folder, name = location.rsplit("/", 1)
+    return join(folder, f".{name}.{purpose}.{uuid.uuid4().hex}")
+
+
+def _java_error(error: BaseException, *names: str) -> bool:
+    """Whether ``error`` is a py4j call's Java exception of one of the classes ``names``."""
+    java = getattr(error, "java_exception", None)
+    return java is not None and java.getClass().getSimpleName() in names
+
+
+def _ended(pid: Any) -> bool:
+    """Whether ``pid`` names no process of this host."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's
+        pass
+    return False
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A lock file as read: what two reads compare to know whether it changed in between."""
+
+    text: str
+    modified_ms: int
+
+    @property
+    def holder(self) -> dict[str, Any] | None:
+        """Its JSON document, None when it cannot be read as one."""
+        try:
+            document = json.loads(self.text)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+
+# A lock whose file has not been renewed for this long is abandoned (a job killed by SIGKILL on
+# another host); its holder renews it every HEARTBEAT_S (well under LEASE_S / 2, the lateness at
+# which a holder gives its lease up). Module attributes, read at each use: tests shorten them.
 LEASE_S = 120.0
 HEARTBEAT_S = 20.0
 LOCK_POLL_S = 2.0
 
 
-def _expired(holder: dict[str, Any]) -> bool:
-    return time.time() - float(holder.get("heartbeat", 0)) > LEASE_S
-
-
 class Lease(threading.Thread):
-    """Renews a lock's heartbeat every :data:`HEARTBEAT_S` seconds until stopped."""
+    """Renews a lock every :data:`HEARTBEAT_S` seconds, while it is still ours, until stopped.
 
-    def __init__(self, store: HadoopStore, location: str, owner: dict[str, Any]) -> None:
+    Each renewal reads the lock and replaces it only if it holds our token (:attr:`token`);
+    the file system stamps the new file's time. The lease is lost when a renewal finds the lock
+    gone or another's, fails, or comes later than half a lease after the previous one (another
+    contender may have judged us dead). Then it logs why, cancels the Spark jobs and, if the
+    lock was taken in the main thread, interrupts it (``KeyboardInterrupt``, which
+    :meth:`HadoopStore.lock` turns into :class:`LockLostError`); another thread asks :meth:`check`.
+    """
+
+    def __init__(self, store: HadoopStore, location: str, document: dict[str, Any]) -> None:
         super().__init__(name=f"lease {location}", daemon=True)
-        self.store, self.location, self.owner = store, location, owner
+        self.store, self.location, self.document = store, location, document
+        self.token: str = document["token"]
+        self.lost: str | None = None  # why, once lost
+        self.failure: BaseException | None = None
+        self._interrupts_main = threading.current_thread() is threading.main_thread()
         self._stopped = threading.Event()
+        self._guard = threading.Lock()
+        self._renewed = time.monotonic()
 
     def run(self) -> None:
-        while not self._stopped.wait(HEARTBEAT_S):
-            self.store.write_json_atomic(self.location, {**self.owner, "heartbeat": time.time()})
+        try:
+            while not self._stopped.wait(HEARTBEAT_S):
+                self._renew()
+        except Exception as error:  # noqa: BLE001 - never silent: the job stops (_lose)
+            self._lose(error)
+
+    def _renew(self) -> None:
+        started = time.monotonic()
+        if started - self._renewed > LEASE_S / 2:
+            raise _Lost(f"not renewed for {started - self._renewed:.0f}s: another may have taken it over")
+        seen = self.store._look(self.location)
+        holder = None if seen is None else seen.holder
+        if holder is None or holder.get("token") != self.token:
+            raise _Lost("the lock file is gone" if seen is None else f"the lock is now {seen.text[:300]}")
+        self.store.write_json_atomic(self.location, {**self.document, "heartbeat": time.time()})
+        self._renewed = started
+
+    def _lose(self, error: Exception) -> None:
+        lost = isinstance(error, _Lost)
+        with self._guard:
+            self.failure = error  # first: whoever sees ``lost`` finds its cause
+            self.lost = str(error) if lost else f"its renewal failed: {error!r}"
+            running = not self._stopped.is_set()
+        log.error("lost the lock %s: %s", self.location, self.lost, exc_info=not lost)
+        if not running:
+            return
+        try:
+            self.store.spark.sparkContext.cancelAllJobs()
+        except Exception:  # the interruption still stops the job
+            log.exception("could not cancel the Spark jobs after losing the lock %s", self.location)
+        if self._interrupts_main:
+            _thread.interrupt_main()
+
+    def check(self) -> None:
+        """Raise :class:`LockLostError` if the lock has been lost."""
+        if self.lost is not None:
+            raise LockLostError(self.location, self.lost) from self.failure
 
     def stop(self) -> None:
-        self._stopped.set()
+        with self._guard:
+            self._stopped.set()
         self.join()
+
+
+class _Lost(Exception):
+    """A renewal found the lock no longer ours."""
 
 
 class LockedError(StorageError):
@@ -247,3 +485,12 @@ class LockedError(StorageError):
         super().__init__(f"{location} is held by {json.dumps(holder, sort_keys=True)}")
         self.location = location
         self.holder = holder
+
+
+class LockLostError(StorageError):
+    """A lock was lost while its block ran: the work done under it may not have been alone."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(f"lost the lock {location} while holding it ({reason}): stopped")
+        self.location = location
+        self.reason = reason
