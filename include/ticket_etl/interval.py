@@ -97,6 +97,10 @@ class Interval:
         """The hour that starts at ``start``."""
         return cls(start, start + timedelta(hours=1))
 
+    def hours_before(self, count: int) -> list[Interval]:
+        """The ``count`` hours before this one, the nearest first."""
+        return [Interval.hour_starting(self.start - timedelta(hours=back)) for back in range(1, count + 1)]
+
     @property
     def start_ms(self) -> int:
         return to_epoch_ms(self.start)

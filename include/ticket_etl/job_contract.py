@@ -93,6 +93,7 @@ class Summary(TypedDict, total=False):
     rejected_by_reason: dict[str, int]
     published: dict[str, int]
     ingest: dict[str, Any]
+    kafka: dict[str, dict[str, int]]  # per topic written: {"sent", "offsets_advanced"}
     shrunk_from: int
 
 
@@ -113,6 +114,7 @@ class RunReport:
     reconciliation: dict[str, Any] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
     ingest: dict[str, Any] = field(default_factory=dict)
+    kafka: dict[str, dict[str, int]] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     shrunk_from: int | None = None
 
@@ -129,6 +131,7 @@ class RunReport:
             reconciliation=summary["reconciliation"],
             published=summary["published"],
             ingest=summary["ingest"],
+            kafka=summary.get("kafka", {}),
             alerts=list(summary.get("alerts", [])),
             shrunk_from=summary.get("shrunk_from"),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, trends, validation
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
+from ticket_analysis.source import latest_offsets
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
@@ -34,6 +35,8 @@ RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
 # one run): lz4 and no dictionary encoding (ids and texts are all distinct).
 CHECKED_SCRATCH = "_checked"
 SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
+# A ticket sent again within this many hours after the hour that published it is a duplicate.
+DUPLICATE_LOOK_BACK_HOURS = 24
 # Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
 BROADCAST_DUPLICATES_MAX = 200_000
 # Up to this many records, an hour's checked records stay in memory instead of a scratch dataset.
@@ -128,6 +131,21 @@ def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> D
     )
 
 
+def published_tickets(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
+    """``ticket_id`` and ``content_hash`` of the tickets the :data:`DUPLICATE_LOOK_BACK_HOURS`
+    before the hour published (two columns of their Parquet), or None when none did."""
+    root = config.job.artifacts_root
+    paths = [
+        artifacts.partition_path(root, "tickets_enriched", hour)
+        for hour in config.interval.hours_before(DUPLICATE_LOOK_BACK_HOURS)
+    ]
+    published = [path for path in paths if store.exists(path)]
+    if not published:
+        return None
+    tickets = spark.read.parquet(*published)
+    return tickets.select("ticket_id", validation.content_hash().alias("content_hash"))
+
+
 def analyze_hour(
     spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, read: int, staged: str
 ) -> dict[str, Any]:
@@ -141,7 +159,8 @@ def analyze_hour(
     checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH))
     fault_point("analysis")
     with step("find duplicates"):
-        duplicates = validation.later_occurrences(checked).persist(StorageLevel.MEMORY_AND_DISK)
+        earlier = published_tickets(spark, store, config)
+        duplicates = validation.later_occurrences(checked, earlier).persist(StorageLevel.MEMORY_AND_DISK)
         duplicate_count = duplicates.count()
     valid = checked.where(F.col("reject_reason").isNull())
     with step("enrich and write tickets_enriched"):
@@ -180,20 +199,17 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
     return spark.read.parquet(scratch)
 
 
-def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[str, Any]) -> None:
+def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[str, Any]) -> dict[str, Any]:
     """The staged run's enriched tickets to their team's topic, its rejected records to the
     dead-letter topic (less those the hour's published run sent already) and its alerts to the
     alerts topic, in one Kafka write. Called once the staged outputs passed their checks, so a
-    run that fails them sends nothing."""
+    run that fails them sends nothing. Returns, per topic, the records sent and how far its end
+    offsets moved (:func:`delivered`)."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
-    published_rejected = artifacts.partition_path(
-        config.job.artifacts_root, "rejected_tickets", config.interval
-    )
-    if HadoopStore(spark).exists(
-        published_rejected
-    ):  # a reprocess: those were sent by the run that published them
-        rejected = sinks.not_sent_before(rejected, spark.read.parquet(published_rejected))
+    sent_before = artifacts.partition_path(config.job.artifacts_root, "rejected_tickets", config.interval)
+    if HadoopStore(spark).exists(sent_before):  # a reprocess: its published run sent those
+        rejected = sinks.not_sent_before(rejected, spark.read.parquet(sent_before))
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
     records = sinks.team_records(enriched).unionByName(dead_letters)
     if summary["alerts"]:
@@ -201,7 +217,32 @@ def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[s
             spark, summary["alerts"], config.interval, config.run_id, config.job.alerts_topic
         )
         records = records.unionByName(alerts)
+    sent = {row["topic"]: row["count"] for row in records.groupBy("topic").count().collect()}
+    before = _end_offsets(spark, config, sent)
     sinks.write_to_kafka(records, config.job.bootstrap)
+    return delivered(sent, before, _end_offsets(spark, config, sent))
+
+
+def _end_offsets(spark: SparkSession, config: JobConfig, topics: Iterable[str]) -> dict[str, int]:
+    return {topic: sum(latest_offsets(spark, config.job.bootstrap, topic).values()) for topic in topics}
+
+
+def delivered(sent: dict[str, int], before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:
+    """Per topic, the records sent and how far its end offsets moved: a check of Kafka itself
+    (at least as many, more if another writer or a retried Spark task wrote too); a topic that
+    moved less lost records, and the run fails (it is retried: the staging was not promoted)."""
+    figures = {
+        topic: {"sent": count, "offsets_advanced": after[topic] - before[topic]}
+        for topic, count in sent.items()
+    }
+    short = {topic: f for topic, f in figures.items() if f["offsets_advanced"] < f["sent"]}
+    if short:
+        raise KafkaDeliveryError(f"Kafka holds fewer new records than were sent: {short}")
+    return dict(sorted(figures.items()))
+
+
+class KafkaDeliveryError(RuntimeError):
+    """A topic's end offsets moved less than the records the run wrote to it."""
 
 
 def _write_statistics(

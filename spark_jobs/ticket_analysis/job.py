@@ -42,6 +42,13 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     owner = _owner(config)
     with store.lock(artifacts.hour_lock_path(root, config.interval), owner):
         publication.finish_interrupted(store, root, config.run_id)
+        abandoned = publication.finish_abandoned(
+            store,
+            root,
+            config.run_id,
+            config.interval,
+            lambda hour: store.lock(artifacts.hour_lock_path(root, hour), owner),
+        )
         with (
             step("land new records"),
             store.lock(
@@ -50,7 +57,12 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         ):
             landing.recover_compactions(store, root, config.source_topic)
             batch_base = continuity.prepare_ingest(
-                store, root, config.source_topic, source, config.job.accept_data_loss, config.job.new_source_topic
+                store,
+                root,
+                config.source_topic,
+                source,
+                config.job.accept_data_loss,
+                config.job.new_source_topic,
             )
             report = landing.ingest(
                 spark,
@@ -71,7 +83,10 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)
         summary = analyze_hour(spark, store, config, records, read, staged)
-        summary["ingest"] = ingest_figures(store, root, config.source_topic, config.interval, report)
+        summary["ingest"] = {
+            **ingest_figures(store, root, config.source_topic, config.interval, report),
+            "abandoned_stagings": abandoned,
+        }
         if shrunk_from is not None:
             summary["shrunk_from"] = shrunk_from
         publication.stage_summary(store, staged, summary)
@@ -79,7 +94,8 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         publication.check_staged(store, staged, summary)
         if config.job.publish_to_kafka:
             with step("publish to Kafka"):
-                publish(spark, staged, config, summary)
+                summary["kafka"] = publish(spark, staged, config, summary)
+            publication.stage_summary(store, staged, summary)
         publication.mark_checked(store, staged, summary)
         if config.job.promote:
             with step("promote"):

@@ -10,11 +10,13 @@ finishes the swap first (:func:`finish_interrupted`); a staging without one is d
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from ticket_analysis.faults import fault_point
-from ticket_analysis.storage import HadoopStore, join
+from ticket_analysis.storage import HadoopStore, LockedError, join
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval
 
@@ -107,3 +109,58 @@ def finish_interrupted(store: HadoopStore, root: str, run_id: str) -> bool:
     log.warning("run %s: an earlier attempt staged its outputs and stopped; finishing its promotion", run_id)
     promote(store, root, run_id)
     return True
+
+
+def finish_abandoned(
+    store: HadoopStore,
+    root: str,
+    run_id: str,
+    interval: Interval,
+    hour_lock: Callable[[Interval], AbstractContextManager[Any]],
+) -> list[dict[str, Any]]:
+    """Find the checked stagings other runs left (a run that died after its checks and its Kafka
+    writes and got no retry: a run timeout, a task marked failed), and finish each whose hour is
+    free: promoted when its hour was not published since, else dropped. A staging of this run's
+    own ``interval`` is dropped (this run publishes the hour). Returns what it did, per staging.
+    Call with the lock of ``interval`` held."""
+    done: list[dict[str, Any]] = []
+    for folder in store.children(join(root, artifacts.STAGING)):
+        staged = join(root, artifacts.STAGING, folder)
+        manifest = store.read_json(join(staged, artifacts.MANIFEST_NAME))
+        if manifest is None or manifest["run_id"] == run_id:
+            continue
+        hour = Interval.parse(manifest["interval"]["start"], manifest["interval"]["end"])
+        if hour == interval:
+            outcome = _drop(store, staged)
+        else:
+            try:
+                with hour_lock(hour):
+                    outcome = _finish_or_drop(store, root, manifest, staged)
+            except LockedError:
+                continue  # its run is at work
+        log.warning(
+            "run %s left the hour %s checked but not published: %s", manifest["run_id"], hour, outcome
+        )
+        done.append({**hour.as_dict(), "run_id": manifest["run_id"], "outcome": outcome})
+    return done
+
+
+def _finish_or_drop(store: HadoopStore, root: str, manifest: dict[str, Any], staged: str) -> str:
+    """Promote an abandoned checked staging unless its hour was published after it."""
+    interval = Interval.parse(manifest["interval"]["start"], manifest["interval"]["end"])
+    published = store.read_json(artifacts.summary_path(root, interval))
+    own = store.read_json(join(staged, artifacts.INSIGHTS_DATASET, artifacts.SUMMARY_NAME))
+    newer = published is not None and (
+        (own is None and published["run"]["run_id"] != manifest["run_id"])
+        or (own is not None and published["run"]["generated_at"] > own["run"]["generated_at"])
+    )
+    if newer:
+        return _drop(store, staged)
+    promote(store, root, manifest["run_id"])
+    return "promoted"
+
+
+def _drop(store: HadoopStore, staged: str) -> str:
+    store.delete(f"{staged}.replaced")
+    store.delete(staged)
+    return "dropped"

@@ -8,7 +8,6 @@ summary), a small JSON file per hour, so the cost does not grow with the raw his
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -46,8 +45,7 @@ def baseline_hours(
     from their ``term_counts.json``, or the summary's shorter lists for an hour published before
     that file existed. Hours never published, or empty, are left out."""
     found = []
-    for back in range(1, look_back + 1):
-        hour = Interval.hour_starting(interval.start - timedelta(hours=back))
+    for hour in interval.hours_before(look_back):
         counted = store.read_json(artifacts.term_counts_path(root, hour))
         if counted is not None:
             terms = keywords.counted_terms(counted)

@@ -201,18 +201,34 @@ def with_reject_reason(records: DataFrame) -> DataFrame:
     )
 
 
-def later_occurrences(checked: DataFrame) -> DataFrame:
-    """Source position (``partition``, ``offset``) of every valid record whose ``ticket_id`` was
-    already seen in the interval: the duplicates. The first occurrence is the earliest by Kafka
-    time, then partition and offset, so the choice does not depend on how the read was split.
+def content_hash() -> Column:
+    """A hash of a ticket's fields: the same ticket sent again has the same one."""
+    return F.xxhash64(*[F.col(name).cast("string") for name in schema.fields()])
 
-    Only the id and the position of each record are shuffled and sorted, not the record.
+
+def later_occurrences(checked: DataFrame, earlier: DataFrame | None = None) -> DataFrame:
+    """Source position (``partition``, ``offset``) of every valid record that is a duplicate:
+    its ``ticket_id`` was already seen in the interval, or the same ticket (same fields) was
+    published by one of the earlier hours in ``earlier`` (``ticket_id``, ``content_hash``: a
+    ticket re-sent across an hour boundary). The first occurrence in the interval is the
+    earliest by Kafka time, then partition and offset, so the choice does not depend on how the
+    read was split.
+
+    Only the id, the hash and the position of each record are shuffled, not the record.
     """
+    valid = checked.where(F.col("reject_reason").isNull())
     first_seen = Window.partitionBy("ticket_id").orderBy(*DEDUP_ORDER)
-    return (
-        checked.where(F.col("reject_reason").isNull())
-        .select("ticket_id", *DEDUP_ORDER)
+    within = (
+        valid.select("ticket_id", *DEDUP_ORDER)
         .withColumn("_occurrence", F.row_number().over(first_seen))
         .where(F.col("_occurrence") > 1)
         .select(*POSITION)
     )
+    if earlier is None:
+        return within
+    again = (
+        valid.select("ticket_id", content_hash().alias("content_hash"), *POSITION)
+        .join(earlier, ["ticket_id", "content_hash"], "left_semi")
+        .select(*POSITION)
+    )
+    return within.unionByName(again).distinct()

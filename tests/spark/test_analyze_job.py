@@ -128,6 +128,11 @@ def test_team_topics_and_dead_letters(first_run: dict, job_setup: dict) -> None:
         "tickets_equipe_support_general": 6,
         "tickets_equipe_produit": 3,
     }
+    # The run's own check of Kafka: each topic's end offsets moved by what it sent there.
+    assert first_run["kafka"] == {
+        topic: {"sent": count, "offsets_advanced": count}
+        for topic, count in {**per_topic, job_setup["dlq"]: 6}.items()
+    }
     dead = list(consume_all(bootstrap, job_setup["dlq"]))
     assert len(dead) == 6
     by_key = {m.key(): m for m in dead}
@@ -167,6 +172,7 @@ def test_rerun_gives_the_same_rows_and_topic_content(first_run: dict, job_setup:
     assert len(latest_by_key) == 13
     # The dead-letter topic already holds the hour's 6 rejections: the reprocess sends none again.
     assert len(list(consume_all(job_setup["bootstrap"], job_setup["dlq"]))) == 6
+    assert job_setup["dlq"] not in second["kafka"]
 
 
 def test_empty_interval_gives_valid_empty_outputs(job_setup: dict) -> None:

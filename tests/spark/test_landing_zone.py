@@ -283,3 +283,53 @@ def test_a_recreated_source_topic_is_refused_then_landed_whole_when_told(
     assert int((landed["interval"] == HOUR_P.token).sum()) == 40  # the old topic's hours are kept
     again = published(_args(zone, HOUR_Q, "q-3"))  # the next run lands nothing twice
     assert again["ingest"]["records"] == 0 and again["totals"]["read"] == 35
+
+
+def test_an_hour_left_half_promoted_without_a_retry_is_finished_by_the_next_run_of_any_hour(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Item 11 of issue 22: hour P's run is killed mid-promotion (one dataset swapped in, no
+    summary) and gets no retry (a run timeout, a task marked failed). The next run, of hour Q,
+    finishes P's promotion and says so."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30, HOUR_Q: 20})
+    killed_at(_args(zone, HOUR_P, "p-1"), "promotion", tmp_path)
+    assert artifacts.read_summary(zone["output"], HOUR_P) is None  # half promoted
+
+    report = published(_args(zone, HOUR_Q, "q-1"))
+    assert report["ingest"]["abandoned_stagings"] == [
+        {**HOUR_P.as_dict(), "run_id": "p-1", "outcome": "promoted"}
+    ]
+    finished = artifacts.read_summary(zone["output"], HOUR_P)
+    assert finished["run"]["run_id"] == "p-1" and finished["totals"]["read"] == 30
+    for dataset in artifacts.PARQUET_DATASETS:
+        assert Path(
+            artifacts.partition_path(zone["output"], dataset, HOUR_P), artifacts.SUCCESS_MARKER
+        ).exists()
+    assert not list(Path(zone["output"], artifacts.STAGING).glob("p-1*"))
+
+
+def test_a_ticket_sent_again_in_the_next_hour_is_a_duplicate_not_published_twice(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Item 12 of issue 22: five of hour P's tickets are sent again a little later, in hour Q
+    (same ticket, new Kafka time). Q counts them as duplicates and publishes only its own."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30, HOUR_Q: 20})
+    published(_args(zone, HOUR_P, "p-1"))
+    sent_again = [
+        (key, value, HOUR_Q.start_ms + 60_000 + index)
+        for index, (key, value, _) in enumerate(
+            generate_batch(HOUR_P.start, HOUR_P.end, 30, seed=20).records()[:5]
+        )
+    ]
+    produce_records(build_producer(kafka_bootstrap), zone["source"], sent_again)
+
+    report = published(_args(zone, HOUR_Q, "q-1"))
+    assert report["totals"]["read"] == 25
+    assert report["totals"]["duplicates"] == 5 and report["totals"]["enriched"] == 20
+    enriched_p = set(
+        pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", HOUR_P))["ticket_id"]
+    )
+    enriched_q = set(
+        pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", HOUR_Q))["ticket_id"]
+    )
+    assert len(enriched_q) == 20 and not enriched_p & enriched_q

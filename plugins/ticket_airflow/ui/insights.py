@@ -41,7 +41,7 @@ SLA_HORIZONS: tuple[tuple[str, int | None], ...] = (
     ("after 24 h", None),
 )
 # Top-level fields of a summary the pages show in their own place; any other one is shown as is.
-KNOWN_FIELDS = SUMMARY_FIELDS - {"rules_digest", "ingest", "shrunk_from"}
+KNOWN_FIELDS = SUMMARY_FIELDS - {"rules_digest", "ingest", "kafka", "shrunk_from"}
 
 
 class RangeError(ValueError):
