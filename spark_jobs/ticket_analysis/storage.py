@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -370,7 +371,8 @@ def _java_error(error: BaseException, *names: str) -> bool:
 
 
 def _ended(pid: Any) -> bool:
-    """Whether ``pid`` names no process of this host."""
+    """Whether ``pid`` names no running process of this host: none, or a zombie (killed, not yet
+    reaped by a parent that may never do it, such as an init that does not reap)."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
@@ -379,7 +381,15 @@ def _ended(pid: Any) -> bool:
         return True
     except PermissionError:  # another user's
         pass
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux), or just ended
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # the state follows "(command)"
 
 
 @dataclass(frozen=True)

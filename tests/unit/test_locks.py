@@ -237,3 +237,20 @@ def test_a_lock_held_by_another_thread_reports_its_loss_through_the_lease(
     thread.start()
     thread.join(timeout=30)
     assert len(seen) == 1 and isinstance(seen[0], storage.LockLostError), seen
+
+
+def test_a_killed_holder_not_yet_reaped_is_dead(store: storage.HadoopStore, location: str) -> None:
+    """A job killed by SIGKILL stays a zombie until its parent reaps it, which an init that does
+    not reap never does: its lock is taken over at once all the same."""
+    attempt = subprocess.Popen(["sleep", "120"])
+    try:
+        attempt.kill()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{attempt.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the killed process never became a zombie"
+            time.sleep(0.05)
+        _leave(location, {"run_id": "run-1", "host": HOST, "pid": attempt.pid, "token": "killed"})
+        with store.lock(location, _owner("run-1")):
+            assert _read(location)["pid"] == os.getpid()
+    finally:
+        attempt.wait()
