@@ -2,8 +2,9 @@
 
 ``TICKETS_FAULT_POINT=<name>:<marker file>`` makes the job, when it reaches the point ``name``
 and the marker file does not exist yet, create the marker and wait there (up to
-:data:`HOLD_S`) for the test to kill it. The marker makes the fault happen once: the run's
-retry goes through. Unset (always, outside the suite), a fault point does nothing.
+:data:`HOLD_S`) for the test to kill it, or to delete the marker to let it go on. The marker
+makes the fault happen once: the run's retry goes through. Unset (always, outside the suite),
+a fault point does nothing.
 """
 
 from __future__ import annotations
@@ -29,4 +30,6 @@ def fault_point(name: str) -> None:
     except FileExistsError:
         return  # the fault happened already: this is the retry
     log.warning("fault point %s reached: holding for the fault-injection test", name)
-    time.sleep(HOLD_S)
+    deadline = time.monotonic() + HOLD_S
+    while Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -77,8 +77,8 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
                 batch_base,
             )
             landing.compact_hour(spark, store, root, config.source_topic, config.interval)
-        records = landing.read_hour(spark, store, root, config.source_topic, config.interval)
-        read = store.parquet_rows(artifacts.raw_hour_path(root, config.source_topic, config.interval))
+            files = landing.hour_files(store, root, config.source_topic, config.interval)
+        records, read = landing.read_files(spark, files), store.files_rows(files)
         shrunk_from = _guard_against_shrinking(store, root, config, read)
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)

@@ -186,19 +186,18 @@ def _land_batch(
     report.batches.append(batch_id)
 
 
-def read_hour(
-    spark: SparkSession, store: HadoopStore, root: str, topic: str, interval: Interval
-) -> DataFrame:
-    """The landed records of one hour (:data:`SOURCE_COLUMNS`); empty when none landed."""
-    path = artifacts.raw_hour_path(root, topic, interval)
-    if not store.exists(path):
+def hour_files(store: HadoopStore, root: str, topic: str, interval: Interval) -> list[str]:
+    """The landed files of one hour now. Listed under the ingest lock, they are what the run
+    reads and counts: a batch another ingest lands in the hour afterwards is left for the next
+    run of the hour (it is late), never half seen."""
+    return store.data_files(artifacts.raw_hour_path(root, topic, interval))
+
+
+def read_files(spark: SparkSession, files: list[str]) -> DataFrame:
+    """The landed records of ``files`` (:data:`SOURCE_COLUMNS`); empty when there are none."""
+    if not files:
         return spark.createDataFrame([], RAW_SCHEMA).select(*SOURCE_COLUMNS)
-    return (
-        spark.read.schema(RAW_SCHEMA)
-        .option("recursiveFileLookup", "true")
-        .parquet(path)
-        .select(*SOURCE_COLUMNS)
-    )
+    return spark.read.schema(RAW_SCHEMA).parquet(*files).select(*SOURCE_COLUMNS)
 
 
 def compact_hour(spark: SparkSession, store: HadoopStore, root: str, topic: str, interval: Interval) -> bool:

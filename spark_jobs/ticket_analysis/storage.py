@@ -96,9 +96,13 @@ class HadoopStore:
     def parquet_rows(self, location: str) -> int:
         """Rows of a Parquet dataset (a folder, at any depth), from its files' footers: no Spark
         job, a few reads per file."""
+        return self.files_rows(self.data_files(location))
+
+    def files_rows(self, files: list[str]) -> int:
+        """Rows of Parquet ``files``, from their footers."""
         jvm, conf = self.spark._jvm, self.spark._jsc.hadoopConfiguration()
         total = 0
-        for file in self.data_files(location):
+        for file in files:
             input_file = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(self._path(file), conf)
             reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
             try:
