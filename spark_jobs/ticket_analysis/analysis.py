@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, trends, validation
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
-from ticket_analysis.source import latest_offsets
+from ticket_analysis.source import end_offsets
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
@@ -199,17 +199,21 @@ def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -
     return spark.read.parquet(scratch)
 
 
-def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[str, Any]) -> dict[str, Any]:
+def publish(
+    spark: SparkSession, store: HadoopStore, staged: str, config: JobConfig, summary: dict[str, Any]
+) -> dict[str, Any]:
     """The staged run's enriched tickets to their team's topic, its rejected records to the
-    dead-letter topic (less those the hour's published run sent already) and its alerts to the
-    alerts topic, in one Kafka write. Called once the staged outputs passed their checks, so a
-    run that fails them sends nothing. Returns, per topic, the records sent and how far its end
+    dead-letter topic (less those the hour's published run sent already: the summary's
+    ``published`` count of that topic becomes what this run sent) and its alerts to the alerts
+    topic, in one Kafka write. Called once the staged outputs passed their checks, so a run that
+    fails them sends nothing. Returns, per topic written, the records sent and how far its end
     offsets moved (:func:`delivered`)."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
     sent_before = artifacts.partition_path(config.job.artifacts_root, "rejected_tickets", config.interval)
-    if HadoopStore(spark).exists(sent_before):  # a reprocess: its published run sent those
-        rejected = sinks.not_sent_before(rejected, spark.read.parquet(sent_before))
+    if store.exists(sent_before):  # a reprocess: its published run sent those
+        rejected = sinks.not_sent_before(rejected, spark.read.parquet(sent_before)).persist()
+        summary["published"][config.job.dead_letter_topic] = rejected.count()
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
     records = sinks.team_records(enriched).unionByName(dead_letters)
     if summary["alerts"]:
@@ -217,14 +221,11 @@ def publish(spark: SparkSession, staged: str, config: JobConfig, summary: dict[s
             spark, summary["alerts"], config.interval, config.run_id, config.job.alerts_topic
         )
         records = records.unionByName(alerts)
-    sent = {row["topic"]: row["count"] for row in records.groupBy("topic").count().collect()}
-    before = _end_offsets(spark, config, sent)
+    sent = {topic: count for topic, count in summary["published"].items() if count}
+    before = end_offsets(spark, config.job.bootstrap, sent)
     sinks.write_to_kafka(records, config.job.bootstrap)
-    return delivered(sent, before, _end_offsets(spark, config, sent))
-
-
-def _end_offsets(spark: SparkSession, config: JobConfig, topics: Iterable[str]) -> dict[str, int]:
-    return {topic: sum(latest_offsets(spark, config.job.bootstrap, topic).values()) for topic in topics}
+    rejected.unpersist()
+    return delivered(sent, before, end_offsets(spark, config.job.bootstrap, sent))
 
 
 def delivered(sent: dict[str, int], before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:

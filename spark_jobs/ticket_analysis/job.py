@@ -94,7 +94,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         publication.check_staged(store, staged, summary)
         if config.job.publish_to_kafka:
             with step("publish to Kafka"):
-                summary["kafka"] = publish(spark, staged, config, summary)
+                summary["kafka"] = publish(spark, store, staged, config, summary)
             publication.stage_summary(store, staged, summary)
         publication.mark_checked(store, staged, summary)
         if config.job.promote:

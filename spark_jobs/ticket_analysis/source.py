@@ -3,11 +3,14 @@ topic id) and offsets tell whether it is the topic the landing zone was landed f
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
+
+T = TypeVar("T")
 
 
 class SourceError(RuntimeError):
@@ -26,7 +29,7 @@ class TopicState:
 
 def latest_offsets(spark: SparkSession, bootstrap: str, topic: str) -> dict[int, int]:
     """The end offset of every partition of ``topic`` now (see :func:`topic_state`)."""
-    return topic_state(spark, bootstrap, topic).latest
+    return _with_admin(spark, bootstrap, topic, lambda jvm, admin: _offsets(jvm, admin, topic, "latest"))
 
 
 def topic_state(spark: SparkSession, bootstrap: str, topic: str) -> TopicState:
@@ -34,35 +37,59 @@ def topic_state(spark: SparkSession, bootstrap: str, topic: str) -> TopicState:
     connector's own kafka-clients, so this works wherever the job runs), or :class:`SourceError`
     naming the topic and the broker when it cannot be read. The job asks it first, before any
     lock or file is touched."""
+    return _with_admin(spark, bootstrap, topic, lambda jvm, admin: _state(jvm, admin, topic))
+
+
+def end_offsets(spark: SparkSession, bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
+    """Per topic, the sum of its partitions' end offsets (one admin client for all)."""
+    topics = list(topics)
+    return _with_admin(
+        spark,
+        bootstrap,
+        ", ".join(topics),
+        lambda jvm, admin: {topic: sum(_offsets(jvm, admin, topic, "latest").values()) for topic in topics},
+    )
+
+
+def _with_admin(spark: SparkSession, bootstrap: str, what: str, ask: Callable[[Any, Any], T]) -> T:
+    """``ask(jvm, admin)`` with a JVM Kafka ``Admin`` of ``bootstrap``, closed after;
+    :class:`SourceError` naming ``what`` and the broker when the broker cannot answer."""
     jvm = spark.sparkContext._jvm
     properties = jvm.java.util.Properties()
     properties.put("bootstrap.servers", bootstrap)
     admin = jvm.org.apache.kafka.clients.admin.Admin.create(properties)
     try:
-        return _state(jvm, admin, topic)
+        return ask(jvm, admin)
     except Py4JJavaError as error:
         cause = error.java_exception.getCause() or error.java_exception
-        raise SourceError(f"cannot read the end offsets of topic {topic!r} on {bootstrap}: {cause}") from None
+        raise SourceError(f"cannot read the end offsets of topic {what!r} on {bootstrap}: {cause}") from None
     finally:
         admin.close()
 
 
+def _offsets(jvm: Any, admin: Any, topic: str, which: str, description: Any = None) -> dict[int, int]:
+    """``{partition: offset}`` of ``topic``, ``which`` being ``"earliest"`` or ``"latest"``."""
+    kafka = jvm.org.apache.kafka
+    if description is None:
+        description = _describe(jvm, admin, topic)
+    spec = getattr(kafka.clients.admin.OffsetSpec, which)()
+    specs = jvm.java.util.HashMap()
+    for partition in description.partitions():
+        specs.put(kafka.common.TopicPartition(topic, partition.partition()), spec)
+    listed = admin.listOffsets(specs).all().get()
+    return {entry.getKey().partition(): entry.getValue().offset() for entry in listed.entrySet()}
+
+
+def _describe(jvm: Any, admin: Any, topic: str) -> Any:
+    topics = admin.describeTopics(jvm.java.util.Collections.singletonList(topic)).allTopicNames().get()
+    return topics.get(topic)
+
+
 def _state(jvm: Any, admin: Any, topic: str) -> TopicState:
     """The :class:`TopicState` through a JVM Kafka ``Admin`` (py4j objects)."""
-    kafka = jvm.org.apache.kafka
-    description = admin.describeTopics(jvm.java.util.Collections.singletonList(topic)).allTopicNames().get()
-    description = description.get(topic)
-    partitions = [kafka.common.TopicPartition(topic, p.partition()) for p in description.partitions()]
-
-    def offsets(spec: Any) -> dict[int, int]:
-        specs = jvm.java.util.HashMap()
-        for partition in partitions:
-            specs.put(partition, spec)
-        listed = admin.listOffsets(specs).all().get()
-        return {entry.getKey().partition(): entry.getValue().offset() for entry in listed.entrySet()}
-
+    description = _describe(jvm, admin, topic)
     return TopicState(
         topic_id=description.topicId().toString(),
-        earliest=offsets(kafka.clients.admin.OffsetSpec.earliest()),
-        latest=offsets(kafka.clients.admin.OffsetSpec.latest()),
+        earliest=_offsets(jvm, admin, topic, "earliest", description),
+        latest=_offsets(jvm, admin, topic, "latest", description),
     )
