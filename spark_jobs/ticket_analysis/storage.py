@@ -430,6 +430,8 @@ class Lease(threading.Thread):
     contender may have judged us dead). Then it logs why, cancels the Spark jobs and, if the
     lock was taken in the main thread, interrupts it (``KeyboardInterrupt``, which
     :meth:`HadoopStore.lock` turns into :class:`LockLostError`); another thread asks :meth:`check`.
+    Until stopped it then cancels the jobs again every heartbeat: a job submitted just after the
+    loss (the interruption waits for the call in progress) does not run to its end.
     """
 
     def __init__(self, store: HadoopStore, location: str, document: dict[str, Any]) -> None:
@@ -449,6 +451,8 @@ class Lease(threading.Thread):
                 self._renew()
         except Exception as error:  # noqa: BLE001 - never silent: the job stops (_lose)
             self._lose(error)
+        while not self._stopped.wait(HEARTBEAT_S):  # a job submitted after the loss stops too
+            self._cancel_jobs()
 
     def _renew(self) -> None:
         started = time.monotonic()
@@ -470,12 +474,16 @@ class Lease(threading.Thread):
         log.error("lost the lock %s: %s", self.location, self.lost, exc_info=not lost)
         if not running:
             return
+        self._cancel_jobs()
+        if self._interrupts_main:
+            _thread.interrupt_main()
+
+    def _cancel_jobs(self) -> None:
+        """Cancel the session's Spark jobs: the block's work no longer holds the lock."""
         try:
             self.store.spark.sparkContext.cancelAllJobs()
         except Exception:  # the interruption still stops the job
             log.exception("could not cancel the Spark jobs after losing the lock %s", self.location)
-        if self._interrupts_main:
-            _thread.interrupt_main()
 
     def check(self) -> None:
         """Raise :class:`LockLostError` if the lock has been lost."""

@@ -194,6 +194,38 @@ def test_a_lost_lease_cancels_the_spark_job_running_under_it(
     assert lost.value.__cause__ is not None, "raised from the cancelled job's error"
 
 
+def test_a_spark_job_submitted_after_the_lease_was_lost_is_cancelled_too(
+    spark, store: storage.HadoopStore, location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loss is found before the job starts (on a busy machine the call submitting it can be
+    in progress): one cancellation at the loss is not enough, the lease keeps cancelling."""
+    monkeypatch.setattr(storage, "HEARTBEAT_S", 0.2)
+    theirs = {"run_id": "run-2", "host": HOST, "pid": os.getpid(), "token": "theirs"}
+    outcome: list[BaseException | None] = []
+
+    def hold_then_compute() -> None:
+        try:
+            with store.lock(location, _owner("run-1")) as lease:
+                _leave(location, theirs)
+                while lease.lost is None:
+                    time.sleep(0.05)
+                time.sleep(0.5)  # the loss's own cancellation is over
+                spark.range(0, 10**14, numPartitions=2).selectExpr("sum(id % 7)").collect()  # hours
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - what the thread ended with is the result
+            outcome.append(error)
+
+    worker = threading.Thread(target=hold_then_compute)
+    worker.start()
+    worker.join(60)
+    still_running = worker.is_alive()
+    if still_running:
+        spark.sparkContext.cancelAllJobs()  # let the session go on for the other tests
+        worker.join()
+    assert not still_running, "the job ran on after the lease was lost"
+    assert outcome and isinstance(outcome[0], storage.LockLostError), outcome
+
+
 def test_a_lease_whose_renewal_fails_stops_the_block_instead_of_dying_silently(
     store: storage.HadoopStore, location: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
