@@ -10,6 +10,7 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 | `ensure_topics` | creates the Kafka topics if missing, with their retention |
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
+| `wait_for_earlier_hours` | waits while a run of an earlier hour the analysis reads is running (the 24 hours before, or `KEYWORD_BASELINE_HOURS` if more), as a backfill's runs can be: hours are analysed in order, since an hour's keyword baseline and duplicates read what the earlier hours published. Frees its worker slot between checks (every 15 s); fails after 90 min |
 | `analyze` | `spark-submit spark_jobs/analyze_tickets.py` for the hour with the checked rules: lands the records new in `client_tickets` (landing zone `raw_tickets`, by event hour), then from the hour's landed records: quarantine, routing to the team topics, statistics; checks (read = enriched + rejected + duplicates, every artifact written, the hour does not shrink) and publishes the hour's artifacts. Runs in the pool `ticket_analysis` (one slot): one analysis at a time, whatever the run type |
 | `publish` | emits asset events with the run report's counts and the late records found for other hours |
 | `late_hour_runs`, `reprocess_late_hours` | one run per published hour that received late records, at most 6 (the newest hours; param `reprocess_late_hours`); those runs start none of their own |
@@ -25,14 +26,17 @@ holds fails, unless `allow_shrink` is set.
 **One analysis at a time**, whatever the run type: `analyze` runs in the Airflow pool `ticket_analysis`
 (one slot), which the local stack and docker-compose create. Without the pool `analyze` stays
 *scheduled*, its task instance naming the missing pool, until the run times out.
+A backfill's runs also analyse their hours **in order** (`wait_for_earlier_hours`), whatever its
+*max active runs*: re-running a backfill gives the same results.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, chain, dag, task
+from airflow.sdk import Asset, CronTriggerTimetable, Metadata, Param, PokeReturnValue, chain, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk.serde import allow_class
 
@@ -50,6 +54,10 @@ allow_class(Interval)
 # carries the interval, the counts and where the artifacts are.
 TICKETS_ENRICHED = Asset(name="tickets_enriched")
 INSIGHTS = Asset(name="ticket_insights")
+
+
+# How long a run waits for the runs of earlier hours (within its 2-hour timeout).
+EARLIER_HOURS_WAIT = timedelta(minutes=90)
 
 
 @dag(
@@ -175,6 +183,13 @@ def ticket_pipeline() -> None:
             params.get("incident_wave", ""),
         )
 
+    @task.sensor(poke_interval=15, timeout=EARLIER_HOURS_WAIT.total_seconds(), mode="reschedule")
+    def wait_for_earlier_hours(interval: Interval, ti=None, dag_run=None) -> PokeReturnValue:
+        """Wait while a run of an earlier hour that the analysis reads is running (a backfill's
+        runs, whatever its max_active_runs): hours are analysed in order."""
+        count_runs = partial(ti.get_dr_count, dag_id=dag_run.dag_id)
+        return PokeReturnValue(is_done=tasks.earlier_hours_done(interval, count_runs))
+
     @task(outlets=[TICKETS_ENRICHED, INSIGHTS])
     def publish(report: dict):
         """Emit the asset events of the published hour, carrying its counts and late hours."""
@@ -197,7 +212,7 @@ def ticket_pipeline() -> None:
         execution_timeout=timedelta(minutes=45),
         pool=ANALYSIS_POOL,  # one analysis at a time, whatever the run type
     )
-    chain([ensure_topics(), generate_tickets(interval)], analyze)
+    chain([ensure_topics(), generate_tickets(interval), wait_for_earlier_hours(interval)], analyze)
     publish(analyze.output)
     TriggerDagRunOperator.partial(
         task_id="reprocess_late_hours",

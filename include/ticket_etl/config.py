@@ -35,6 +35,8 @@ ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
 
 MAX_BATCH_SIZE = 5_000_000  # also the maximum of the DAG's tickets_per_run param
 MAX_BASELINE_HOURS = 168  # a week of summaries read per run at most
+# A ticket sent again within this many hours after the hour that published it is a duplicate.
+DUPLICATE_LOOK_BACK_HOURS = 24
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _HOST_PORT = r"[A-Za-z0-9._-]+:\d{1,5}"
@@ -173,6 +175,12 @@ def keyword_baseline_hours() -> int:
     return int(
         _checked("KEYWORD_BASELINE_HOURS", valid, f"a whole number of hours from 1 to {MAX_BASELINE_HOURS}")
     )
+
+
+def hours_read_before() -> int:
+    """How many hours before its own an analysis reads what was published: its keyword baseline
+    and the tickets a duplicate is looked for in. Their analyses come first (the DAG waits)."""
+    return max(keyword_baseline_hours(), DUPLICATE_LOOK_BACK_HOURS)
 
 
 DOCS_HEADER = """# Configuration

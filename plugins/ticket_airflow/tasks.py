@@ -178,6 +178,26 @@ def job_arguments(
     )
 
 
+def earlier_hour_run_dates(interval: Interval, hours: int) -> list[datetime]:
+    """The logical dates of the scheduled and backfill runs of the ``hours`` hours before
+    ``interval``: a run's logical date is the start of its hour (the DAG's CronTriggerTimetable
+    with an interval; the run at 05:00 has logical date 04:00)."""
+    return [hour.start for hour in interval.hours_before(hours)]
+
+
+def earlier_hours_done(interval: Interval, count_runs: Callable[..., int]) -> bool:
+    """Whether no run of an hour the analysis of ``interval`` reads (:func:`config.hours_read_before`)
+    is running; ``count_runs``: the Task SDK's ``get_dr_count`` for this DAG. Their analyses come
+    first, so that an hour's keyword baseline and duplicates do not depend on which of a backfill's
+    runs got the analysis pool first (re-running it then gives the same results)."""
+    running = count_runs(
+        logical_dates=earlier_hour_run_dates(interval, config.hours_read_before()), states=["running"]
+    )
+    if running:
+        log.info("waiting for %d run(s) of earlier hours to finish before analysing %s", running, interval)
+    return running == 0
+
+
 def asset_extra(report: dict[str, Any]) -> dict[str, Any]:
     """What the asset events of a published hour carry (:meth:`RunReport.asset_extra`)."""
     return RunReport.from_dict(report).asset_extra()

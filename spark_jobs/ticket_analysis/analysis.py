@@ -26,6 +26,7 @@ from ticket_analysis.source import end_offsets
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
+from ticket_etl import config as etl_config
 
 log = logging.getLogger("analyze_tickets")
 
@@ -35,8 +36,6 @@ RUN_COLUMNS = ("run_id", "interval_start", "interval_end")
 # one run): lz4 and no dictionary encoding (ids and texts are all distinct).
 CHECKED_SCRATCH = "_checked"
 SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
-# A ticket sent again within this many hours after the hour that published it is a duplicate.
-DUPLICATE_LOOK_BACK_HOURS = 24
 # Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
 BROADCAST_DUPLICATES_MAX = 200_000
 # Up to this many records, an hour's checked records stay in memory instead of a scratch dataset.
@@ -132,12 +131,13 @@ def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> D
 
 
 def published_tickets(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
-    """``ticket_id`` and ``content_hash`` of the tickets the :data:`DUPLICATE_LOOK_BACK_HOURS`
-    before the hour published (two columns of their Parquet), or None when none did."""
+    """``ticket_id`` and ``content_hash`` of the tickets the
+    :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS` before the hour published (two columns of
+    their Parquet), or None when none did."""
     root = config.job.artifacts_root
     paths = [
         artifacts.partition_path(root, "tickets_enriched", hour)
-        for hour in config.interval.hours_before(DUPLICATE_LOOK_BACK_HOURS)
+        for hour in config.interval.hours_before(etl_config.DUPLICATE_LOOK_BACK_HOURS)
     ]
     published = [path for path in paths if store.exists(path)]
     if not published:

@@ -153,7 +153,9 @@ def _utc(text: str) -> datetime:
 def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_bootstrap: str) -> None:
     """The first backfill lets its three runs be active at once (Airflow limits a backfill's runs by
     its own max_active_runs, not the DAG's): their analyses still run one at a time, in the one-slot
-    pool ``ticket_analysis``. The second, a reprocess, changes nothing but run metadata."""
+    pool ``ticket_analysis``, and in hour order (wait_for_earlier_hours). The second, a reprocess,
+    changes nothing but run metadata (an hour analysed before the one it follows would now differ:
+    its keyword baseline lacked that hour)."""
     stats = Path(backfill_env["STATS_DIR"])
     started = datetime.now(UTC)
     _backfill(backfill_env, active=3)
@@ -162,6 +164,8 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     tries = [t for run in first for t in _analyze_tries(api, run["dag_run_id"])]
     assert all(t["start_date"] and t["end_date"] for t in tries), tries
     assert _overlaps(tries) == [], "two analyses ran at the same time"
+    firsts = [min(_utc(t["start_date"]) for t in _analyze_tries(api, run["dag_run_id"])) for run in first]
+    assert firsts == sorted(firsts), "hours analysed out of order: their baselines depend on it"
     assert {t["pool"] for t in tries} == {ANALYSIS_POOL}
     assert [run["data_interval_start"][:19] for run in first] == [i.start.isoformat()[:19] for i in INTERVALS]
     for interval in INTERVALS:

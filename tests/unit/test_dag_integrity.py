@@ -46,6 +46,7 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "ensure_topics",
         "check_rules",
         "generate_tickets",
+        "wait_for_earlier_hours",
         "analyze",
         "publish",
         "late_hour_runs",
@@ -60,6 +61,7 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "check_rules",
         "ensure_topics",
         "generate_tickets",
+        "wait_for_earlier_hours",
     }
     assert set(dag.params.keys()) >= {"tickets_per_run", "generate", "seed"}
 
@@ -84,6 +86,8 @@ def test_hourly_interval_is_one_real_hour(dag_bag) -> None:
         pendulum.datetime(2026, 11, 28, 4),
         pendulum.datetime(2026, 11, 28, 5),
     )
+    # wait_for_earlier_hours finds the runs of earlier hours by this logical date: the hour's start.
+    assert info.logical_date == info.data_interval.start
 
 
 def test_analyze_runs_alone_in_a_pool_that_every_stack_creates(dag_bag) -> None:

@@ -141,3 +141,28 @@ def test_late_hour_run_ids_are_unique_and_within_airflows_limits() -> None:
     assert len(set(ids)) == len(ids), ids
     assert all(len(run_id) <= ID_LEN and allowed.fullmatch(run_id) for run_id in ids), ids
     assert all(run_id.startswith("late__2026-11-28T0") for run_id in ids)
+
+
+def test_an_hour_waits_for_the_running_runs_of_the_hours_its_analysis_reads(monkeypatch) -> None:
+    """The runs of the 24 hours before (their logical dates: each hour's start), running ones only:
+    a failed or queued earlier hour does not hold the later ones."""
+    monkeypatch.setenv("KEYWORD_BASELINE_HOURS", "6")
+    asked: list[dict] = []
+
+    def count_runs(running: int):
+        def count(**criteria) -> int:
+            asked.append(criteria)
+            return running
+
+        return count
+
+    hour = Interval.hour_starting(datetime(2026, 11, 28, 4, tzinfo=UTC))
+    assert tasks.earlier_hours_done(hour, count_runs(0)) is True
+    assert tasks.earlier_hours_done(hour, count_runs(1)) is False
+    dates = asked[0]["logical_dates"]
+    assert asked[0]["states"] == ["running"]
+    assert len(dates) == 24 and dates[0] == hour.start - timedelta(hours=1)
+    assert dates[-1] == hour.start - timedelta(hours=24)
+    monkeypatch.setenv("KEYWORD_BASELINE_HOURS", "48")
+    tasks.earlier_hours_done(hour, count_runs(0))
+    assert len(asked[-1]["logical_dates"]) == 48
