@@ -38,7 +38,11 @@ def assert_accounted(stats: Path, interval: Interval, bootstrap: str) -> dict:
     staged, topics complete; returns the summary."""
     summary = artifacts.read_summary(str(stats), interval)
     totals = summary["totals"]
-    assert totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"] > 0
+    assert (
+        totals["read"]
+        == totals["enriched"] + totals["rejected"] + totals["duplicates"] + totals["updates"]
+        > 0
+    )
     assert summary["reconciliation"]["holds"] is True
     staging = stats / "_staging"
     assert not staging.exists() or not any(staging.iterdir()), list(staging.iterdir())

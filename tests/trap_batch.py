@@ -97,7 +97,14 @@ def batch() -> list[tuple[bytes, bytes, int, int]]:
     return records
 
 
-EXPECTED = {"read": 13 + 2 + 6, "enriched": 13, "duplicates": 2, "rejected": 6}
+EXPECTED = {
+    "read": 13 + 2 + 6,
+    "enriched": 13,
+    "duplicates": 2,
+    "rejected": 6,
+    "updates": 0,
+    "earlier_tickets_updated": 0,
+}
 
 
 def fill_source(bootstrap: str, source: str) -> None:

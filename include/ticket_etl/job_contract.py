@@ -30,12 +30,19 @@ class ExitCode(IntEnum):
 
 
 class Totals(TypedDict):
-    """Where every record read went."""
+    """Where every record read went: read = enriched + rejected + duplicates + updates. Records of
+    one ``ticket_id`` are one ticket, published as its latest record: an earlier record with the
+    same fields is a duplicate, one with other fields an update (a superseded version); a latest
+    version equal to the one an earlier hour published is a duplicate too.
+    ``earlier_tickets_updated``: of the enriched tickets, those an earlier hour published with
+    other content (published again, not new tickets)."""
 
     read: int
     enriched: int
     rejected: int
     duplicates: int
+    updates: int
+    earlier_tickets_updated: int
 
 
 TOTALS: tuple[str, ...] = tuple(Totals.__annotations__)

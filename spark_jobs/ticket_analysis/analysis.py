@@ -119,21 +119,19 @@ def checked_columns() -> list[Column]:
     ]
 
 
-def without_duplicates(valid: DataFrame, duplicates: DataFrame, count: int) -> DataFrame:
-    """``valid`` minus the records at the positions of ``duplicates`` (``count`` rows): a
-    broadcast anti-join while the duplicates are few, a shuffled one beyond."""
+def without_duplicates(valid: DataFrame, dropped: DataFrame, count: int) -> DataFrame:
+    """``valid`` minus the records at the positions of ``dropped`` (``count`` rows: duplicates
+    and superseded versions): a broadcast anti-join while they are few, a shuffled one beyond."""
     if count == 0:
         return valid
     small = count <= BROADCAST_DUPLICATES_MAX
-    return valid.join(
-        F.broadcast(duplicates) if small else duplicates, list(validation.POSITION), "left_anti"
-    )
+    return valid.join(F.broadcast(dropped) if small else dropped, list(validation.POSITION), "left_anti")
 
 
 def published_tickets(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
-    """``ticket_id`` and ``content_hash`` of the tickets the
-    :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS` before the hour published (two columns of
-    their Parquet), or None when none did."""
+    """``ticket_id``, ``content_hash`` and ``interval_start`` of the tickets the
+    :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS` before the hour published (a few columns
+    of their Parquet), or None when none did."""
     root = config.job.artifacts_root
     paths = [
         artifacts.partition_path(root, "tickets_enriched", hour)
@@ -143,7 +141,7 @@ def published_tickets(spark: SparkSession, store: HadoopStore, config: JobConfig
     if not published:
         return None
     tickets = spark.read.parquet(*published)
-    return tickets.select("ticket_id", validation.content_hash().alias("content_hash"))
+    return tickets.select("ticket_id", validation.content_hash().alias("content_hash"), "interval_start")
 
 
 def analyze_hour(
@@ -158,15 +156,22 @@ def analyze_hour(
     dataset (memory bounded whatever the volume)."""
     checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH))
     fault_point("analysis")
-    with step("find duplicates"):
+    with step("find duplicates and updates"):
         earlier = published_tickets(spark, store, config)
-        duplicates = validation.later_occurrences(checked, earlier).persist(StorageLevel.MEMORY_AND_DISK)
-        duplicate_count = duplicates.count()
+        found = validation.dispositions(checked, earlier).persist(StorageLevel.MEMORY_AND_DISK)
+        dispositions = {
+            row["disposition"]: row["count"] for row in found.groupBy("disposition").count().collect()
+        }
     valid = checked.where(F.col("reject_reason").isNull())
     with step("enrich and write tickets_enriched"):
-        accepted = without_duplicates(valid, duplicates, duplicate_count)
+        dropped = found.where(F.col("disposition").isin(*validation.NOT_PUBLISHED)).select(
+            *validation.POSITION
+        )
+        accepted = without_duplicates(
+            valid, dropped, sum(dispositions.get(d, 0) for d in validation.NOT_PUBLISHED)
+        )
         _write_parquet(enrich(accepted, config), join(staged, "tickets_enriched"))
-    duplicates.unpersist()
+    found.unpersist()
     with step("write rejected_tickets"):
         rejected = checked.where(F.col("reject_reason").isNotNull()).transform(
             partial(with_run_columns, config=config)
@@ -179,7 +184,9 @@ def analyze_hour(
         read=read,
         enriched=store.parquet_rows(join(staged, "tickets_enriched")),
         rejected=store.parquet_rows(join(staged, "rejected_tickets")),
-        duplicates=duplicate_count,
+        duplicates=dispositions.get(validation.DUPLICATE, 0),
+        updates=dispositions.get(validation.SUPERSEDED, 0),
+        earlier_tickets_updated=dispositions.get(validation.UPDATED, 0),
     )
     with step("statistics"):
         figures = _write_statistics(store, staged, enriched, config, counts.enriched)

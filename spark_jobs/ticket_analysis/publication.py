@@ -46,15 +46,15 @@ def mark_checked(store: HadoopStore, staged: str, summary: dict[str, Any]) -> No
 
 def check_staged(store: HadoopStore, staged: str, summary: dict[str, Any]) -> None:
     """Every dataset written completely (``_SUCCESS``), the summary there, and the counts
-    reconcile (read = enriched + rejected + duplicates); else :class:`PublicationError`."""
+    reconcile (read = enriched + rejected + duplicates + updates); else :class:`PublicationError`."""
     missing = artifacts.missing_outputs(store.exists, lambda dataset: join(staged, dataset))
     if missing:
         raise PublicationError(f"outputs missing from {staged}: {', '.join(missing)}")
     reconciliation = summary["reconciliation"]
     if not reconciliation["holds"]:
         raise PublicationError(
-            f"reconciliation fails: read {reconciliation['read']} != enriched + rejected + duplicates "
-            f"{reconciliation['enriched_plus_rejected_plus_duplicates']} ({summary['totals']})"
+            f"reconciliation fails: read {reconciliation['read']} != enriched + rejected + duplicates + "
+            f"updates {reconciliation['enriched_rejected_duplicates_updates']} ({summary['totals']})"
         )
 
 

@@ -8,21 +8,28 @@ from typing import Any
 
 from ticket_etl import schema
 from ticket_etl.interval import Interval, iso_utc
-from ticket_etl.job_contract import Baseline, Summary, TermEntry
+from ticket_etl.job_contract import TOTALS, Baseline, Summary, TermEntry
 
 
 @dataclass(frozen=True)
 class Counts:
-    """Where every record read went."""
+    """Where every record read went: the summary's ``totals`` (:class:`ticket_etl.job_contract.Totals`)."""
 
     read: int
     enriched: int
     rejected: int
     duplicates: int
+    updates: int  # earlier versions of a ticket the hour holds a later version of
+    earlier_tickets_updated: int  # of ``enriched``: new versions of tickets earlier hours published
+
+    @property
+    def accounted(self) -> int:
+        """The records read that went somewhere: enriched, rejected, duplicate or update."""
+        return self.enriched + self.rejected + self.duplicates + self.updates
 
     @property
     def reconciles(self) -> bool:
-        return self.read == self.enriched + self.rejected + self.duplicates
+        return self.read == self.accounted
 
 
 def _group_figures(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -70,15 +77,10 @@ def build_summary(
         "rules_version": rules_version,
         "rules_digest": rules_digest,
         "schema_version": schema.SCHEMA_VERSION,
-        "totals": {
-            "read": counts.read,
-            "enriched": counts.enriched,
-            "rejected": counts.rejected,
-            "duplicates": counts.duplicates,
-        },
+        "totals": {name: getattr(counts, name) for name in TOTALS},
         "reconciliation": {
             "read": counts.read,
-            "enriched_plus_rejected_plus_duplicates": counts.enriched + counts.rejected + counts.duplicates,
+            "enriched_rejected_duplicates_updates": counts.accounted,
             "holds": counts.reconciles,
         },
         "share_high_or_critical": round(high / counts.enriched, 6) if counts.enriched else 0.0,

@@ -206,29 +206,51 @@ def content_hash() -> Column:
     return F.xxhash64(*[F.col(name).cast("string") for name in schema.fields()])
 
 
-def later_occurrences(checked: DataFrame, earlier: DataFrame | None = None) -> DataFrame:
-    """Source position (``partition``, ``offset``) of every valid record that is a duplicate:
-    its ``ticket_id`` was already seen in the interval, or the same ticket (same fields) was
-    published by one of the earlier hours in ``earlier`` (``ticket_id``, ``content_hash``: a
-    ticket re-sent across an hour boundary). The first occurrence in the interval is the
-    earliest by Kafka time, then partition and offset, so the choice does not depend on how the
-    read was split.
+# What becomes of each valid record (:func:`dispositions`): the published ones are NEW or UPDATED.
+NEW = "new"  # the ticket's latest version, a ticket the hours before did not publish
+UPDATED = "updated"  # the ticket's latest version, replacing the one an earlier hour published
+DUPLICATE = "duplicate"  # the same content as a later record of the hour, or as the one published
+SUPERSEDED = "superseded"  # an earlier version of a ticket the hour holds a later version of
+NOT_PUBLISHED = (DUPLICATE, SUPERSEDED)
+
+
+def dispositions(checked: DataFrame, published: DataFrame | None = None) -> DataFrame:
+    """Source position (``partition``, ``offset``) and ``disposition`` of every valid record that
+    is not simply a new ticket: records with the same ``ticket_id`` are one ticket, published as
+    its latest record (latest Kafka time, then partition and offset: the choice does not depend on
+    how the read was split). An earlier record with the same fields as a later one is a
+    DUPLICATE, one with other fields SUPERSEDED (an update). ``published``: ``ticket_id``,
+    ``content_hash`` and ``interval_start`` of what earlier hours published; the latest version
+    equal to the last one published is a DUPLICATE (a ticket re-sent across an hour boundary), a
+    different one is UPDATED (published again).
 
     Only the id, the hash and the position of each record are shuffled, not the record.
     """
-    valid = checked.where(F.col("reject_reason").isNull())
-    first_seen = Window.partitionBy("ticket_id").orderBy(*DEDUP_ORDER)
-    within = (
-        valid.select("ticket_id", *DEDUP_ORDER)
-        .withColumn("_occurrence", F.row_number().over(first_seen))
-        .where(F.col("_occurrence") > 1)
-        .select(*POSITION)
+    latest_first = [F.col(name).desc() for name in DEDUP_ORDER]
+    records = checked.where(F.col("reject_reason").isNull()).select(
+        "ticket_id", content_hash().alias("content_hash"), *DEDUP_ORDER
     )
-    if earlier is None:
-        return within
-    again = (
-        valid.select("ticket_id", content_hash().alias("content_hash"), *POSITION)
-        .join(earlier, ["ticket_id", "content_hash"], "left_semi")
-        .select(*POSITION)
+    if published is None:
+        records = records.withColumn("_published", F.lit(None).cast("long"))
+    else:
+        last = published.groupBy("ticket_id").agg(
+            F.max_by("content_hash", "interval_start").alias("_published")
+        )
+        records = records.join(last, "ticket_id", "left")
+    latest = F.row_number().over(Window.partitionBy("ticket_id").orderBy(*latest_first)) == 1
+    latest_of_its_content = (
+        F.row_number().over(Window.partitionBy("ticket_id", "content_hash").orderBy(*latest_first)) == 1
     )
-    return within.unionByName(again).distinct()
+    same_as_published = F.coalesce(F.col("content_hash") == F.col("_published"), F.lit(False))
+    disposition = (
+        F.when(~latest_of_its_content, DUPLICATE)
+        .when(~latest, SUPERSEDED)
+        .when(same_as_published, DUPLICATE)
+        .when(F.col("_published").isNotNull(), UPDATED)
+        .otherwise(NEW)
+    )
+    return (
+        records.withColumn("disposition", disposition)
+        .where(F.col("disposition") != NEW)
+        .select(*POSITION, "disposition")
+    )

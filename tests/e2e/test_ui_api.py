@@ -18,6 +18,7 @@ from timeline import RECENT_DAY, UI_HOURS
 
 from ticket_etl import artifacts
 from ticket_etl.interval import iso_utc
+from ticket_etl.job_contract import TOTALS
 from ticket_etl.topology import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 
 # Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
@@ -144,7 +145,7 @@ def test_range_insights_add_up_the_hours_summaries(airflow_stack, ui_hours, clie
     body = client.get("/api/insights", params=UI_RANGE).json()
     hours = summaries(airflow_stack, ui_hours)
     assert body["hours_published"] == 2
-    for name in ("read", "enriched", "rejected", "duplicates"):
+    for name in TOTALS:
         assert body["totals"][name] == sum(s["totals"][name] for s in hours), name
     assert body["totals"]["rejected"] > 0  # 5 % malformed records
     assert [row["run_id"] for row in body["hours"]] == [h.run_id for h in ui_hours]

@@ -112,7 +112,9 @@ def test_a_broker_stopped_mid_run_loses_no_ticket(
     )
     totals = summary["totals"]
     assert totals["read"] == CONF["tickets_per_run"]
-    assert totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"]
+    assert (
+        totals["read"] == totals["enriched"] + totals["rejected"] + totals["duplicates"] + totals["updates"]
+    )
     assert summary["reconciliation"]["holds"] is True
     enriched = pd.read_parquet(artifacts.partition_path(str(stats), "tickets_enriched", INTERVAL))
     assert len(enriched) == totals["enriched"]

@@ -2,7 +2,7 @@
 spark-submit) reprocesses an hour that already has published artifacts.
 
 For each fault: while it lasts, readers of the hour see its previous complete state; after it, the
-run succeeds through the task's retries, and then ``read = enriched + rejected + duplicates``
+run succeeds through the task's retries, and then ``read = enriched + rejected + duplicates + updates``
 holds, no staging is left, the team topics hold every ticket of the hour (at least once: a
 killed attempt may have published some already) and the dead-letter topic exactly the rejected
 records. The job holds at a named fault point (``TICKETS_FAULT_POINT``,

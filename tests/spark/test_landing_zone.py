@@ -335,6 +335,77 @@ def test_a_ticket_sent_again_in_the_next_hour_is_a_duplicate_not_published_twice
     assert len(enriched_q) == 20 and not enriched_p & enriched_q
 
 
+def _version(record: tuple[bytes, bytes, int], at_ms: int, **changes) -> tuple[bytes, bytes, int]:
+    """``record`` (key, value, Kafka time) sent again at ``at_ms`` with ``changes`` to its fields."""
+    key, value, _ = record
+    return key, json.dumps({**json.loads(value), **changes}, ensure_ascii=False).encode(), at_ms
+
+
+def _enriched(zone: dict, interval: Interval) -> pd.DataFrame:
+    return pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", interval))
+
+
+def test_an_update_inside_the_hour_publishes_the_later_version(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """Issue 23, item 5: a ticket sent at :10 as ``low`` and again at :40 as ``critical`` with a new
+    description is published as the later version and counted as 1 update; a byte-identical
+    re-send is still a duplicate. Every record read is accounted for."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {})
+    records = generate_batch(HOUR_P.start, HOUR_P.end, 30, seed=20).records()
+    original = _version(records[0], HOUR_P.start_ms + 10 * 60_000, priority="low")
+    update = _version(
+        original, HOUR_P.start_ms + 40 * 60_000, priority="critical", description="Tout est bloqué"
+    )
+    again = (records[1][0], records[1][1], HOUR_P.start_ms + 50 * 60_000)
+    produce_records(build_producer(kafka_bootstrap), zone["source"], [*records[1:], original, update, again])
+
+    report = published(_args(zone, HOUR_P, "p-1"))
+    assert report["totals"] == {
+        "read": 32,
+        "enriched": 30,
+        "rejected": 0,
+        "duplicates": 1,
+        "updates": 1,
+        "earlier_tickets_updated": 0,
+    }
+    assert report["reconciliation"]["holds"] is True
+    ticket = _enriched(zone, HOUR_P).set_index("ticket_id").loc[records[0][0].decode()]
+    assert (ticket["priority"], ticket["description"]) == ("critical", "Tout est bloqué")
+
+
+def test_a_ticket_updated_in_the_next_hour_is_published_again_as_an_update(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Issue 23, item 5: ticket T, published by hour P, is sent again in hour Q as another type. Q
+    publishes it with its new content (once per hour) and counts it as an update of an earlier
+    ticket; Q's own tickets are new; a re-send of T as P published it is a duplicate."""
+    zone = _own_zone(kafka_bootstrap, tmp_path, {HOUR_P: 30, HOUR_Q: 20})
+    published(_args(zone, HOUR_P, "p-1"))
+    records = generate_batch(HOUR_P.start, HOUR_P.end, 30, seed=20).records()
+    first = json.loads(records[0][1])
+    other_type = "question" if first["type"] != "question" else "incident"
+    produce_records(
+        build_producer(kafka_bootstrap),
+        zone["source"],
+        [
+            _version(records[0], HOUR_Q.start_ms + 60_000, type=other_type),
+            (records[1][0], records[1][1], HOUR_Q.start_ms + 60_000),
+        ],
+    )
+
+    report = published(_args(zone, HOUR_Q, "q-1"))
+    assert report["totals"] == {
+        "read": 22,
+        "enriched": 21,
+        "rejected": 0,
+        "duplicates": 1,
+        "updates": 0,
+        "earlier_tickets_updated": 1,
+    }
+    ticket_id = records[0][0].decode()
+    assert _enriched(zone, HOUR_P).set_index("ticket_id").loc[ticket_id, "type"] == first["type"]
+    assert _enriched(zone, HOUR_Q).set_index("ticket_id").loc[ticket_id, "type"] == other_type
+
+
 def test_a_batch_landed_while_the_hour_is_analysed_is_left_for_the_next_run_not_half_seen(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:

@@ -94,8 +94,15 @@ def _stage(store, root: str, run_id: str, holds: bool) -> dict:
     return {
         "interval": HOUR.as_dict(),
         "run": {"run_id": run_id, "generated_at": "2026-11-28T05:01:00Z"},
-        "totals": {"read": read, "enriched": 8, "rejected": 1, "duplicates": 1},
-        "reconciliation": {"read": read, "enriched_plus_rejected_plus_duplicates": 10, "holds": holds},
+        "totals": {
+            "read": read,
+            "enriched": 8,
+            "rejected": 1,
+            "duplicates": 1,
+            "updates": 0,
+            "earlier_tickets_updated": 0,
+        },
+        "reconciliation": {"read": read, "enriched_rejected_duplicates_updates": 10, "holds": holds},
     }
 
 

@@ -349,36 +349,70 @@ def test_load_rules_reports_missing_file(tmp_path) -> None:
 
 
 DEDUP_ROWS = [
-    # ticket_id, kafka_timestamp, partition, offset, reject_reason
-    ("A", datetime(2026, 11, 28, 4, 0, 5), 1, 7, None),
-    ("A", datetime(2026, 11, 28, 4, 0, 1), 2, 3, None),  # earliest: the one kept
-    ("A", datetime(2026, 11, 28, 4, 0, 1), 2, 9, None),  # same time, later offset
-    ("B", datetime(2026, 11, 28, 4, 0, 2), 0, 1, None),
-    ("B", datetime(2026, 11, 28, 4, 0, 1), 0, 0, "not_json"),  # rejected: not a first occurrence
-    ("C", datetime(2026, 11, 28, 4, 0, 3), 0, 2, None),
+    # ticket_id, priority, kafka_timestamp, partition, offset, reject_reason
+    ("A", "low", datetime(2026, 11, 28, 4, 0, 1), 2, 3, None),  # a duplicate of (1, 7)
+    ("A", "low", datetime(2026, 11, 28, 4, 0, 5), 1, 7, None),  # superseded by (2, 9)
+    ("A", "high", datetime(2026, 11, 28, 4, 0, 5), 2, 9, None),  # same time, later partition: kept
+    ("B", "low", datetime(2026, 11, 28, 4, 0, 2), 0, 1, None),
+    ("B", "low", datetime(2026, 11, 28, 4, 0, 3), 0, 0, "not_json"),  # rejected: not a version
+    ("C", "low", datetime(2026, 11, 28, 4, 0, 3), 0, 2, None),  # as published: a duplicate
+    ("D", "high", datetime(2026, 11, 28, 4, 0, 3), 0, 3, None),  # published as low: updated
 ]
-DEDUP_SCHEMA = "ticket_id string, kafka_timestamp timestamp, partition int, offset long, reject_reason string"
+PUBLISHED = [
+    ("C", "low", "2026-11-28T03:00:00Z"),
+    ("D", "high", "2026-11-28T02:00:00Z"),
+    ("D", "low", "2026-11-28T03:00:00Z"),
+]
 
 
-def test_later_occurrences_keep_the_earliest_by_time_partition_offset(spark) -> None:
-    checked = spark.createDataFrame(DEDUP_ROWS, DEDUP_SCHEMA)
-    later = {(row["partition"], row["offset"]) for row in validation.later_occurrences(checked).collect()}
-    assert later == {(1, 7), (2, 9)}
+def _versions(spark, rows: list[tuple]):
+    """Checked records whose fields are the same but for ``ticket_id`` and ``priority``."""
+    fields = [name for name in schema.fields() if name not in ("ticket_id", "priority")]
+    columns = "ticket_id string, priority string, kafka_timestamp timestamp, partition int, offset long, reject_reason string"
+    return spark.createDataFrame(rows, columns).withColumns({name: F.lit("same") for name in fields})
+
+
+def _published(spark):
+    published = _versions(spark, [(t, p, datetime(2026, 11, 28), 0, 0, None) for t, p, _ in PUBLISHED])
+    starts = spark.createDataFrame(
+        [(t, p, start) for t, p, start in PUBLISHED],
+        "ticket_id string, priority string, interval_start string",
+    )
+    return published.join(starts, ["ticket_id", "priority"]).select(
+        "ticket_id", validation.content_hash().alias("content_hash"), "interval_start"
+    )
+
+
+def test_the_latest_version_of_a_ticket_wins_and_the_others_are_accounted_for(spark) -> None:
+    """Latest by Kafka time, then partition and offset; an identical earlier record is a duplicate,
+    another version an update; against the last version published: equal is a duplicate, different
+    is published again as an update of an earlier ticket."""
+    found = validation.dispositions(_versions(spark, DEDUP_ROWS), _published(spark)).collect()
+    assert {(row["partition"], row["offset"]): row["disposition"] for row in found} == {
+        (2, 3): validation.DUPLICATE,
+        (1, 7): validation.SUPERSEDED,
+        (0, 2): validation.DUPLICATE,
+        (0, 3): validation.UPDATED,
+    }
 
 
 @pytest.mark.parametrize("broadcast_max", [200_000, 0], ids=["broadcast", "shuffled"])
-def test_without_duplicates_drops_exactly_the_later_occurrences(spark, monkeypatch, broadcast_max) -> None:
+def test_without_duplicates_drops_exactly_the_records_not_published(
+    spark, monkeypatch, broadcast_max
+) -> None:
     from ticket_analysis import analysis as job
 
     monkeypatch.setattr(job, "BROADCAST_DUPLICATES_MAX", broadcast_max)
-    checked = spark.createDataFrame(DEDUP_ROWS, DEDUP_SCHEMA)
-    duplicates = validation.later_occurrences(checked)
+    checked = _versions(spark, DEDUP_ROWS)
+    found = validation.dispositions(checked)
+    dropped = found.where(F.col("disposition").isin(*validation.NOT_PUBLISHED)).select(*validation.POSITION)
     valid = checked.where(F.col("reject_reason").isNull())
-    kept = job.without_duplicates(valid, duplicates, duplicates.count())
+    kept = job.without_duplicates(valid, dropped, dropped.count())
     assert sorted((row["ticket_id"], row["partition"], row["offset"]) for row in kept.collect()) == [
-        ("A", 2, 3),
+        ("A", 2, 9),
         ("B", 0, 1),
         ("C", 0, 2),
+        ("D", 0, 3),
     ]
 
 
