@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ticket_etl.job_args import JobArguments
-from ticket_etl.job_contract import RunReport, read_report
+from ticket_etl.job_contract import ERROR_PREFIX, RunReport, read_report
 from ticket_etl.spark_submit import submission
 
 
@@ -30,7 +30,8 @@ def run_job(
 def published(args: JobArguments, master: str | None = None) -> dict:
     """The run report (as the ``analyze`` task returns it) of a run that must succeed."""
     result, report = run_job(args, master)
-    errors = [line for line in result.stderr.splitlines() if "analyze_tickets: error" in line]
+    output = (result.stdout + result.stderr).splitlines()
+    errors = [line for line in output if line.startswith(ERROR_PREFIX)] or ([report.error] if report else [])
     assert result.returncode == 0 and report is not None, errors or result.stderr[-3000:]
     return report.as_dict()
 

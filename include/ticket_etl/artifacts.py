@@ -6,7 +6,7 @@
       tickets_enriched/interval=.../part-*.parquet
       rejected_tickets/interval=.../      stats_by_type/interval=.../
       stats_by_team/interval=.../         word_frequency/interval=.../
-      keyword_trends/interval=.../
+      keyword_trends/interval=.../       routing_changes/interval=.../
       insights/interval=.../insights_summary.json, term_counts.json
       insights_summary.json               (the latest hour's summary)
       _staging/<run>/...                  (a run's outputs before promotion)
@@ -42,6 +42,7 @@ PARQUET_DATASETS = (
     "stats_by_team",
     "word_frequency",
     "keyword_trends",
+    "routing_changes",
 )
 INSIGHTS_DATASET = "insights"
 SUMMARY_NAME = "insights_summary.json"

@@ -72,6 +72,14 @@ class Baseline(TypedDict):
     tickets: int  # enriched tickets of those hours
 
 
+class RoutingChanges(TypedDict):
+    """The tickets a run moved to another team (the ``routing_changes`` rows it added)."""
+
+    tickets: int
+    moves: dict[str, int]  # "old team -> new team": tickets
+    tombstones: dict[str, int]  # per old team topic: tombstones sent (one per moved ticket)
+
+
 class Summary(TypedDict, total=False):
     """``insights_summary.json``: an hour's published figures (see docs/artifacts.md)."""
 
@@ -99,6 +107,7 @@ class Summary(TypedDict, total=False):
     alerts: list[TermEntry]
     rejected_by_reason: dict[str, int]
     published: dict[str, int]
+    routing_changes: RoutingChanges
     ingest: dict[str, Any]
     kafka: dict[str, dict[str, int]]  # per topic written: {"sent", "offsets_advanced"}
     shrunk_from: int
@@ -123,6 +132,7 @@ class RunReport:
     ingest: dict[str, Any] = field(default_factory=dict)
     kafka: dict[str, dict[str, int]] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    routing_changes: dict[str, Any] = field(default_factory=dict)
     shrunk_from: int | None = None
 
     @classmethod
@@ -140,6 +150,7 @@ class RunReport:
             ingest=summary["ingest"],
             kafka=summary.get("kafka", {}),
             alerts=list(summary.get("alerts", [])),
+            routing_changes=dict(summary.get("routing_changes", {})),
             shrunk_from=summary.get("shrunk_from"),
         )
 

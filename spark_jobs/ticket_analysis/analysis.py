@@ -19,7 +19,16 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ticket_analysis import enrichment, routing, sinks, small_tables, statistics, trends, validation
+from ticket_analysis import (
+    enrichment,
+    rerouting,
+    routing,
+    sinks,
+    small_tables,
+    statistics,
+    trends,
+    validation,
+)
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.source import end_offsets
@@ -128,20 +137,24 @@ def without_duplicates(valid: DataFrame, dropped: DataFrame, count: int) -> Data
     return valid.join(F.broadcast(dropped) if small else dropped, list(validation.POSITION), "left_anti")
 
 
-def published_tickets(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
-    """``ticket_id``, ``content_hash`` and ``interval_start`` of the tickets the
-    :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS` before the hour published (a few columns
-    of their Parquet), or None when none did."""
+def published_versions(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
+    """The tickets the hour's previous run and the :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS`
+    before it published: ``ticket_id``, ``content_hash`` and :data:`rerouting.ASSIGNMENT` (a few
+    columns of their Parquet), or None when none did."""
     root = config.job.artifacts_root
-    paths = [
-        artifacts.partition_path(root, "tickets_enriched", hour)
-        for hour in config.interval.hours_before(etl_config.DUPLICATE_LOOK_BACK_HOURS)
-    ]
+    hours = [config.interval, *config.interval.hours_before(etl_config.DUPLICATE_LOOK_BACK_HOURS)]
+    paths = [artifacts.partition_path(root, "tickets_enriched", hour) for hour in hours]
     published = [path for path in paths if store.exists(path)]
     if not published:
         return None
     tickets = spark.read.parquet(*published)
-    return tickets.select("ticket_id", validation.content_hash().alias("content_hash"), "interval_start")
+    return tickets.select("ticket_id", validation.content_hash().alias("content_hash"), *rerouting.ASSIGNMENT)
+
+
+def _before(versions: DataFrame | None, config: JobConfig) -> DataFrame | None:
+    """The ``versions`` the hours before published (not the hour's own previous run)."""
+    start = run_values(config)["interval_start"]
+    return None if versions is None else versions.where(F.col("interval_start") < F.lit(start))
 
 
 def analyze_hour(
@@ -157,8 +170,10 @@ def analyze_hour(
     checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH))
     fault_point("analysis")
     with step("find duplicates and updates"):
-        earlier = published_tickets(spark, store, config)
-        found = validation.dispositions(checked, earlier).persist(StorageLevel.MEMORY_AND_DISK)
+        versions = published_versions(spark, store, config)
+        found = validation.dispositions(checked, _before(versions, config)).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
         dispositions = {
             row["disposition"]: row["count"] for row in found.groupBy("disposition").count().collect()
         }
@@ -180,6 +195,8 @@ def analyze_hour(
     checked.unpersist()
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
+    with step("routing changes"):
+        moved = _write_routing_changes(spark, store, config, enriched, versions, staged)
     counts = Counts(
         read=read,
         enriched=store.parquet_rows(join(staged, "tickets_enriched")),
@@ -190,9 +207,26 @@ def analyze_hour(
     )
     with step("statistics"):
         figures = _write_statistics(store, staged, enriched, config, counts.enriched)
-        summary = _summary(config, rejected, counts, figures)
+        summary = _summary(config, rejected, counts, {**figures, "routing_changes": moved})
     store.delete(join(staged, CHECKED_SCRATCH))
     return summary
+
+
+def _write_routing_changes(
+    spark: SparkSession,
+    store: HadoopStore,
+    config: JobConfig,
+    enriched: DataFrame,
+    versions: DataFrame | None,
+    staged: str,
+) -> dict[str, Any]:
+    """Write the hour's ``routing_changes`` (the rows its earlier runs recorded, then this run's:
+    :func:`rerouting.routing_changes`); returns this run's moves (:func:`rerouting.moves`)."""
+    recorded_at = artifacts.partition_path(config.job.artifacts_root, "routing_changes", config.interval)
+    recorded = spark.read.parquet(recorded_at) if store.exists(recorded_at) else None
+    target = join(staged, "routing_changes")
+    _write_parquet(rerouting.routing_changes(enriched, versions, recorded, RUN_COLUMNS), target)
+    return rerouting.moves(rerouting.of_run(spark.read.parquet(target), config.run_id))
 
 
 def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -> DataFrame:
@@ -212,7 +246,8 @@ def publish(
     """The staged run's enriched tickets to their team's topic, its rejected records to the
     dead-letter topic (less those the hour's published run sent already: the summary's
     ``published`` count of that topic becomes what this run sent) and its alerts to the alerts
-    topic, in one Kafka write. Called once the staged outputs passed their checks, so a run that
+    topic, in one Kafka write; then, once it is done, a tombstone to the old team's topic of
+    each ticket this run moved (:mod:`ticket_analysis.rerouting`). Called once the staged outputs passed their checks, so a run that
     fails them sends nothing. Returns, per topic written, the records sent and how far its end
     offsets moved (:func:`delivered`)."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
@@ -229,9 +264,15 @@ def publish(
         )
         records = records.unionByName(alerts)
     sent = {topic: count for topic, count in summary["published"].items() if count}
+    tombstones = summary["routing_changes"]["tombstones"]
+    for topic, count in tombstones.items():
+        sent[topic] = sent.get(topic, 0) + count
     before = end_offsets(spark, config.job.bootstrap, sent)
     sinks.write_to_kafka(records, config.job.bootstrap)
     rejected.unpersist()
+    if tombstones:  # after the new teams' records: a consumer never misses a moved ticket
+        changes = rerouting.of_run(spark.read.parquet(join(staged, "routing_changes")), config.run_id)
+        sinks.write_to_kafka(rerouting.tombstones(changes), config.job.bootstrap)
     return delivered(sent, before, end_offsets(spark, config.job.bootstrap, sent))
 
 

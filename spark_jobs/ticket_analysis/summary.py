@@ -8,7 +8,7 @@ from typing import Any
 
 from ticket_etl import schema
 from ticket_etl.interval import Interval, iso_utc
-from ticket_etl.job_contract import TOTALS, Baseline, Summary, TermEntry
+from ticket_etl.job_contract import TOTALS, Baseline, RoutingChanges, Summary, TermEntry
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def build_summary(
     alerts: list[TermEntry],
     rejected_by_reason: dict[str, int],
     published: dict[str, int],
+    routing_changes: RoutingChanges,
 ) -> Summary:
     """The summary document (run metadata under ``run``; everything else depends only on the data)."""
     high = sum(row["high_or_critical_count"] for row in by_type)
@@ -104,4 +105,5 @@ def build_summary(
         "alerts": alerts,
         "rejected_by_reason": rejected_by_reason,
         "published": published,
+        "routing_changes": routing_changes,
     }

@@ -109,12 +109,14 @@ def _snapshot(stats: Path) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _team_values_by_key(bootstrap: str) -> dict[tuple[str, bytes], set[bytes]]:
-    tokens = {i.as_dict()["start"].encode() for i in INTERVALS}
+def _team_values_by_key(bootstrap: str, run_ids: set[str]) -> dict[tuple[str, bytes], set[bytes]]:
+    """The values each key of the team topics had in records of the backfill's runs (other tests
+    publish hours of the same day to the same topics)."""
+    wanted = {run_id.encode() for run_id in run_ids}
     values: dict[tuple[str, bytes], set[bytes]] = defaultdict(set)
     for topic in TEAM_TOPICS:
         for message in consume_all(bootstrap, topic):
-            if dict(message.headers())["interval_start"] in tokens:
+            if dict(message.headers())["run_id"] in wanted:
                 values[(topic, message.key())].add(message.value())
     return values
 
@@ -176,7 +178,8 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     before = _snapshot(stats)
     enriched = before["tickets_enriched"]
     assert enriched["ticket_id"].is_unique  # no ticket twice across the three hours
-    topics_before = _team_values_by_key(kafka_bootstrap)
+    run_ids = {run["dag_run_id"] for run in first}
+    topics_before = _team_values_by_key(kafka_bootstrap, run_ids)
 
     started = datetime.now(UTC) + timedelta(seconds=1)
     _backfill(backfill_env, "--reprocess-behavior", "completed")
@@ -186,7 +189,8 @@ def test_backfill_twice_is_idempotent(api, backfill_env: dict[str, str], kafka_b
     after = _snapshot(stats)
     for name in artifacts.PARQUET_DATASETS:
         pd.testing.assert_frame_equal(after[name], before[name], obj=name)
-    topics_after = _team_values_by_key(kafka_bootstrap)
+    assert {run["dag_run_id"] for run in second} == run_ids  # a reprocess reuses the run ids
+    topics_after = _team_values_by_key(kafka_bootstrap, run_ids)
     assert topics_after.keys() == topics_before.keys()
     assert all(len(values) == 1 for values in topics_after.values()), "a key changed content on reprocessing"
     assert len(topics_after) == len(enriched)

@@ -163,6 +163,18 @@ def full_summary(read: int, team_tickets: dict[str, int], **extra) -> dict:
     }
 
 
+def test_range_insights_count_the_tickets_moved_to_another_team() -> None:
+    """Issue 23, item 2: the page counts the moves of the range's runs; an hour published before
+    routing changes were recorded counts none."""
+    hours = [
+        hour(8, **full_summary(10, {"incident": 4}, routing_changes={"tickets": 3, "moves": {"a -> b": 3}})),
+        hour(9, **full_summary(20, {"incident": 12})),
+    ]
+    merged = insights.range_insights(hours, insights.parse_range("2026-11-26T08:00Z", "2026-11-26T10:00Z"))
+    assert merged["rerouted"] == 3
+    assert [row["rerouted"] for row in merged["hours"]] == [3, 0]
+
+
 def test_range_insights_merges_hours_and_passes_unknown_fields_through() -> None:
     hours = [
         hour(8, **full_summary(10, {"incident": 4, "produit": 5}, late_records=2)),

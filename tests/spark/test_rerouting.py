@@ -1,0 +1,163 @@
+"""Issue 23, items 2 and 3: a ticket that changes team is recorded in ``routing_changes`` and its
+old team's compacted topic gets a tombstone after the new team's topic got the ticket. Real
+broker, real spark-submit, the real team topics (read for this test's runs only)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from confluent_kafka.admin import AdminClient
+from job_runs import published
+from timeline import RECENT_DAY
+
+from ticket_demo.generator import generate_batch
+from ticket_demo.producer import build_producer, produce_records
+from ticket_etl import artifacts
+from ticket_etl.config import ROUTING_RULES_PATH
+from ticket_etl.interval import Interval
+from ticket_etl.job_args import JobArguments
+from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.topics import ensure_topics
+from ticket_etl.topology import TEAM_TOPICS, topic_specs
+
+pytestmark = pytest.mark.integration
+
+HOUR = Interval.hour_starting(RECENT_DAY + timedelta(hours=6))
+NEXT_HOUR = Interval.hour_starting(RECENT_DAY + timedelta(hours=7))
+
+
+@pytest.fixture
+def zone(kafka_bootstrap: str, tmp_path: Path) -> dict:
+    """A fresh source topic with 40 tickets in HOUR, a dead-letter topic, an artifacts root."""
+    source = f"rerouting_{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, source, partitions=3)
+    create_topic(kafka_bootstrap, f"{source}_dlq", partitions=1)
+    team_topics = tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS)
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), team_topics)
+    records = generate_batch(HOUR.start, HOUR.end, 40, seed=31).records()
+    produce_records(build_producer(kafka_bootstrap), source, records)
+    return {
+        "bootstrap": kafka_bootstrap,
+        "source": source,
+        "output": str(tmp_path / "stats"),
+        "records": records,
+    }
+
+
+def _rules(folder: Path, version: str, question_team: str) -> Path:
+    """The shipped rules with questions sent to ``question_team``, as ``version``."""
+    rules = yaml.safe_load(ROUTING_RULES_PATH.read_text())
+    rules["version"] = version
+    for rule in rules["rules"]:
+        if rule["when"].get("type") == ["question"]:
+            rule["team"] = question_team
+    path = folder / f"rules-{version}.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True))
+    return path
+
+
+def _run(zone: dict, interval: Interval, run_id: str, rules: Path) -> dict:
+    return published(
+        JobArguments(
+            interval=interval,
+            run_id=run_id,
+            bootstrap=zone["bootstrap"],
+            topic=zone["source"],
+            dead_letter_topic=f"{zone['source']}_dlq",
+            artifacts_root=zone["output"],
+            rules=rules,
+        )
+    )
+
+
+def _changes(zone: dict, interval: Interval) -> pd.DataFrame:
+    return pd.read_parquet(artifacts.partition_path(zone["output"], "routing_changes", interval))
+
+
+def _team_messages(zone: dict, run_ids: set[str]) -> list[tuple[str, str, bytes | None, dict]]:
+    """(topic, key, value, headers) of the team topics' records written by ``run_ids``, in order."""
+    found = []
+    for topic in TEAM_TOPICS:
+        for message in consume_all(zone["bootstrap"], topic):
+            headers = {k: v.decode() for k, v in message.headers() or []}
+            if headers.get("run_id") in run_ids:
+                found.append((topic, message.key().decode(), message.value(), headers))
+    return found
+
+
+def _latest_by_team(messages: list[tuple[str, str, bytes | None, dict]]) -> dict[str, set[str]]:
+    """What a consumer of each compacted team topic ends with: the keys whose last value is not null."""
+    last: dict[tuple[str, str], bytes | None] = {}
+    for topic, key, value, _ in messages:
+        last[(topic, key)] = value
+    held: dict[str, set[str]] = defaultdict(set)
+    for (topic, key), value in last.items():
+        if value is not None:
+            held[topic].add(key)
+    return held
+
+
+def test_a_reprocess_with_new_rules_records_the_moves_and_tombstones_the_old_team(
+    zone: dict, tmp_path: Path
+) -> None:
+    questions = {
+        json.loads(value)["ticket_id"]
+        for _, value, _ in zone["records"]
+        if json.loads(value)["type"] == "question"
+    }
+    assert questions
+    first = _run(zone, HOUR, "rr-1", _rules(tmp_path, "v1", "support_general"))
+    assert first["routing_changes"] == {"tickets": 0, "moves": {}, "tombstones": {}}
+    assert _changes(zone, HOUR).empty  # a first run of an hour has no changes
+
+    second = _run(zone, HOUR, "rr-2", _rules(tmp_path, "v2", "produit"))
+    assert second["routing_changes"]["moves"] == {"support_general -> produit": len(questions)}
+    changes = _changes(zone, HOUR)
+    assert set(changes["ticket_id"]) == questions and len(changes) == len(questions)
+    assert set(changes["old_run_id"]) == {"rr-1"} and set(changes["run_id"]) == {"rr-2"}
+    assert set(changes["old_rules_version"]) == {"v1"} and set(changes["new_rules_version"]) == {"v2"}
+    assert set(changes["new_rule"]) == {"question-to-general-support"}
+
+    messages = _team_messages(zone, {"rr-1", "rr-2"})
+    tombstones = [m for m in messages if m[2] is None]
+    assert sorted(m[1] for m in tombstones) == sorted(questions)
+    assert {m[0] for m in tombstones} == {"tickets_equipe_support_general"}
+    assert all(m[3]["new_team"] == "produit" and m[3]["rules_version"] == "v2" for m in tombstones)
+    held = _latest_by_team(messages)
+    enriched = pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", HOUR))
+    expected = {topic: set(rows["ticket_id"]) for topic, rows in enriched.groupby("team_topic")}
+    assert dict(held) == expected
+
+    third = _run(zone, HOUR, "rr-3", _rules(tmp_path, "v2", "produit"))
+    assert third["routing_changes"]["tickets"] == 0
+    assert len(_changes(zone, HOUR)) == len(questions)  # the hour's history is kept, nothing added
+    assert not [m for m in _team_messages(zone, {"rr-3"}) if m[2] is None]
+
+
+def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_first_team(
+    zone: dict, tmp_path: Path
+) -> None:
+    rules = _rules(tmp_path, "v1", "support_general")
+    _run(zone, HOUR, "up-1", rules)
+    key, value, _ = next(r for r in zone["records"] if json.loads(r[1])["type"] == "question")
+    updated = json.dumps({**json.loads(value), "type": "incident"}, ensure_ascii=False).encode()
+    produce_records(
+        build_producer(zone["bootstrap"]), zone["source"], [(key, updated, NEXT_HOUR.start_ms + 1000)]
+    )
+
+    report = _run(zone, NEXT_HOUR, "up-2", rules)
+    assert report["totals"]["earlier_tickets_updated"] == 1
+    assert report["routing_changes"]["moves"] == {"support_general -> incident": 1}
+    changes = _changes(zone, NEXT_HOUR)
+    assert list(changes["ticket_id"]) == [key.decode()] and list(changes["old_run_id"]) == ["up-1"]
+    messages = _team_messages(zone, {"up-1", "up-2"})
+    held = _latest_by_team(messages)
+    assert key.decode() in held["tickets_equipe_incident"]
+    assert key.decode() not in held["tickets_equipe_support_general"]
