@@ -57,6 +57,7 @@ def run_job(args: JobArguments) -> RunReport:
     from ticket_analysis.continuity import RecordsLost, SourceReplaced
     from ticket_analysis.job import ShrinkRefused, run
     from ticket_analysis.publication import PublicationError
+    from ticket_analysis.rules_versions import RulesVersionConflict
     from ticket_analysis.source import SourceError
     from ticket_analysis.storage import LockedError
 
@@ -66,7 +67,7 @@ def run_job(args: JobArguments) -> RunReport:
         return RunReport.of_summary(run(spark, job_config), args.artifacts_root)
     except SourceError as error:
         return RunReport.failed(ExitCode.SOURCE_UNREADABLE, str(error))
-    except (ShrinkRefused, PublicationError, SourceReplaced, RecordsLost) as error:
+    except (ShrinkRefused, PublicationError, SourceReplaced, RecordsLost, RulesVersionConflict) as error:
         return RunReport.failed(ExitCode.DATA_ERROR, str(error))
     except LockedError as error:
         message = f"another run is processing the hour {job_config.interval}: {error}"

@@ -11,6 +11,7 @@
       insights_summary.json               (the latest hour's summary)
       _staging/<run>/...                  (a run's outputs before promotion)
       _locks/...                          (who is processing what)
+      _rules/<version>-<hash>.json        (the rules content first published under each version)
 
 The Spark job writes every output of a run under ``_staging/<run>``, then a manifest, then
 promotes: each dataset's interval folder is swapped with the staged one (rename aside, rename
@@ -23,6 +24,7 @@ module holds the layout and the decisions, and reads from Python (``ticket_etl.s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -50,6 +52,7 @@ TERM_COUNTS_NAME = "term_counts.json"  # the hour's overall term counts, for lat
 MANIFEST_NAME = "_MANIFEST.json"
 STAGING = "_staging"
 LOCKS = "_locks"
+RULES_VERSIONS = "_rules"  # per rules version, the content first published under it
 INTERVAL_COLUMN = "interval"  # the partition column of every dataset
 INTERVAL_PREFIX = f"{INTERVAL_COLUMN}="
 SUCCESS_MARKER = "_SUCCESS"  # a dataset written completely (Spark's and ours)
@@ -72,6 +75,13 @@ def interval_folder(interval: Interval) -> str:
 
 def partition_path(root: str, dataset: str, interval: Interval) -> str:
     return join(root, dataset, interval_folder(interval))
+
+
+def rules_version_path(root: str, version: str) -> str:
+    """Where the content first published under a rules ``version`` is recorded (the hash of the
+    version keeps two versions apart that read the same once made safe as a file name)."""
+    digest = hashlib.sha256(version.encode("utf-8")).hexdigest()[:8]
+    return join(root, RULES_VERSIONS, f"{safe_run_id(version)[:100]}-{digest}.json")
 
 
 def raw_topic_path(root: str, topic: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from ticket_analysis import continuity, landing, publication
+from ticket_analysis import continuity, landing, publication, rules_versions
 from ticket_analysis.analysis import analyze_hour, publish, step
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
@@ -39,6 +39,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
     """Run the job for ``config.interval``; returns the published (or staged) summary."""
     source = topic_state(spark, config.job.bootstrap, config.source_topic)  # it exists and answers
     store, root = HadoopStore(spark), config.job.artifacts_root
+    rules_versions.check(store, root, config.rules)  # before anything changes
     owner = _owner(config)
     with store.lock(artifacts.hour_lock_path(root, config.interval), owner):
         publication.finish_interrupted(store, root, config.run_id)
@@ -92,6 +93,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         publication.stage_summary(store, staged, summary)
         fault_point("staged")  # outputs staged, nothing checked or sent yet
         publication.check_staged(store, staged, summary)
+        rules_versions.record(store, root, config.rules, config.job.rules, config.run_id, config.interval)
         if config.job.publish_to_kafka:
             with step("publish to Kafka"):
                 summary["kafka"] = publish(spark, store, staged, config, summary)

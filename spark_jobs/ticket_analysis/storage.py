@@ -129,7 +129,7 @@ class HadoopStore:
     def write_text(self, location: str, text: str, overwrite: bool = True) -> bool:
         """Write a small text file. With ``overwrite`` false, returns False when the file exists
         already: an exclusive creation on HDFS, a check then a create on the local file system
-        (locks are published with a hard link there, :meth:`_create`)."""
+        (locks are published with a hard link there, :meth:`create_new`)."""
         return self._write(location, text.encode("utf-8"), overwrite)
 
     def write_bytes(self, location: str, data: bytes) -> None:
@@ -185,7 +185,7 @@ class HadoopStore:
         """Hold the lock file ``location`` while the block runs; yields the :class:`Lease`.
 
         The lock holds ``owner`` with this process's ``host`` and ``pid`` and a random ``token``,
-        and appears whole, only if no lock is there (:meth:`_create`). A lock held by another
+        and appears whole, only if no lock is there (:meth:`create_new`). A lock held by another
         live owner is waited for up to ``wait_s`` seconds, then refused with
         :class:`LockedError`, whoever holds it (an earlier attempt of the same run too). A dead
         holder's lock is taken over (:meth:`_take_over`): one whose process, on this host, has
@@ -240,16 +240,16 @@ class HadoopStore:
         """One attempt: create the lock, or take over a dead holder's."""
         # The heartbeat (this host's clock) is for a person: expiry reads the file's time.
         text = json.dumps({**document, "heartbeat": time.time()})
-        if self._create(location, text):
+        if self.create_new(location, text):
             return True
         seen = self._look(location)
         if seen is None:  # released meanwhile
-            return self._create(location, text)
+            return self.create_new(location, text)
         return self._dead(location, seen) and self._take_over(location, seen, text, document["token"])
 
-    def _create(self, location: str, text: str) -> bool:
-        """Publish the lock with its whole content, only if there is none: a hard link to a
-        complete temporary file on the local file system (link(2) fails if the name exists;
+    def create_new(self, location: str, text: str) -> bool:
+        """Write a small file with its whole content, only if there is none (False when there is):
+        a lock, a record written once. A hard link to a complete temporary file on the local file system (link(2) fails if the name exists;
         Hadoop's local create checks, then truncates), an exclusive create elsewhere (atomic on
         HDFS's name node, the content follows: an unreadable lock is judged by its time)."""
         if not _local(self._fs(location)):
@@ -329,7 +329,7 @@ class HadoopStore:
             return False  # changed since it was judged, or another contender moved it first
         if self._look(aside) == seen:
             self.delete(aside)
-            return self._create(location, text)  # another contender may create it first: fine
+            return self.create_new(location, text)  # another contender may create it first: fine
         if not self._put_back(aside, location):
             log.warning("moved the live lock %s aside and could not put it back", location)
         self.delete(aside)

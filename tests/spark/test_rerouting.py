@@ -1,6 +1,7 @@
-"""Issue 23, items 2 and 3: a ticket that changes team is recorded in ``routing_changes`` and its
-old team's compacted topic gets a tombstone after the new team's topic got the ticket. Real
-broker, real spark-submit, the real team topics (read for this test's runs only)."""
+"""Issue 23, items 2 to 4: a ticket that changes team is recorded in ``routing_changes`` and its
+old team's compacted topic gets a tombstone after the new team's topic got the ticket; one rules
+version, one content. Real broker, real spark-submit, the real team topics (read for this test's
+runs only)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
-from job_runs import published
+from job_runs import published, run_job
 from timeline import RECENT_DAY
 
 from ticket_demo.generator import generate_batch
@@ -23,7 +24,9 @@ from ticket_etl import artifacts
 from ticket_etl.config import ROUTING_RULES_PATH
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
+from ticket_etl.job_contract import ExitCode
 from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.rules import digest_of
 from ticket_etl.topics import ensure_topics
 from ticket_etl.topology import TEAM_TOPICS, topic_specs
 
@@ -58,23 +61,25 @@ def _rules(folder: Path, version: str, question_team: str) -> Path:
     for rule in rules["rules"]:
         if rule["when"].get("type") == ["question"]:
             rule["team"] = question_team
-    path = folder / f"rules-{version}.yaml"
+    path = folder / f"rules-{version}-{question_team}.yaml"
     path.write_text(yaml.safe_dump(rules, allow_unicode=True))
     return path
 
 
-def _run(zone: dict, interval: Interval, run_id: str, rules: Path) -> dict:
-    return published(
-        JobArguments(
-            interval=interval,
-            run_id=run_id,
-            bootstrap=zone["bootstrap"],
-            topic=zone["source"],
-            dead_letter_topic=f"{zone['source']}_dlq",
-            artifacts_root=zone["output"],
-            rules=rules,
-        )
+def _args(zone: dict, interval: Interval, run_id: str, rules: Path) -> JobArguments:
+    return JobArguments(
+        interval=interval,
+        run_id=run_id,
+        bootstrap=zone["bootstrap"],
+        topic=zone["source"],
+        dead_letter_topic=f"{zone['source']}_dlq",
+        artifacts_root=zone["output"],
+        rules=rules,
     )
+
+
+def _run(zone: dict, interval: Interval, run_id: str, rules: Path) -> dict:
+    return published(_args(zone, interval, run_id, rules))
 
 
 def _changes(zone: dict, interval: Interval) -> pd.DataFrame:
@@ -161,3 +166,24 @@ def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_first_team
     held = _latest_by_team(messages)
     assert key.decode() in held["tickets_equipe_incident"]
     assert key.decode() not in held["tickets_equipe_support_general"]
+
+
+def test_two_contents_declaring_one_rules_version_are_refused_naming_both_digests(
+    zone: dict, tmp_path: Path
+) -> None:
+    first = _rules(tmp_path, "v7", "support_general")
+    _run(zone, HOUR, "rv-1", first)
+    changed = _rules(tmp_path, "v7", "produit")  # edited, version left as it was
+    args = _args(zone, NEXT_HOUR, "rv-2", changed)
+    result, report = run_job(args)
+    assert result.returncode == ExitCode.DATA_ERROR and report is not None
+    assert (
+        digest_of(first.read_text())[:12] in report.error
+        and digest_of(changed.read_text())[:12] in report.error
+    )
+    assert "v7" in report.error and "rv-1" in report.error
+    assert artifacts.read_summary(zone["output"], NEXT_HOUR) is None  # nothing published
+    assert not _team_messages(zone, {"rv-2"})  # nothing sent
+
+    again = _run(zone, NEXT_HOUR, "rv-3", first)  # the recorded content is still accepted
+    assert again["rules_version"] == "v7"
