@@ -10,9 +10,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
 from ticket_etl.job_contract import ERROR_PREFIX, RunReport, read_report
 from ticket_etl.spark_submit import submission
+
+
+def zone_args(zone: dict, interval: Interval, run_id: str, **extra) -> JobArguments:
+    """The job's arguments for a test's own source topic (``zone``: ``bootstrap``, ``source``,
+    ``output``), its dead-letter topic ``<source>_dlq``, and ``extra``."""
+    return JobArguments(
+        interval=interval,
+        run_id=run_id,
+        bootstrap=zone["bootstrap"],
+        topic=zone["source"],
+        dead_letter_topic=f"{zone['source']}_dlq",
+        artifacts_root=zone["output"],
+        **extra,
+    )
 
 
 def run_job(

@@ -74,7 +74,7 @@ def routing_changes(
     if versions is None:  # nothing published before: no change (an empty dataset of the contract)
         versions = enriched.select("ticket_id", *ASSIGNMENT).limit(0)
     moved = (
-        enriched.join(last_assignments(versions), "ticket_id")
+        enriched.join(last_assignments(versions), "ticket_id", how="inner")
         .where(F.col("old.team_topic") != F.col("team_topic"))
         .select(*_change_columns(run_columns))
     )

@@ -236,7 +236,7 @@ def dispositions(checked: DataFrame, published: DataFrame | None = None) -> Data
         last = published.groupBy("ticket_id").agg(
             F.max_by("content_hash", "interval_start").alias("_published")
         )
-        records = records.join(last, "ticket_id", "left")
+        records = records.join(last, "ticket_id", how="left")
     latest = F.row_number().over(Window.partitionBy("ticket_id").orderBy(*latest_first)) == 1
     latest_of_its_content = (
         F.row_number().over(Window.partitionBy("ticket_id", "content_hash").orderBy(*latest_first)) == 1

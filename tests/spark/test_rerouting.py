@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
-from job_runs import published, run_job
+from job_runs import published, run_job, zone_args
 from timeline import RECENT_DAY
 
 from ticket_demo.generator import generate_batch
@@ -67,15 +67,7 @@ def _rules(folder: Path, version: str, question_team: str) -> Path:
 
 
 def _args(zone: dict, interval: Interval, run_id: str, rules: Path) -> JobArguments:
-    return JobArguments(
-        interval=interval,
-        run_id=run_id,
-        bootstrap=zone["bootstrap"],
-        topic=zone["source"],
-        dead_letter_topic=f"{zone['source']}_dlq",
-        artifacts_root=zone["output"],
-        rules=rules,
-    )
+    return zone_args(zone, interval, run_id, rules=rules)
 
 
 def _run(zone: dict, interval: Interval, run_id: str, rules: Path) -> dict:
@@ -118,9 +110,19 @@ def test_a_reprocess_with_new_rules_records_the_moves_and_tombstones_the_old_tea
         if json.loads(value)["type"] == "question"
     }
     assert questions
-    first = _run(zone, HOUR, "rr-1", _rules(tmp_path, "v1", "support_general"))
+    v1 = _rules(tmp_path, "v1", "support_general")
+    first = _run(zone, HOUR, "rr-1", v1)
     assert first["routing_changes"] == {"tickets": 0, "moves": {}, "tombstones": {}}
     assert _changes(zone, HOUR).empty  # a first run of an hour has no changes
+
+    # Item 4: the rules edited but their version left as it was are refused, naming both digests.
+    edited = _rules(tmp_path, "v1", "produit")
+    result, report = run_job(_args(zone, HOUR, "rr-refused", edited))
+    assert result.returncode == ExitCode.DATA_ERROR and report is not None
+    for part in ("'v1'", digest_of(v1.read_text())[:12], digest_of(edited.read_text())[:12], "rr-1"):
+        assert part in report.error
+    assert artifacts.read_summary(zone["output"], HOUR)["run"]["run_id"] == "rr-1"  # nothing changed
+    assert not _team_messages(zone, {"rr-refused"})  # nothing sent
 
     second = _run(zone, HOUR, "rr-2", _rules(tmp_path, "v2", "produit"))
     assert second["routing_changes"]["moves"] == {"support_general -> produit": len(questions)}
@@ -166,24 +168,3 @@ def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_first_team
     held = _latest_by_team(messages)
     assert key.decode() in held["tickets_equipe_incident"]
     assert key.decode() not in held["tickets_equipe_support_general"]
-
-
-def test_two_contents_declaring_one_rules_version_are_refused_naming_both_digests(
-    zone: dict, tmp_path: Path
-) -> None:
-    first = _rules(tmp_path, "v7", "support_general")
-    _run(zone, HOUR, "rv-1", first)
-    changed = _rules(tmp_path, "v7", "produit")  # edited, version left as it was
-    args = _args(zone, NEXT_HOUR, "rv-2", changed)
-    result, report = run_job(args)
-    assert result.returncode == ExitCode.DATA_ERROR and report is not None
-    assert (
-        digest_of(first.read_text())[:12] in report.error
-        and digest_of(changed.read_text())[:12] in report.error
-    )
-    assert "v7" in report.error and "rv-1" in report.error
-    assert artifacts.read_summary(zone["output"], NEXT_HOUR) is None  # nothing published
-    assert not _team_messages(zone, {"rv-2"})  # nothing sent
-
-    again = _run(zone, NEXT_HOUR, "rv-3", first)  # the recorded content is still accepted
-    assert again["rules_version"] == "v7"
