@@ -308,8 +308,10 @@ def run_dag(dag_id: str, conf: dict[str, Any]) -> int:
     run_id = api.trigger(dag_id, conf)
     print(f"airflow: triggered {dag_id} run {run_id}; watch it on {base_url()}/dags/{dag_id}")
     run = api.wait_for_run(dag_id, run_id)
-    for task_id, state in api.task_states(dag_id, run_id).items():
-        print(f"  {task_id:<20} {state}")
+    states = api.task_states(dag_id, run_id)
+    width = max(map(len, states), default=0)
+    for task_id, state in states.items():
+        print(f"  {task_id:<{width}}  {state}")
     print(f"airflow: run {run_id} finished: {run['state']}")
     return 0 if run["state"] == "success" else 1
 
