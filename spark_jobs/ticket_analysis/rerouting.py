@@ -18,21 +18,23 @@ from pyspark.sql import functions as F
 from ticket_analysis.sinks import header
 
 ASSIGNMENT = ("support_team", "team_topic", "routing_rule_id", "rules_version", "run_id", "interval_start")
-# The dataset's contract: the ticket, where it was and where it goes, then the run columns (the
-# run that moved it). Rows of earlier runs of the hour are kept: the dataset is the hour's history.
-CHANGE_COLUMNS = (
-    "ticket_id",
-    "old_team",
-    "old_team_topic",
-    "old_rule",
-    "old_rules_version",
-    "old_run_id",
-    "old_interval_start",
-    "new_team",
-    "new_team_topic",
-    "new_rule",
-    "new_rules_version",
-)
+# The dataset's contract: the ticket, where it was (its last published version) and where it
+# goes, then the run columns (the run that moved it). Rows of earlier runs of the hour are kept:
+# the dataset is the hour's history.
+OLD = {
+    "old_team": "support_team",
+    "old_team_topic": "team_topic",
+    "old_rule": "routing_rule_id",
+    "old_rules_version": "rules_version",
+    "old_run_id": "run_id",
+    "old_interval_start": "interval_start",
+}
+NEW = {
+    "new_team": "support_team",
+    "new_team_topic": "team_topic",
+    "new_rule": "routing_rule_id",
+    "new_rules_version": "rules_version",
+}
 
 
 def last_assignments(versions: DataFrame) -> DataFrame:
@@ -43,24 +45,12 @@ def last_assignments(versions: DataFrame) -> DataFrame:
 
 
 def _change_columns(run_columns: tuple[str, ...]) -> list[Column]:
-    old = {
-        "old_team": "support_team",
-        "old_team_topic": "team_topic",
-        "old_rule": "routing_rule_id",
-        "old_rules_version": "rules_version",
-        "old_run_id": "run_id",
-        "old_interval_start": "interval_start",
-    }
-    new = {
-        "new_team": "support_team",
-        "new_team_topic": "team_topic",
-        "new_rule": "routing_rule_id",
-        "new_rules_version": "rules_version",
-    }
+    """The dataset's columns (:data:`OLD`, :data:`NEW`) from an enriched ticket joined with its
+    last published assignment (``old``)."""
     return [
         F.col("ticket_id"),
-        *[F.col(f"old.{source}").alias(name) for name, source in old.items()],
-        *[F.col(source).alias(name) for name, source in new.items()],
+        *[F.col(f"old.{source}").alias(name) for name, source in OLD.items()],
+        *[F.col(source).alias(name) for name, source in NEW.items()],
         *map(F.col, run_columns),
     ]
 
