@@ -36,8 +36,8 @@ HOUR = Interval.hour_starting(RECENT_DAY + timedelta(hours=6))
 NEXT_HOUR = Interval.hour_starting(RECENT_DAY + timedelta(hours=7))
 
 
-@pytest.fixture
-def zone(kafka_bootstrap: str, tmp_path: Path) -> dict:
+@pytest.fixture(scope="module")
+def zone(kafka_bootstrap: str, tmp_path_factory) -> dict:
     """A fresh source topic with 40 tickets in HOUR, a dead-letter topic, an artifacts root."""
     source = f"rerouting_{uuid.uuid4().hex[:8]}"
     create_topic(kafka_bootstrap, source, partitions=3)
@@ -49,7 +49,7 @@ def zone(kafka_bootstrap: str, tmp_path: Path) -> dict:
     return {
         "bootstrap": kafka_bootstrap,
         "source": source,
-        "output": str(tmp_path / "stats"),
+        "output": str(tmp_path_factory.mktemp("stats")),
         "records": records,
     }
 
@@ -101,32 +101,62 @@ def _latest_by_team(messages: list[tuple[str, str, bytes | None, dict]]) -> dict
     return held
 
 
-def test_a_reprocess_with_new_rules_records_the_moves_and_tombstones_the_old_team(
-    zone: dict, tmp_path: Path
-) -> None:
-    questions = {
+@pytest.fixture(scope="module")
+def reprocessed(zone: dict, tmp_path_factory) -> dict:
+    """HOUR run under rules v1 (rr-1); the same rules edited under v1 (refused); reprocessed under
+    v2, which sends questions to produit (rr-2), then again under v2 (rr-3). What each step
+    reported and left, for the tests below."""
+    folder = tmp_path_factory.mktemp("rules")
+    v1, edited, v2 = (
+        _rules(folder, "v1", "support_general"),
+        _rules(folder, "v1", "produit"),
+        _rules(folder, "v2", "produit"),
+    )
+    steps: dict = {"v1": v1, "edited": edited, "first": _run(zone, HOUR, "rr-1", v1)}
+    steps["changes_after_first"] = _changes(zone, HOUR)
+    steps["refused"] = run_job(_args(zone, HOUR, "rr-refused", edited))
+    steps["summary_after_refused"] = artifacts.read_summary(zone["output"], HOUR)
+    steps["second"] = _run(zone, HOUR, "rr-2", v2)
+    steps["changes_after_second"] = _changes(zone, HOUR)
+    steps["third"] = _run(zone, HOUR, "rr-3", v2)
+    steps["v2"] = v2
+    return steps
+
+
+def _questions(zone: dict) -> set[str]:
+    return {
         json.loads(value)["ticket_id"]
         for _, value, _ in zone["records"]
         if json.loads(value)["type"] == "question"
     }
-    assert questions
-    v1 = _rules(tmp_path, "v1", "support_general")
-    first = _run(zone, HOUR, "rr-1", v1)
-    assert first["routing_changes"] == {"tickets": 0, "moves": {}, "tombstones": {}}
-    assert _changes(zone, HOUR).empty  # a first run of an hour has no changes
 
-    # Item 4: the rules edited but their version left as it was are refused, naming both digests.
-    edited = _rules(tmp_path, "v1", "produit")
-    result, report = run_job(_args(zone, HOUR, "rr-refused", edited))
+
+def test_a_first_run_of_an_hour_has_no_changes(reprocessed: dict) -> None:
+    assert reprocessed["first"]["routing_changes"] == {"tickets": 0, "moves": {}, "tombstones": {}}
+    assert reprocessed["changes_after_first"].empty
+
+
+def test_edited_rules_under_a_published_version_are_refused_naming_both_digests(
+    zone: dict, reprocessed: dict
+) -> None:
+    """Item 4: exit 2 with one line naming the version, both digests and the run that recorded the
+    first content; nothing changed, nothing sent."""
+    result, report = reprocessed["refused"]
     assert result.returncode == ExitCode.DATA_ERROR and report is not None
-    for part in ("'v1'", digest_of(v1.read_text())[:12], digest_of(edited.read_text())[:12], "rr-1"):
+    digests = (digest_of(reprocessed[name].read_text())[:12] for name in ("v1", "edited"))
+    for part in ("'v1'", *digests, "rr-1"):
         assert part in report.error
-    assert artifacts.read_summary(zone["output"], HOUR)["run"]["run_id"] == "rr-1"  # nothing changed
-    assert not _team_messages(zone, {"rr-refused"})  # nothing sent
+    assert reprocessed["summary_after_refused"]["run"]["run_id"] == "rr-1"
+    assert not _team_messages(zone, {"rr-refused"})
 
-    second = _run(zone, HOUR, "rr-2", _rules(tmp_path, "v2", "produit"))
-    assert second["routing_changes"]["moves"] == {"support_general -> produit": len(questions)}
-    changes = _changes(zone, HOUR)
+
+def test_a_reprocess_with_new_rules_records_the_moves_and_tombstones_the_old_team(
+    zone: dict, reprocessed: dict
+) -> None:
+    questions = _questions(zone)
+    assert questions
+    assert reprocessed["second"]["routing_changes"]["moves"] == {"support_general -> produit": len(questions)}
+    changes = reprocessed["changes_after_second"]
     assert set(changes["ticket_id"]) == questions and len(changes) == len(questions)
     assert set(changes["old_run_id"]) == {"rr-1"} and set(changes["run_id"]) == {"rr-2"}
     assert set(changes["old_rules_version"]) == {"v1"} and set(changes["new_rules_version"]) == {"v2"}
@@ -137,34 +167,33 @@ def test_a_reprocess_with_new_rules_records_the_moves_and_tombstones_the_old_tea
     assert sorted(m[1] for m in tombstones) == sorted(questions)
     assert {m[0] for m in tombstones} == {"tickets_equipe_support_general"}
     assert all(m[3]["new_team"] == "produit" and m[3]["rules_version"] == "v2" for m in tombstones)
-    held = _latest_by_team(messages)
     enriched = pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", HOUR))
     expected = {topic: set(rows["ticket_id"]) for topic, rows in enriched.groupby("team_topic")}
-    assert dict(held) == expected
+    assert dict(_latest_by_team(messages)) == expected
 
-    third = _run(zone, HOUR, "rr-3", _rules(tmp_path, "v2", "produit"))
-    assert third["routing_changes"]["tickets"] == 0
-    assert len(_changes(zone, HOUR)) == len(questions)  # the hour's history is kept, nothing added
+
+def test_reprocessing_again_with_the_same_rules_moves_nothing(zone: dict, reprocessed: dict) -> None:
+    assert reprocessed["third"]["routing_changes"]["tickets"] == 0
+    assert len(_changes(zone, HOUR)) == len(_questions(zone))  # the hour's history is kept
     assert not [m for m in _team_messages(zone, {"rr-3"}) if m[2] is None]
 
 
-def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_first_team(
-    zone: dict, tmp_path: Path
+def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_team(
+    zone: dict, reprocessed: dict
 ) -> None:
-    rules = _rules(tmp_path, "v1", "support_general")
-    _run(zone, HOUR, "up-1", rules)
+    """A question (in produit under v2, published by rr-3) sent again in the next hour as an
+    incident: published there as an update, moved, and tombstoned on produit."""
     key, value, _ = next(r for r in zone["records"] if json.loads(r[1])["type"] == "question")
     updated = json.dumps({**json.loads(value), "type": "incident"}, ensure_ascii=False).encode()
     produce_records(
         build_producer(zone["bootstrap"]), zone["source"], [(key, updated, NEXT_HOUR.start_ms + 1000)]
     )
 
-    report = _run(zone, NEXT_HOUR, "up-2", rules)
+    report = _run(zone, NEXT_HOUR, "up-1", reprocessed["v2"])
     assert report["totals"]["earlier_tickets_updated"] == 1
-    assert report["routing_changes"]["moves"] == {"support_general -> incident": 1}
+    assert report["routing_changes"]["moves"] == {"produit -> incident": 1}
     changes = _changes(zone, NEXT_HOUR)
-    assert list(changes["ticket_id"]) == [key.decode()] and list(changes["old_run_id"]) == ["up-1"]
-    messages = _team_messages(zone, {"up-1", "up-2"})
-    held = _latest_by_team(messages)
+    assert list(changes["ticket_id"]) == [key.decode()] and list(changes["old_run_id"]) == ["rr-3"]
+    held = _latest_by_team(_team_messages(zone, {"rr-1", "rr-2", "rr-3", "up-1"}))
     assert key.decode() in held["tickets_equipe_incident"]
-    assert key.decode() not in held["tickets_equipe_support_general"]
+    assert key.decode() not in held["tickets_equipe_produit"]
