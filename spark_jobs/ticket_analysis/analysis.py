@@ -247,8 +247,8 @@ def publish(
     dead-letter topic (less those the hour's published run sent already: the summary's
     ``published`` count of that topic becomes what this run sent) and its alerts to the alerts
     topic, in one Kafka write; then, once it is done, a tombstone to the old team's topic of
-    each ticket this run moved (:mod:`ticket_analysis.rerouting`). Called once the staged outputs passed their checks, so a run that
-    fails them sends nothing. Returns, per topic written, the records sent and how far its end
+    each ticket this run moved (:mod:`ticket_analysis.rerouting`). Called once the staged
+    outputs passed their checks, so a run that fails them sends nothing. Returns, per topic written, the records sent and how far its end
     offsets moved (:func:`delivered`)."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
