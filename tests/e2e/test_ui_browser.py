@@ -100,7 +100,9 @@ def test_backfill_two_hours_through_the_trigger_dialog(page, airflow_stack) -> N
     """Trigger -> Backfill in Airflow's UI for two hours; both runs succeed and publish their hour."""
     page.goto(f"{airflow_stack.base_url}/dags/ticket_pipeline")
     page.get_by_role("button", name="Trigger").first.click()
-    dialog = page.get_by_role("dialog")
+    # The date pickers are popovers with role=dialog too, and one may still be mounted while it
+    # closes: name the trigger dialog by its own parts, not by its role.
+    dialog = page.locator("[data-scope=dialog][data-part=content]")
     dialog.get_by_text("Backfill", exact=True).click()
     for index, (day, clock) in enumerate((BACKFILL_FROM, BACKFILL_TO)):
         dialog.get_by_test_id("datetime-input").nth(index).click()
