@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from rules_change import rules_copy
 
 from ticket_devstack import kafka_service, spark_service
 from ticket_etl import config
@@ -128,4 +129,7 @@ def airflow_env(kafka_bootstrap: str, tmp_path_factory) -> dict[str, str]:
     if not os.environ.get("AIRFLOW_HOME", "").endswith("test-airflow"):
         raise RuntimeError("run the suite with `make test` (it sets a test AIRFLOW_HOME and migrates its DB)")
     stats = str(tmp_path_factory.mktemp("airflow-stats"))
-    return _stack_environment(dict(os.environ), KAFKA_BROKER=kafka_bootstrap, STATS_DIR=stats)
+    rules = rules_copy(tmp_path_factory.mktemp("rules"))  # tests edit it, never the checkout's
+    return _stack_environment(
+        dict(os.environ), KAFKA_BROKER=kafka_bootstrap, STATS_DIR=stats, ROUTING_RULES=str(rules)
+    )

@@ -26,12 +26,13 @@ JARS_DIR = PLATFORM_DIR / "jars"
 KAFKA_JARS_DIR = JARS_DIR / "kafka"
 SPARK_KAFKA_JARS_DIR = JARS_DIR / "spark-kafka"
 
-ROUTING_RULES_PATH = INCLUDE_DIR / "routing_rules.yaml"
+ROUTING_RULES_PATH = INCLUDE_DIR / "routing_rules.yaml"  # the rules shipped in the checkout
 STOPWORDS_PATH = INCLUDE_DIR / "stopwords.txt"
 SPARK_DEFAULTS_PATH = INCLUDE_DIR / "spark-defaults.conf"
 SPARK_LOG4J_PATH = INCLUDE_DIR / "spark-log4j2.properties"
 SPARK_JOBS_DIR = PROJECT_ROOT / "spark_jobs"
 ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
+PREVIEW_JOB_PATH = SPARK_JOBS_DIR / "preview_rules.py"
 
 MAX_BATCH_SIZE = 5_000_000  # also the maximum of the DAG's tickets_per_run param
 MAX_BASELINE_HOURS = 168  # a week of summaries read per run at most
@@ -158,6 +159,11 @@ def stats_dir() -> str:
         return artifacts_root(setting("STATS_DIR"))
     except ValueError as error:
         return _checked("STATS_DIR", False, str(error))
+
+
+def routing_rules_path() -> Path:
+    """The routing rules file the pipeline applies (``ROUTING_RULES``; relative to the project)."""
+    return (PROJECT_ROOT / setting("ROUTING_RULES")).resolve()
 
 
 def source_retention_days() -> int:

@@ -29,7 +29,7 @@ class JobArguments:
     dead_letter_topic: str = topology.DEAD_LETTER_TOPIC
     alerts_topic: str = topology.ALERTS_TOPIC
     artifacts_root: str = field(default_factory=config.stats_dir)
-    rules: Path = config.ROUTING_RULES_PATH
+    rules: Path = field(default_factory=config.routing_rules_path)
     rules_digest: str | None = None
     top_n: int = DEFAULT_TOP_N
     baseline_hours: int = field(default_factory=config.keyword_baseline_hours)
@@ -154,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--output", default=config.stats_dir(), help="artifacts root, a path or a URI (STATS_DIR)"
     )
-    parser.add_argument("--rules", type=Path, default=config.ROUTING_RULES_PATH, help="routing rules YAML")
+    parser.add_argument("--rules", type=Path, default=config.routing_rules_path(), help="routing rules YAML")
     parser.add_argument("--rules-digest", help="SHA-256 the rules file must have (the one the run checked)")
     parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
     parser.add_argument(

@@ -94,3 +94,15 @@ def consume_all(bootstrap: str, topic: str, idle_timeout_s: float = 5.0) -> Iter
                 pending.discard(message.partition())
     finally:
         consumer.close()
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of ``topics`` (what a reader compares to see that nothing
+    was written)."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient, OffsetSpec
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    metadata = admin.list_topics(timeout=30).topics
+    partitions = {TopicPartition(t, p): OffsetSpec.latest() for t in topics for p in metadata[t].partitions}
+    return {(tp.topic, tp.partition): f.result().offset for tp, f in admin.list_offsets(partitions).items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.util
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,13 +126,14 @@ def _module_files(name: str) -> list[Path]:
     return files
 
 
-def build_py_files(target: Path | None = None) -> Path:
-    """Zip the job's modules (:func:`job_modules`) for ``--py-files``."""
-    target = target or config.PLATFORM_DIR / "build" / "ticket_job.zip"
+def build_py_files(application: Path = config.ANALYZE_JOB_PATH) -> Path:
+    """Zip the modules ``application`` imports (:func:`job_modules`) for ``--py-files``."""
+    name = "ticket_job" if application == config.ANALYZE_JOB_PATH else application.stem
+    target = config.PLATFORM_DIR / "build" / f"{name}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".zip.tmp-{id(target)}")
+    tmp = target.with_suffix(f".zip.tmp-{os.getpid()}-{id(target)}")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in job_modules():
+        for path in job_modules(application):
             package_root = next(p for p in path.parents if p.name in JOB_PACKAGES).parent
             archive.write(path, path.relative_to(package_root))
     tmp.replace(target)
@@ -155,7 +157,7 @@ def submission(
             "spark.driver.extraJavaOptions": driver_java_options(cds, extra_java_options),
         },
         jars=",".join(str(jar) for jar in spark_kafka_jars()),
-        py_files=str(build_py_files()),
+        py_files=str(build_py_files(application)),
         properties_file=str(config.SPARK_DEFAULTS_PATH),
         name=application.stem if application != config.ANALYZE_JOB_PATH else JOB_NAME,
     )

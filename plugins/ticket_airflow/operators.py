@@ -1,8 +1,10 @@
-"""The ``analyze`` task's operator: ``SparkSubmitOperator`` that builds the job's submission for
-the run's hour and rules, and returns the job's run report (:mod:`ticket_etl.job_contract`)."""
+"""The Spark tasks' operators: ``SparkSubmitOperator`` that builds the submission of a job
+(:func:`ticket_etl.spark_submit.submission`) from what upstream tasks returned, and returns the
+job's report: the analysis (``analyze``) and the rules preview (``preview``)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,3 +61,33 @@ def outcome_error(report: RunReport | None, error: AirflowException) -> Exceptio
     if report.exit_code == ExitCode.DATA_ERROR:
         return tasks.DataError(report.error)
     return AirflowException(f"the job failed (exit code {int(report.exit_code)}): {report.error}")
+
+
+class PreviewJobOperator(SparkSubmitOperator):
+    """Runs the rules preview job (``spark_jobs/preview_rules.py``) on what ``check_candidate``
+    returned (an XCom), logs its Markdown report and returns the report."""
+
+    template_fields = (*SparkSubmitOperator.template_fields, "checked")
+
+    def __init__(self, *, checked: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checked = checked
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from ticket_airflow.preview_tasks import preview_arguments
+        from ticket_etl import config, storage
+        from ticket_etl.rules_preview import REPORT_NAME, markdown
+        from ticket_etl.spark_submit import submission
+
+        args = preview_arguments(self.checked, context["run_id"])
+        for name, value in (
+            submission(args.argv(), application=config.PREVIEW_JOB_PATH).operator_fields().items()
+        ):
+            setattr(self, name, value)
+        super().execute(context)
+        text = storage.read_text(storage.join(args.output, REPORT_NAME))
+        if text is None:
+            raise AirflowException(f"the preview job succeeded but wrote no {REPORT_NAME} in {args.output}")
+        report = json.loads(text)
+        self.log.info("%s", markdown(report))
+        return report

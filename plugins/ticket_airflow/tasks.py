@@ -102,10 +102,13 @@ def ensure_topics() -> list[str]:
     return created
 
 
-def check_rules(rules_path: Path = config.ROUTING_RULES_PATH) -> dict[str, str]:
-    """Validate the routing rules before Spark starts; returns the snapshot the run applies: the
-    file's text, its SHA-256 and its version (the rules file may change during the run)."""
+def check_rules(rules_path: Path | None = None) -> dict[str, str]:
+    """Validate the routing rules (default: ``ROUTING_RULES``) before Spark starts; returns the
+    snapshot the run applies: the file's text, its SHA-256 and its version (the rules file may
+    change during the run)."""
     from ticket_etl.rules import RulesError, parse_text
+
+    rules_path = rules_path or config.routing_rules_path()
 
     try:
         text = rules_path.read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rules_change import candidate_rules, rules_copy
 from timeline import UI_HOURS, WAVE_HOUR
 
 from ticket_devstack import airflow_service
@@ -38,6 +39,18 @@ class AirflowStack:
         path = Path(self.env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
         return json.loads(path.read_text())[user]
 
+    def token(self, user: str) -> str:
+        """A JWT of ``user`` from Airflow's ``/auth/token``."""
+        import httpx
+
+        response = httpx.post(
+            f"{self.base_url}/auth/token",
+            json={"username": user, "password": self.password(user)},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
 
 @pytest.fixture(scope="package")
 def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[AirflowStack]:
@@ -47,6 +60,8 @@ def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[Air
     env = {
         **airflow_env,
         "STATS_DIR": str(tmp_path_factory.mktemp("stack-stats")),
+        # Its own copy of the shipped rules, which a test edits as an operator would.
+        "ROUTING_RULES": str(rules_copy(tmp_path_factory.mktemp("stack-rules"))),
         "BATCH_SIZE": "200",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": AIRFLOW_USERS,
         # A task killed with the whole Airflow (tests/e2e/test_airflow_killed.py) is found
@@ -116,3 +131,44 @@ def wave_hours(airflow_stack: AirflowStack, ui_hours: list[ProcessedHour]) -> Wa
     wave_conf = {**UI_CONF, "incident_wave": f"{WAVE_TEXT}:{WAVE_SHARE}"}
     (wave,) = process_hours(airflow_stack, [WAVE_HOUR], wave_conf)
     return WaveHours(ui_hours, wave)
+
+
+@dataclass(frozen=True)
+class RulesPreview:
+    """A run of ``ticket_rules_preview`` on the UI hours, with candidate rules pasted in the form."""
+
+    run_id: str
+    run: dict
+    candidate: dict
+    hours_files: dict[str, str]  # checksums of the UI hours' published files, before the preview
+    hours_files_after: dict[str, str]
+
+
+def hour_files(stats_dir: Path, hours: list[Interval]) -> dict[str, str]:
+    """Checksums of every published file of ``hours``."""
+    import hashlib
+
+    from ticket_etl.artifacts import interval_folder
+
+    folders = {interval_folder(hour) for hour in hours}
+    return {
+        str(path.relative_to(stats_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in stats_dir.rglob("*")
+        if path.is_file() and folders & set(path.parts) and "_previews" not in path.parts
+    }
+
+
+@pytest.fixture(scope="package")
+def rules_preview(airflow_stack: AirflowStack, ui_hours: list[ProcessedHour]) -> RulesPreview:
+    import yaml
+
+    candidate = candidate_rules("candidate-e2e", default_team="produit")
+    before = hour_files(airflow_stack.stats_dir, UI_HOURS)
+    conf = {
+        "rules": yaml.safe_dump(candidate),
+        "start": iso_utc(UI_HOURS[0].start),
+        "end": iso_utc(UI_HOURS[-1].end),
+    }
+    run_id = airflow_stack.api.trigger("ticket_rules_preview", conf)
+    run = airflow_stack.api.wait_for_run("ticket_rules_preview", run_id, deadline_s=900)
+    return RulesPreview(run_id, run, candidate, before, hour_files(airflow_stack.stats_dir, UI_HOURS))

@@ -8,11 +8,14 @@ import json
 import subprocess
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+from rules_change import candidate_rules, falling_to_default
 from timeline import RECENT_DAY
 
 from ticket_devstack import airflow_service, postgres_service
@@ -32,7 +35,6 @@ def _partition(root, dataset: str, interval: Interval) -> Path:
 
 DAG_ID = "ticket_pipeline"
 INTERVALS = [Interval.hour_starting(RECENT_DAY + timedelta(hours=h)) for h in (9, 10, 11)]
-FROM, TO = INTERVALS[0].end.isoformat(), INTERVALS[-1].end.isoformat()  # the runs at 10:00, 11:00, 12:00
 MANUAL_INTERVAL = Interval.hour_starting(RECENT_DAY + timedelta(hours=14))
 CONF = {"tickets_per_run": 300, "malformed_share": 0.02, "seed": 11}
 RUN_DEADLINE_S = 1200
@@ -49,8 +51,14 @@ def api(airflow_stack) -> airflow_service.AirflowApi:
     return airflow_stack.api
 
 
-def _backfill(env: dict[str, str], *extra: str, active: int = 1) -> None:
-    """`airflow backfill create`, as a user types it (``active``: its --max-active-runs)."""
+def _backfill(
+    env: dict[str, str],
+    *extra: str,
+    active: int = 1,
+    hours: tuple[Interval, Interval] = (INTERVALS[0], INTERVALS[-1]),
+) -> None:
+    """`airflow backfill create` of the runs of ``hours`` (first, last), as a user types it
+    (``active``: its --max-active-runs)."""
     command = [
         "airflow",
         "backfill",
@@ -58,9 +66,9 @@ def _backfill(env: dict[str, str], *extra: str, active: int = 1) -> None:
         "--dag-id",
         DAG_ID,
         "--from-date",
-        FROM,
+        hours[0].end.isoformat(),  # the run at 10:00 processes 09:00-10:00
         "--to-date",
-        TO,
+        hours[1].end.isoformat(),
         "--dag-run-conf",
         json.dumps(CONF),
         "--max-active-runs",
@@ -76,10 +84,12 @@ def _runs_by_interval_start(api: airflow_service.AirflowApi) -> dict[str, dict]:
     return {run["data_interval_start"][:19]: run for run in body["dag_runs"] if run["run_type"] == "backfill"}
 
 
-def _wait_for_backfill(api: airflow_service.AirflowApi, started: datetime) -> list[dict]:
-    """The backfill's three runs once each has finished after ``started`` and the backfill is complete
-    (runs are checked too: the backfill itself can be marked complete early)."""
-    expected = [i.start.isoformat()[:19] for i in INTERVALS]
+def _wait_for_backfill(
+    api: airflow_service.AirflowApi, started: datetime, hours: list[Interval] = INTERVALS
+) -> list[dict]:
+    """The backfill's runs of ``hours`` once each has finished after ``started`` and the backfill
+    is complete (runs are checked too: the backfill itself can be marked complete early)."""
+    expected = [i.start.isoformat()[:19] for i in hours]
     deadline = time.monotonic() + RUN_DEADLINE_S
     while time.monotonic() < deadline:
         runs = _runs_by_interval_start(api)
@@ -253,3 +263,75 @@ def test_a_late_record_makes_its_hour_run_again(
     }
     after = json.loads(summary_path.read_text())
     assert after["totals"]["read"] == before + 1 and after["reconciliation"]["holds"] is True
+
+
+def test_a_backfill_under_the_previewed_rules_moves_the_tickets_and_tombstones_them(
+    api, backfill_env: dict[str, str], kafka_bootstrap: str
+) -> None:
+    """Issue 23's operator story, after the preview (tests/e2e/test_rules_preview.py, same
+    candidate rules): the rules file edited, the last backfilled hour reprocessed with
+    `airflow backfill create --reprocess-behavior completed`. Its questions and unmatched tickets,
+    which the candidate sends to the default team (now produit), are the hour's routing changes; support_general's topic
+    gets a tombstone for each after produit got the ticket; the compacted view of every team topic
+    is the hour's tickets under the new rules. The rules file is put back afterwards."""
+    hour, stats = INTERVALS[-1], Path(backfill_env["STATS_DIR"])
+    published = pd.read_parquet(_partition(stats, "tickets_enriched", hour))
+    fallen = set(falling_to_default(published))  # in support_general, to produit under the candidate
+    assert fallen and set(published.loc[published["ticket_id"].isin(fallen), "support_team"]) == {
+        "support_general"
+    }
+    rules_file = Path(backfill_env["ROUTING_RULES"])
+    shipped = rules_file.read_text()
+    rules_file.write_text(yaml.safe_dump(candidate_rules("candidate-e2e", default_team="produit")))
+    try:
+        started = datetime.now(UTC) + timedelta(seconds=1)
+        _backfill(backfill_env, "--reprocess-behavior", "completed", hours=(hour, hour))
+        (run,) = _wait_for_backfill(api, started, [hour])
+    finally:
+        rules_file.write_text(shipped)
+    assert run["state"] == "success", run
+
+    changes = pd.read_parquet(_partition(stats, "routing_changes", hour))
+    moved = changes[changes["run_id"] == run["dag_run_id"]]
+    assert set(moved["ticket_id"]) == fallen and len(moved) == len(fallen)
+    assert set(zip(moved["old_team"], moved["new_team"], strict=True)) == {("support_general", "produit")}
+    assert set(moved["new_rules_version"]) == {"candidate-e2e"}
+    records = _team_records(kafka_bootstrap, run["dag_run_id"])
+    tombstones = [r for r in records if r.value is None]
+    assert sorted((r.topic, r.key) for r in tombstones) == sorted(
+        ("tickets_equipe_support_general", ticket) for ticket in fallen
+    )
+    newest_ticket = max(r.timestamp for r in records if r.value is not None and r.key in fallen)
+    assert newest_ticket <= min(r.timestamp for r in tombstones)  # the ticket reached produit first
+    enriched = pd.read_parquet(_partition(stats, "tickets_enriched", hour))
+    expected = {topic: set(rows["ticket_id"]) for topic, rows in enriched.groupby("team_topic")}
+    assert _compacted(records) == expected
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    topic: str
+    key: str
+    value: bytes | None
+    timestamp: int
+
+
+def _team_records(bootstrap: str, run_id: str) -> list[TeamRecord]:
+    """The team topics' records a run wrote (every attempt, every reprocess: a backfill run keeps
+    its id), each topic in order."""
+    return [
+        TeamRecord(topic, message.key().decode(), message.value(), message.timestamp()[1])
+        for topic in TEAM_TOPICS
+        for message in consume_all(bootstrap, topic)
+        if dict(message.headers())["run_id"] == run_id.encode()
+    ]
+
+
+def _compacted(records: list[TeamRecord]) -> dict[str, set[str]]:
+    """What a consumer keeping the latest value per key holds on each topic."""
+    latest = {(r.topic, r.key): r.value for r in records}
+    held: dict[str, set[str]] = defaultdict(set)
+    for (topic, key), value in latest.items():
+        if value is not None:
+            held[topic].add(key)
+    return dict(held)

@@ -19,6 +19,7 @@ from timeline import RECENT_DAY, UI_HOURS
 from ticket_etl import artifacts
 from ticket_etl.interval import iso_utc
 from ticket_etl.job_contract import TOTALS
+from ticket_etl.kafka_io import end_offsets
 from ticket_etl.topology import DEAD_LETTER_TOPIC, TEAMS, topic_specs
 
 # Each test's own time (func_only): the session's Airflow and the UI hours' runs, which the first
@@ -30,17 +31,9 @@ UI_RANGE = {"start": iso_utc(UI_HOURS[0].start), "end": iso_utc(UI_HOURS[-1].end
 DAY = f"{RECENT_DAY:%Y-%m-%d}"
 
 
-def token(stack, user: str) -> str:
-    response = httpx.post(
-        f"{stack.base_url}/auth/token", json={"username": user, "password": stack.password(user)}, timeout=60
-    )
-    response.raise_for_status()
-    return response.json()["access_token"]
-
-
 @pytest.fixture(scope="module")
 def tokens(airflow_stack) -> dict[str, str]:
-    return {user: token(airflow_stack, user) for user in ("admin", "viewer", "outsider")}
+    return {user: airflow_stack.token(user) for user in ("admin", "viewer", "outsider")}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +77,8 @@ def endpoints(run_id: str, ticket_id: str) -> list[str]:
         "/api/topics/tickets_equipe_incident?limit=5",
         f"/lookup?ticket_id={ticket_id}",
         f"/api/lookup?ticket_id={ticket_id}",
+        "/previews",
+        "/api/previews",
         "/static/plotly.min.js",
         "/static/ui.js",
         "/static/ui.css",
@@ -320,18 +315,12 @@ def test_reading_writes_nothing_and_commits_no_consumer_offset(
 ) -> None:
     """Browsing leaves every topic's end offsets and the artifacts as they were, and leaves no
     consumer group behind (offsets are never committed)."""
-    from confluent_kafka import TopicPartition
-    from confluent_kafka.admin import AdminClient, OffsetSpec
+    from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    partitions = {
-        TopicPartition(s.name, p): OffsetSpec.latest() for s in topic_specs() for p in range(s.partitions)
-    }
 
     def ends() -> dict:
-        return {
-            (tp.topic, tp.partition): f.result().offset for tp, f in admin.list_offsets(partitions).items()
-        }
+        return end_offsets(kafka_bootstrap, [spec.name for spec in topic_specs()])
 
     def files(root: Path) -> dict:
         return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if "_staging" not in p.parts}

@@ -299,3 +299,22 @@ def test_topic_browser_and_ticket_lookup(page, airflow_stack, ui_hours) -> None:
     )
     assert frame.locator("[data-where=arrived]").count() == 1
     page.screenshot(path=SCREENSHOTS / "lookup.png")
+
+
+def test_rules_previews_page_leads_with_the_moves(page, airflow_stack, rules_preview) -> None:
+    """Browse -> Rules previews: the preview the DAG made, its moves, an example opens the lookup."""
+    page.goto(f"{airflow_stack.base_url}/plugin/ticket-rules-previews")
+    frame = plugin_frame(page, "/ticket-insights/previews")
+    moved = digits(frame.locator("[data-kpi=moved]").inner_text())
+    assert moved > 0
+    row = frame.locator("#moves-table tr[data-move='support_general -> produit']")
+    assert digits(row.locator("td.num").inner_text()) == moved
+    assert frame.locator("[data-kpi=never_matching]").inner_text() == "1"
+    page.screenshot(path=SCREENSHOTS / "rules-preview.png")
+    example = row.locator("a[data-example]").first
+    ticket = example.inner_text()
+    example.click()
+    frame = plugin_frame(page, "ticket_id=")
+    assert (
+        frame.locator("[data-where=routed]").count() >= 1 and ticket in frame.locator("h2").first.inner_text()
+    )

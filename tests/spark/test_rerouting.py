@@ -1,11 +1,15 @@
-"""Issue 23, items 2 to 4: a ticket that changes team is recorded in ``routing_changes`` and its
-old team's compacted topic gets a tombstone after the new team's topic got the ticket; one rules
-version, one content. Real broker, real spark-submit, the real team topics (read for this test's
+"""Issue 23, items 1 to 4: a rules change previewed on the published hour; a ticket that changes
+team is recorded in ``routing_changes`` and its old team's compacted topic gets a tombstone after
+the new team's topic got the ticket; one rules version, one content. Real broker, real spark-submit, the real team topics (read for this test's
 runs only)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -16,6 +20,7 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 from job_runs import published, run_job, zone_args
+from rules_change import NEVER_MATCHES, candidate_rules, falling_to_default
 from timeline import RECENT_DAY
 
 from ticket_demo.generator import generate_batch
@@ -25,8 +30,9 @@ from ticket_etl.config import ROUTING_RULES_PATH
 from ticket_etl.interval import Interval
 from ticket_etl.job_args import JobArguments
 from ticket_etl.job_contract import ExitCode
-from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.kafka_io import consume_all, create_topic, end_offsets
 from ticket_etl.rules import digest_of
+from ticket_etl.rules_preview import PREVIEWS, REPORT_NAME, preview_path
 from ticket_etl.topics import ensure_topics
 from ticket_etl.topology import TEAM_TOPICS, topic_specs
 
@@ -197,3 +203,73 @@ def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_team(
     held = _latest_by_team(_team_messages(zone, {"rr-1", "rr-2", "rr-3", "up-1"}))
     assert key.decode() in held["tickets_equipe_incident"]
     assert key.decode() not in held["tickets_equipe_produit"]
+
+
+def _candidate(folder: Path) -> Path:
+    """Candidate rules for the preview: questions lose their rule and fall to the default team."""
+    path = folder / "candidate.yaml"
+    path.write_text(yaml.safe_dump(candidate_rules("candidate-1", default_team="support_general")))
+    return path
+
+
+def _published_state(zone: dict) -> tuple[dict[str, str], dict[tuple[str, int], int]]:
+    """Checksums of every file of the artifacts root outside ``_previews``, and the end offsets of
+    the topics the job writes."""
+    root = Path(zone["output"])
+    files = {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in root.rglob("*")
+        if path.is_file() and PREVIEWS not in path.parts
+    }
+    return files, end_offsets(zone["bootstrap"], [*TEAM_TOPICS, zone["source"], f"{zone['source']}_dlq"])
+
+
+def test_a_rules_preview_counts_the_moves_and_changes_nothing(
+    zone: dict, reprocessed: dict, tmp_path
+) -> None:
+    """Item 1, through the command line: the hour as published under v2 (questions in produit),
+    previewed with candidate rules that drop the question rule and add one that matches nothing."""
+    before = _published_state(zone)
+    command = [
+        sys.executable,
+        "-m",
+        "ticket_etl.cli",
+        "rules",
+        "preview",
+        "--rules",
+        str(_candidate(tmp_path)),
+    ]
+    earlier = HOUR.hours_before(1)[0]  # never published: named as missing
+    command += ["--from", earlier.as_dict()["start"], "--to", HOUR.as_dict()["end"], "--id", "pv-1"]
+    result = subprocess.run(
+        command, env={**os.environ, "STATS_DIR": zone["output"]}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    questions = sorted(_questions(zone))
+    enriched = pd.read_parquet(artifacts.partition_path(zone["output"], "tickets_enriched", HOUR))
+    report = json.loads((Path(preview_path(zone["output"], "pv-1")) / REPORT_NAME).read_text())
+    assert (report["hours_read"], report["hours_missing"]) == (1, [earlier.as_dict()["start"]])
+    assert (report["tickets"], report["moved"]) == (len(enriched), len(questions))
+    assert report["moves"] == [
+        {
+            "old_team": "produit",
+            "new_team": "support_general",
+            "tickets": len(questions),
+            "examples": questions[:3],
+        }
+    ]
+    assert [(c["old_rule"], c["new_rule"], c["tickets"]) for c in report["rule_changes"]] == [
+        ("question-to-general-support", "default-general-support", len(questions))
+    ]
+    assert report["never_matching"] == [NEVER_MATCHES]
+    fallen = falling_to_default(enriched)  # the questions and the tickets no rule matched
+    assert (report["default_team"]["tickets"], report["default_team"]["examples"]) == (
+        len(fallen),
+        fallen[:3],
+    )
+    assert report["by_hour"] == [
+        {"hour": HOUR.as_dict()["start"], "tickets": len(enriched), "moved": len(questions)}
+    ]
+    assert f"**{len(questions)} ticket(s) would change team.**" in result.stdout
+    assert _published_state(zone) == before

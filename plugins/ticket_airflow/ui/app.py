@@ -289,6 +289,19 @@ def lookup_json(ticket_id: str, since: str | None = None) -> JSONResponse:
     return JSONResponse(pages.lookup(ticket_id, since).as_dict())
 
 
+@router.get("/previews", response_class=HTMLResponse, name="previews_page")
+def previews_page(request: Request, preview_id: str | None = None) -> HTMLResponse:
+    """The rules previews, and one of them (the newest without ``preview_id``)."""
+    previews = pages.rules_previews()
+    shown = pages.rules_preview(preview_id) if preview_id else next(iter(previews), None)
+    return render(request, "previews.html", previews=previews, report=shown)
+
+
+@router.get("/api/previews", name="previews_json")
+def previews_json(preview_id: str | None = None) -> JSONResponse:
+    return JSONResponse(pages.rules_preview(preview_id) if preview_id else pages.rules_previews())
+
+
 @router.get("/static/plotly.min.js", name="plotly_js")
 def plotly_js() -> FileResponse:
     """Plotly's JavaScript bundle, from the installed ``plotly`` package."""

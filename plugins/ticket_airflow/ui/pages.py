@@ -3,6 +3,7 @@ only adds security, HTTP status codes and templates)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,3 +156,25 @@ def lookup(ticket_id: str, since: str | None) -> topics.Lookup:
     except ValueError:
         raise BadRequest(f"since={since!r} is not an ISO-8601 time (e.g. 2026-11-26T08:00:00Z)") from None
     return reader().lookup(ticket_id, moment)
+
+
+def rules_previews(output: str | None = None) -> list[dict[str, Any]]:
+    """The rules previews' reports (the DAG ``ticket_rules_preview``, the CLI), newest first; a
+    preview still running (no report yet) is not listed."""
+    from ticket_etl.rules_preview import PREVIEWS
+
+    root = storage.join(output or config.stats_dir(), PREVIEWS)
+    found = [rules_preview(name, output) for name in storage.children(root)]
+    return sorted(found, key=lambda report: report.get("previewed_at", ""), reverse=True)
+
+
+def rules_preview(preview_id: str, output: str | None = None) -> dict[str, Any]:
+    """One preview's report (``preview.json``)."""
+    from ticket_etl.rules_preview import REPORT_NAME, preview_path
+
+    text = storage.read_text(
+        storage.join(preview_path(output or config.stats_dir(), preview_id), REPORT_NAME)
+    )
+    if text is None:
+        raise NotFound(f"no rules preview {preview_id!r} (or it has not finished)")
+    return json.loads(text)

@@ -12,6 +12,7 @@ from ticket_airflow.ui.app import APP_PREFIX, create_app
 INSIGHTS_ROUTE = "ticket-insights"
 RUN_TAB_ROUTE = "ticket-insights-run"
 TOPICS_ROUTE = "ticket-topics"
+PREVIEWS_ROUTE = "ticket-rules-previews"
 ICON = f"{APP_PREFIX}/static/icon.svg"
 ICON_DARK = f"{APP_PREFIX}/static/icon-dark.svg"
 
@@ -46,6 +47,12 @@ class TicketInsightsPlugin(AirflowPlugin):
             "name": "Ticket topics",
             "href": f"{APP_PREFIX}/topics",
             "url_route": TOPICS_ROUTE,
+            "category": "browse",
+        },
+        {
+            "name": "Rules previews",
+            "href": f"{APP_PREFIX}/previews",
+            "url_route": PREVIEWS_ROUTE,
             "category": "browse",
         },
     ]
