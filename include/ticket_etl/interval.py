@@ -101,6 +101,10 @@ class Interval:
         """The ``count`` hours before this one, the nearest first."""
         return [Interval.hour_starting(self.start - timedelta(hours=back)) for back in range(1, count + 1)]
 
+    def hours_after(self, count: int) -> list[Interval]:
+        """The ``count`` hours after this one, the nearest first."""
+        return [Interval.hour_starting(self.start + timedelta(hours=ahead)) for ahead in range(1, count + 1)]
+
     @property
     def start_ms(self) -> int:
         return to_epoch_ms(self.start)

@@ -108,6 +108,9 @@ class Summary(TypedDict, total=False):
     rejected_by_reason: dict[str, int]
     published: dict[str, int]
     routing_changes: RoutingChanges
+    # Of the enriched tickets, those a later hour published again (updated since): kept in the
+    # hour's datasets, not sent to their team topic again, whose newer version stays the latest.
+    updated_later: int
     ingest: dict[str, Any]
     kafka: dict[str, dict[str, int]]  # per topic written: {"sent", "offsets_advanced"}
     shrunk_from: int
@@ -133,6 +136,7 @@ class RunReport:
     kafka: dict[str, dict[str, int]] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     routing_changes: dict[str, Any] = field(default_factory=dict)
+    updated_later: int = 0
     shrunk_from: int | None = None
 
     @classmethod
@@ -151,6 +155,7 @@ class RunReport:
             kafka=summary.get("kafka", {}),
             alerts=list(summary.get("alerts", [])),
             routing_changes=dict(summary.get("routing_changes", {})),
+            updated_later=summary.get("updated_later", 0),
             shrunk_from=summary.get("shrunk_from"),
         )
 

@@ -36,6 +36,7 @@ from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
 from ticket_etl import config as etl_config
+from ticket_etl.topology import TEAM_TOPICS
 
 log = logging.getLogger("analyze_tickets")
 
@@ -151,6 +152,20 @@ def published_versions(spark: SparkSession, store: HadoopStore, config: JobConfi
     return tickets.select("ticket_id", validation.content_hash().alias("content_hash"), *rerouting.ASSIGNMENT)
 
 
+def updated_later(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
+    """The ``ticket_id`` of the tickets the :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS`
+    after the hour published (the hours that compare their tickets with this one), or None when
+    none did. Such a ticket was updated since: its newer version is the one its team topic must
+    keep, so reprocessing this hour does not send the older one again."""
+    root = config.job.artifacts_root
+    paths = [
+        artifacts.partition_path(root, "tickets_enriched", hour)
+        for hour in config.interval.hours_after(etl_config.DUPLICATE_LOOK_BACK_HOURS)
+    ]
+    published = [path for path in paths if store.exists(path)]
+    return spark.read.parquet(*published).select("ticket_id").distinct() if published else None
+
+
 def _before(versions: DataFrame | None, config: JobConfig) -> DataFrame | None:
     """The ``versions`` the hours before published (not the hour's own previous run)."""
     start = run_values(config)["interval_start"]
@@ -251,18 +266,24 @@ def publish(
     outputs passed their checks, so a run that fails them sends nothing. Returns, per topic written, the records sent and how far its end
     offsets moved (:func:`delivered`)."""
     enriched = spark.read.parquet(join(staged, "tickets_enriched"))
+    newer = updated_later(spark, store, config)
+    current = _current(enriched, newer, summary)
     rejected = spark.read.parquet(join(staged, "rejected_tickets"))
     sent_before = artifacts.partition_path(config.job.artifacts_root, "rejected_tickets", config.interval)
     if store.exists(sent_before):  # a reprocess: its published run sent those
         rejected = sinks.not_sent_before(rejected, spark.read.parquet(sent_before)).persist()
         summary["published"][config.job.dead_letter_topic] = rejected.count()
     dead_letters = sinks.dead_letter_records(rejected, config.source_topic, config.job.dead_letter_topic)
-    records = sinks.team_records(enriched).unionByName(dead_letters)
+    records = sinks.team_records(current).unionByName(dead_letters)
     if summary["alerts"]:
         alerts = trends.alert_records(
             spark, summary["alerts"], config.interval, config.run_id, config.job.alerts_topic
         )
         records = records.unionByName(alerts)
+    changes = rerouting.of_run(spark.read.parquet(join(staged, "routing_changes")), config.run_id)
+    if newer is not None:  # a newer version decides the ticket's team: no tombstone from here
+        changes = changes.join(newer, "ticket_id", "left_anti")
+        summary["routing_changes"]["tombstones"] = rerouting.moves(changes)["tombstones"]
     sent = {topic: count for topic, count in summary["published"].items() if count}
     tombstones = summary["routing_changes"]["tombstones"]
     for topic, count in tombstones.items():
@@ -271,9 +292,24 @@ def publish(
     sinks.write_to_kafka(records, config.job.bootstrap)
     rejected.unpersist()
     if tombstones:  # after the new teams' records: a consumer never misses a moved ticket
-        changes = rerouting.of_run(spark.read.parquet(join(staged, "routing_changes")), config.run_id)
         sinks.write_to_kafka(rerouting.tombstones(changes), config.job.bootstrap)
     return delivered(sent, before, end_offsets(spark, config.job.bootstrap, sent))
+
+
+def _current(enriched: DataFrame, newer: DataFrame | None, summary: dict[str, Any]) -> DataFrame:
+    """The enriched tickets to send to their team: those no later hour published (``newer``).
+    The summary then counts what is sent per team topic, and ``updated_later`` the others (they
+    stay in the hour's datasets: they are the hour's versions)."""
+    if newer is None:
+        summary["updated_later"] = 0
+        return enriched
+    current = enriched.join(newer, "ticket_id", "left_anti")
+    per_topic = {row["team_topic"]: row["count"] for row in current.groupBy("team_topic").count().collect()}
+    for topic in TEAM_TOPICS:
+        if topic in summary["published"]:
+            summary["published"][topic] = per_topic.get(topic, 0)
+    summary["updated_later"] = summary["totals"]["enriched"] - sum(per_topic.values())
+    return current
 
 
 def delivered(sent: dict[str, int], before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:

@@ -188,7 +188,8 @@ def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_team(
     zone: dict, reprocessed: dict
 ) -> None:
     """A question (in produit under v2, published by rr-3) sent again in the next hour as an
-    incident: published there as an update, moved, and tombstoned on produit."""
+    incident: published there as an update, moved, and tombstoned on produit. Reprocessing the
+    first hour then does not send its older version again."""
     key, value, _ = next(r for r in zone["records"] if json.loads(r[1])["type"] == "question")
     updated = json.dumps({**json.loads(value), "type": "incident"}, ensure_ascii=False).encode()
     produce_records(
@@ -203,6 +204,17 @@ def test_a_ticket_updated_in_the_next_hour_as_another_type_leaves_its_team(
     held = _latest_by_team(_team_messages(zone, {"rr-1", "rr-2", "rr-3", "up-1"}))
     assert key.decode() in held["tickets_equipe_incident"]
     assert key.decode() not in held["tickets_equipe_produit"]
+
+    # HOUR reprocessed after: its version of the ticket stays in its datasets, but the team
+    # topics keep the newer one (nothing sent for it, no tombstone), and the summary says so.
+    again = _run(zone, HOUR, "rr-4", reprocessed["v2"])
+    assert key.decode() not in {m[1] for m in _team_messages(zone, {"rr-4"})}
+    held = _latest_by_team(_team_messages(zone, {"rr-1", "rr-2", "rr-3", "up-1", "rr-4"}))
+    assert key.decode() in held["tickets_equipe_incident"]
+    assert key.decode() not in held["tickets_equipe_produit"]
+    assert again["updated_later"] == 1
+    produit_before = reprocessed["third"]["published"]["tickets_equipe_produit"]
+    assert again["published"]["tickets_equipe_produit"] == produit_before - 1
 
 
 def _candidate(folder: Path) -> Path:
