@@ -15,11 +15,14 @@ TEST_DB_PORT ?= 25432
 # The tests' Spark standalone master (its web UI and the workers' on the next three ports); the
 # tests' three-broker cluster listens on TEST_KAFKA_PORT + 10, + 12, + 14 (controllers + 1).
 TEST_SPARK_PORT ?= 27077
+# The tests' schema registry (below 32768: never an ephemeral port another connection holds).
+TEST_REGISTRY_PORT ?= 28081
 # The test stack takes the defaults of include/defaults.env for the settings that shape a stack.
 TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN SPARK_MASTER KAFKA_BROKERS && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
 	TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_BROKER=127.0.0.1:$(TEST_KAFKA_PORT) TEST_SPARK_PORT=$(TEST_SPARK_PORT) \
 	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
-	AIRFLOW_DB_PORT=$(TEST_DB_PORT) && $(ENV)
+	AIRFLOW_DB_PORT=$(TEST_DB_PORT) SCHEMA_REGISTRY_URL=http://127.0.0.1:$(TEST_REGISTRY_PORT) && $(ENV)
+TEST_REGISTRY_ROOT := --root $(CURDIR)/.platform/test-registry
 
 .PHONY: help setup run password stop status test unit lint bench clean spark-cds check-settings docs chromium screenshots
 
@@ -44,6 +47,11 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	$(ENV); python -m ticket_devstack.jars
 	@touch $@
 
+# The schema registry's distribution (Apicurio Registry, from Maven Central).
+.platform/registry-dist/.fetched: include/ticket_devstack/registry_service.py $(VENV)/.runtime-installed
+	$(ENV); python -m ticket_devstack.registry_service fetch
+	@touch $@
+
 .platform/airflow/.db-migrated: $(VENV)/.runtime-installed
 	@mkdir -p .platform/airflow
 	$(ENV); python -m ticket_devstack.postgres_service start
@@ -58,11 +66,12 @@ spark-cds: $(VENV)/.runtime-installed .platform/jars/.fetched
 check-settings: $(VENV)/.runtime-installed
 	@$(ENV); python -m ticket_etl.config check
 
-setup: $(VENV)/.runtime-installed check-settings .platform/jars/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
+setup: $(VENV)/.runtime-installed check-settings .platform/jars/.fetched .platform/registry-dist/.fetched .platform/airflow/.db-migrated spark-cds  ## install everything (idempotent)
 
-run: setup  ## start Kafka, Spark (if SPARK_MASTER is spark://127.0.0.1:PORT) and Airflow, run ticket_pipeline for the last complete hour
+run: setup  ## start Kafka, the schema registry, Spark (if SPARK_MASTER is spark://127.0.0.1:PORT) and Airflow, run ticket_pipeline for the last complete hour
 	$(ENV); python -m ticket_devstack.kafka_service start
 	$(ENV); python -m ticket_devstack.kafka_service create-topics
+	$(ENV); python -m ticket_devstack.registry_service start
 	$(ENV); python -m ticket_devstack.spark_service start
 	$(ENV); python -m ticket_devstack.airflow_service start
 	$(ENV); python -m ticket_devstack.airflow_service run-dag ticket_pipeline --conf '$(RUN_CONF)'
@@ -71,8 +80,9 @@ run: setup  ## start Kafka, Spark (if SPARK_MASTER is spark://127.0.0.1:PORT) an
 password:  ## print the Airflow UI password of user admin
 	@$(ENV); cat "$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; echo
 
-stop:  ## stop Airflow, its database, the Spark cluster and Kafka started by make run
+stop:  ## stop Airflow, the schema registry, the database, the Spark cluster and Kafka started by make run
 	-@$(ENV); python -m ticket_devstack.airflow_service stop
+	-@$(ENV); python -m ticket_devstack.registry_service stop
 	-@$(ENV); python -m ticket_devstack.postgres_service stop
 	-@$(ENV); python -m ticket_devstack.spark_service stop
 	-@$(ENV); python -m ticket_devstack.kafka_service stop
@@ -80,6 +90,7 @@ stop:  ## stop Airflow, its database, the Spark cluster and Kafka started by mak
 status:  ## show what is running
 	@$(ENV); python -m ticket_devstack.kafka_service status || true
 	@$(ENV); python -m ticket_devstack.postgres_service status || true
+	@$(ENV); python -m ticket_devstack.registry_service status || true
 	@$(ENV); python -m ticket_devstack.spark_service status || true
 	@$(ENV); python -m ticket_devstack.airflow_service status || true
 
@@ -89,10 +100,11 @@ chromium:
 		echo "installing Debian's chromium for the browser test"; \
 		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
 
-test: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds chromium  ## install what is needed and run the whole test suite
+test: $(VENV)/.dev-installed .platform/jars/.fetched .platform/registry-dist/.fetched spark-cds chromium  ## install what is needed and run the whole test suite
 	$(TEST_ENV); python -m ticket_devstack.postgres_service start
 	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
-	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.postgres_service stop; exit $${status:-0}
+	$(TEST_ENV); python -m ticket_devstack.registry_service start $(TEST_REGISTRY_ROOT) || { python -m ticket_devstack.postgres_service stop; exit 1; }
+	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.registry_service stop $(TEST_REGISTRY_ROOT); python -m ticket_devstack.postgres_service stop; exit $${status:-0}
 
 unit: $(VENV)/.dev-installed  ## the tests that need no service (tests/unit): under a minute, no stack
 	$(ENV); python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ Every hour, processes the support tickets of the hour that just ended (UTC): the
 |---|---|
 | `resolve_interval` | decides the hour (scheduled/backfill: the data interval; manual: the last complete hour, or the `interval_start` param) |
 | `ensure_topics` | creates the Kafka topics if missing, with their retention |
+| `register_schema` | registers the ticket schema's versions (`include/schemas/`) as subject `client_tickets-value` in the schema registry, rule BACKWARD; a version the rule refuses fails the run before anything is produced |
 | `check_rules` | validates `include/routing_rules.yaml` (a bad file fails at once, no retry) |
 | `generate_tickets` | produces the hour's demo tickets to `client_tickets` (skipped when `generate` is false; tickets already there are not sent twice) |
 | `wait_for_earlier_hours` | waits while a run of an earlier hour the analysis reads is running (the 24 hours before, or `KEYWORD_BASELINE_HOURS` if more), as a backfill's runs can be: hours are analysed in order, since an hour's keyword baseline and duplicates read what the earlier hours published. Frees its worker slot between checks (every 15 s); fails after 90 min |
@@ -165,6 +166,12 @@ def ticket_pipeline() -> None:
 
     @task
     @tasks.data_error_fails
+    def register_schema() -> dict:
+        """Register the ticket schema in the schema registry (a breaking change fails the run)."""
+        return tasks.register_schema()
+
+    @task
+    @tasks.data_error_fails
     def check_rules() -> dict:
         """Validate the routing rules and snapshot them for this run; a bad file is a data error."""
         return tasks.check_rules()
@@ -212,7 +219,9 @@ def ticket_pipeline() -> None:
         execution_timeout=timedelta(minutes=45),
         pool=ANALYSIS_POOL,  # one analysis at a time, whatever the run type
     )
-    chain([ensure_topics(), generate_tickets(interval), wait_for_earlier_hours(interval)], analyze)
+    generated = generate_tickets(interval)
+    register_schema() >> generated  # nothing is produced under a schema the registry refused
+    chain([ensure_topics(), generated, wait_for_earlier_hours(interval)], analyze)
     publish(analyze.output)
     TriggerDagRunOperator.partial(
         task_id="reprocess_late_hours",

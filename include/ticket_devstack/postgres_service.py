@@ -332,6 +332,28 @@ def _ensure_database(server: Server) -> None:
         connection.close()
 
 
+def ensure_owned_database(server: Server, role: str, database: str, secret: str) -> None:
+    """A login ``role`` with password ``secret`` that owns ``database`` (another service's storage
+    in the stack's server, e.g. the schema registry's); the password is set again each time."""
+    from psycopg2 import sql
+
+    connection = connect(server, "postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        _set_password(connection, role, secret)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                owned = sql.SQL("CREATE DATABASE {} OWNER {}")
+                cursor.execute(owned.format(sql.Identifier(database), sql.Identifier(role)))
+    finally:
+        connection.close()
+
+
 def start() -> Server | None:
     """Initialize (the first time) and start the server, and create Airflow's database in it."""
     server = managed_server()

@@ -98,9 +98,11 @@ class Daemon:
         """Pid of this daemon if it is alive; a stale pid file is removed."""
         return pid_from_file(self.pid_file, *self.markers)
 
-    def spawn(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
-        """Start ``command`` in a session of its own, output appended to the log file (which only
-        its owner can read), and record its pid."""
+    def spawn(
+        self, command: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen:
+        """Start ``command`` (in folder ``cwd``) in a session of its own, output appended to the
+        log file (which only its owner can read), and record its pid."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_MODE)
         with os.fdopen(descriptor, "ab") as log:
@@ -112,6 +114,7 @@ class Daemon:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 env=None if env is None else dict(env),
+                cwd=cwd,
             )
         self.pid_file.write_text(f"{process.pid}\n")
         return process

@@ -102,6 +102,13 @@ def kafka_broker() -> str:
     )
 
 
+def schema_registry_url() -> str:
+    """Base URL of the schema registry (``SCHEMA_REGISTRY_URL``), without a trailing slash."""
+    value = setting("SCHEMA_REGISTRY_URL").rstrip("/")
+    valid = bool(re.fullmatch(rf"https?://{_HOST_PORT}", value)) and 0 < int(value.rsplit(":", 1)[1]) < 65536
+    return _checked("SCHEMA_REGISTRY_URL", valid, "http://host:port (e.g. http://localhost:18081)")
+
+
 def source_topic() -> str:
     """Topic the tickets arrive on (``TOPIC_NAME``)."""
     valid = bool(_TOPIC.fullmatch(setting("TOPIC_NAME")))
@@ -268,6 +275,7 @@ def spark_worker_memory() -> str:
 
 CHECKS = (
     kafka_broker,
+    schema_registry_url,
     source_topic,
     batch_size,
     spark_master,

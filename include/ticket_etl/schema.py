@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ticket_etl.config import INCLUDE_DIR
@@ -21,6 +22,15 @@ SCHEMA_PATH = INCLUDE_DIR / "schemas" / f"ticket.v{SCHEMA_VERSION}.schema.json"
 SCHEMA_VERSION_HEADER = "schema_version"
 CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # strftime gives microseconds: trim to ms
 CREATED_AT_SPARK_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX"  # the same, as a Spark datetime pattern
+
+
+def versions() -> dict[int, Path]:
+    """Every committed version of the schema (``ticket.v<N>.schema.json``), the oldest first: what
+    the schema registry holds as the subject's versions."""
+    found = {
+        int(path.name.split(".")[1][1:]): path for path in SCHEMA_PATH.parent.glob("ticket.v*.schema.json")
+    }
+    return dict(sorted(found.items()))
 
 
 @cache
@@ -74,9 +84,10 @@ def spark_schema() -> StructType:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from jsonschema.validators import validator_for
 
-    return Draft202012Validator(json_schema())
+    document = json_schema()
+    return validator_for(document)(document)
 
 
 def validation_errors(ticket: dict[str, Any]) -> list[str]:

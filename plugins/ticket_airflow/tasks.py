@@ -102,6 +102,27 @@ def ensure_topics() -> list[str]:
     return created
 
 
+def register_schema() -> dict[str, object]:
+    """Register the ticket schema's committed versions in the schema registry under its
+    compatibility rule (idempotent). A version the rule refuses is a data error (the run stops
+    before producing anything); a registry that does not answer fails the try (retried)."""
+    from ticket_etl.schema_registry import RegistryError, register_contract
+
+    try:
+        registered = register_contract()
+    except RegistryError as error:
+        if error.refused:
+            raise DataError(str(error)) from None
+        raise
+    log.info(
+        "schema %s: versions %s, compatibility %s",
+        registered.subject,
+        registered.ids,
+        registered.compatibility,
+    )
+    return {"subject": registered.subject, "ids": registered.ids, "compatibility": registered.compatibility}
+
+
 def check_rules(rules_path: Path | None = None) -> dict[str, str]:
     """Validate the routing rules (default: ``ROUTING_RULES``) before Spark starts; returns the
     snapshot the run applies: the file's text, its SHA-256 and its version (the rules file may

@@ -44,6 +44,7 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
     assert set(dag.task_ids) == {
         "resolve_interval",
         "ensure_topics",
+        "register_schema",
         "check_rules",
         "generate_tickets",
         "wait_for_earlier_hours",
@@ -64,6 +65,8 @@ def test_ticket_pipeline_shape(dag_bag) -> None:
         "wait_for_earlier_hours",
     }
     assert set(dag.params.keys()) >= {"tickets_per_run", "generate", "seed"}
+    # nothing is produced before the schema is registered
+    assert "register_schema" in dag.get_task("generate_tickets").upstream_task_ids
 
 
 def test_hourly_interval_is_one_real_hour(dag_bag) -> None:
