@@ -110,6 +110,24 @@ def test_kafka_images_follow_the_broker_pom() -> None:
         assert compose()["services"][service]["image"] == f"apache/kafka:{version}", service
 
 
+def test_the_schema_registry_is_the_stacks_version_on_the_metadata_server() -> None:
+    """The registry image is the version the local stack runs; its schemas live in the postgres
+    service's database ``registry`` (made by the init script), the Airflow services reach it."""
+    from ticket_devstack.registry_service import DATABASE, VERSION
+
+    registry = compose()["services"]["schema-registry"]
+    assert registry["image"] == f"apicurio/apicurio-registry:{VERSION}"
+    assert registry["environment"]["APICURIO_DATASOURCE_URL"] == f"jdbc:postgresql://postgres:5432/{DATABASE}"
+    init = next(v for v in compose()["services"]["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v)
+    script = PROJECT_ROOT / init.split(":")[0]
+    assert f"CREATE DATABASE {DATABASE};" in script.read_text()
+    for service in ("airflow-apiserver", "airflow-scheduler"):
+        assert (
+            compose()["services"][service]["environment"]["SCHEMA_REGISTRY_URL"]
+            == "http://schema-registry:8080"
+        )
+
+
 @pytest.mark.parametrize(
     ("service", "node_id", "brokers"), [("kafka", 1, 1), *((s, n, 3) for n, s in KAFKA3.items())]
 )
@@ -235,7 +253,7 @@ def test_image_fetches_only_the_connector_jars(capsys) -> None:
 SECRET_SETTING = re.compile(r"PASSWORD|SECRET|SQL_ALCHEMY_CONN")
 # What a user reaches from the host, and nothing else: the UI, the single broker's external
 # listener, the topics' console and the Spark master's UI.
-PUBLISHED = {"airflow-apiserver", "kafka", "kafka-console", "spark-master"}
+PUBLISHED = {"airflow-apiserver", "kafka", "kafka-console", "schema-registry", "spark-master"}
 
 
 def environments() -> dict[str, dict[str, str]]:
