@@ -113,11 +113,12 @@ def _write_settings(root: Path, server: postgres_service.Server, secret: str) ->
     write_private(root / "config" / "application.properties", "\n".join(lines) + "\n")
 
 
-def _ready(port: int) -> bool:
+def _ready(url: str) -> bool:
+    """Whether the registry at ``url`` says it is ready (its storage reached)."""
     import httpx
 
     try:
-        return httpx.get(f"http://127.0.0.1:{port}{READY_PATH}", timeout=2).status_code == 200
+        return httpx.get(f"{url}{READY_PATH}", timeout=5).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -128,7 +129,7 @@ def start(root: Path = STACK_ROOT) -> int | None:
     port = local_port()
     if port is None:
         url = config.schema_registry_url()
-        if not _answers(url):
+        if not _ready(url):
             raise ServiceError(f"the schema registry at {url} (SCHEMA_REGISTRY_URL) does not answer")
         print(f"registry: {url} answers (not started here)")
         return None
@@ -152,21 +153,15 @@ def start(root: Path = STACK_ROOT) -> int | None:
     _write_settings(root, server, secret)
     process = registry.spawn([*command, "-jar", str(RUNNER)], cwd=root)
     wait_until_ready(
-        {registry: process}, lambda: _ready(port), START_DEADLINE_S, f"answer on 127.0.0.1:{port}"
+        {registry: process},
+        lambda: _ready(f"http://127.0.0.1:{port}"),
+        START_DEADLINE_S,
+        f"answer on 127.0.0.1:{port}",
     )
     print(
         f"registry: started on 127.0.0.1:{port} in {time.monotonic() - started:.0f}s (schemas in PostgreSQL database {DATABASE})"
     )
     return process.pid
-
-
-def _answers(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{url}{READY_PATH}", timeout=5).status_code < 500
-    except httpx.TransportError:
-        return False
 
 
 def stop(root: Path = STACK_ROOT) -> bool:

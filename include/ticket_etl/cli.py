@@ -11,17 +11,23 @@ Exit codes: those of the job (0 done, 1 Spark failed, 2 bad arguments or rules).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ticket_etl import config, storage
+from ticket_etl import config
 from ticket_etl.interval import Interval
 from ticket_etl.job_contract import ExitCode
 from ticket_etl.rules import RulesError, load_rules
-from ticket_etl.rules_preview import ERROR_PREFIX, REPORT_NAME, PreviewArguments, PreviewError, markdown
+from ticket_etl.rules_preview import (
+    ERROR_PREFIX,
+    REPORT_NAME,
+    PreviewArguments,
+    PreviewError,
+    markdown,
+    read_report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,11 +62,11 @@ def run_preview(args: PreviewArguments) -> int:
     code = subprocess.run(command).returncode
     if code != ExitCode.OK:
         return code
-    text = storage.read_text(storage.join(args.output, REPORT_NAME))
-    if text is None:
+    report = read_report(args.output)
+    if report is None:
         print(f"{ERROR_PREFIX}the job ended without writing {args.output}/{REPORT_NAME}", file=sys.stderr)
         return int(ExitCode.FAILURE)
-    print(markdown(json.loads(text)))
+    print(markdown(report))
     return code
 
 

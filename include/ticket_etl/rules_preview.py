@@ -103,6 +103,16 @@ def preview_path(root: str, preview_id: str) -> str:
     return join(root, PREVIEWS, safe_run_id(preview_id))
 
 
+def read_report(output: str) -> Report | None:
+    """The report in a preview's folder ``output``, or None when the preview has not finished."""
+    import json
+
+    from ticket_etl import storage
+
+    text = storage.read_text(join(output, REPORT_NAME))
+    return None if text is None else json.loads(text)
+
+
 class Transition(TypedDict, total=False):
     """Tickets that go from one team (``moves``) or one rule (``rule_changes``, with the teams) to
     another, with a few of their ids."""

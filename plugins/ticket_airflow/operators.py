@@ -4,7 +4,6 @@ job's report: the analysis (``analyze``) and the rules preview (``preview``)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -75,8 +74,8 @@ class PreviewJobOperator(SparkSubmitOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from ticket_airflow.preview_tasks import preview_arguments
-        from ticket_etl import config, storage
-        from ticket_etl.rules_preview import REPORT_NAME, markdown
+        from ticket_etl import config
+        from ticket_etl.rules_preview import REPORT_NAME, markdown, read_report
         from ticket_etl.spark_submit import submission
 
         args = preview_arguments(self.checked, context["run_id"])
@@ -85,9 +84,8 @@ class PreviewJobOperator(SparkSubmitOperator):
         ):
             setattr(self, name, value)
         super().execute(context)
-        text = storage.read_text(storage.join(args.output, REPORT_NAME))
-        if text is None:
+        report = read_report(args.output)
+        if report is None:
             raise AirflowException(f"the preview job succeeded but wrote no {REPORT_NAME} in {args.output}")
-        report = json.loads(text)
         self.log.info("%s", markdown(report))
         return report

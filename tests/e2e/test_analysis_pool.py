@@ -79,6 +79,7 @@ def test_a_missing_pool_is_named_by_the_waiting_task(airflow_stack) -> None:
         deadline = time.monotonic() + 600
         while not _blocked_by_the_pool(api):
             assert time.monotonic() < deadline, api.request("GET", f"/dags/{DAG_ID}/dagRuns")
+            time.sleep(3)  # the poll interval
     finally:
         if run_id is not None:  # nothing of this hour is published
             api.request("PATCH", f"/dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})

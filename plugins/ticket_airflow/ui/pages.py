@@ -3,7 +3,6 @@ only adds security, HTTP status codes and templates)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -170,11 +169,9 @@ def rules_previews(output: str | None = None) -> list[dict[str, Any]]:
 
 def rules_preview(preview_id: str, output: str | None = None) -> dict[str, Any]:
     """One preview's report (``preview.json``)."""
-    from ticket_etl.rules_preview import REPORT_NAME, preview_path
+    from ticket_etl.rules_preview import preview_path, read_report
 
-    text = storage.read_text(
-        storage.join(preview_path(output or config.stats_dir(), preview_id), REPORT_NAME)
-    )
-    if text is None:
+    report = read_report(preview_path(output or config.stats_dir(), preview_id))
+    if report is None:
         raise NotFound(f"no rules preview {preview_id!r} (or it has not finished)")
-    return json.loads(text)
+    return dict(report)
