@@ -110,6 +110,13 @@ EARLIER_HOURS_WAIT = timedelta(minutes=90)
             "the generated tickets become incidents quoting TEXT, so its words surge in the hour. Empty: "
             "no wave.",
         ),
+        "schema_version": Param(
+            1,
+            type="integer",
+            enum=[1, 2],
+            description="Demo only: the version of the ticket schema the generated tickets follow "
+            "(2 adds tags). The analysis reads every registered version.",
+        ),
         "interval_start": Param(
             None,
             type=["null", "string"],
@@ -188,6 +195,7 @@ def ticket_pipeline() -> None:
             params["seed"],
             params["malformed_share"],
             params.get("incident_wave", ""),
+            params.get("schema_version", 1),
         )
 
     @task.sensor(poke_interval=15, timeout=EARLIER_HOURS_WAIT.total_seconds(), mode="reschedule")

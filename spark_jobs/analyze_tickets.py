@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from ticket_etl import config
+from ticket_analysis.faults import fault_point
+from ticket_etl import config, schema_registry
 from ticket_etl.job_args import JobArguments, JobArgumentsError, report_path
 from ticket_etl.job_contract import ERROR_PREFIX, ExitCode, RunReport, write_report
 from ticket_etl.rules import RulesError, load_rules
@@ -24,13 +25,21 @@ log = logging.getLogger("analyze_tickets")
 
 
 def build_config(args: JobArguments):  # -> JobConfig (Spark imports stay below)
+    """Load what the arguments point at; the schema registry is read here, once per run."""
     from ticket_analysis.config import JobConfig
     from ticket_analysis.enrichment import load_stopwords
+    from ticket_analysis.validation import Contract
 
+    rules = load_rules(args.rules, args.rules_digest)
+    snapshot = schema_registry.snapshot(args.schema_registry, args.schema_subject)
+    log.info("schema %s: versions %s", snapshot.subject, {v.version: v.id for v in snapshot.versions})
+    fault_point("schemas_read")
     return JobConfig(
         job=args,
-        rules=load_rules(args.rules, args.rules_digest),
+        rules=rules,
         stopwords=load_stopwords(config.STOPWORDS_PATH),
+        schemas=snapshot,
+        contract=Contract.of_snapshot(snapshot),
     )
 
 
@@ -49,6 +58,8 @@ def run_job(args: JobArguments) -> RunReport:
     """One run, whatever happens: the report of what it published, or of why it stopped."""
     try:
         job_config = build_config(args)
+    except schema_registry.RegistryError as error:
+        return RunReport.failed(ExitCode.DATA_ERROR if error.refused else ExitCode.FAILURE, str(error))
     except (RulesError, ValueError) as error:
         return RunReport.failed(ExitCode.DATA_ERROR, str(error))
 

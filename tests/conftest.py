@@ -22,7 +22,7 @@ import pytest
 from rules_change import rules_copy
 
 from ticket_devstack import kafka_service, spark_service
-from ticket_etl import config
+from ticket_etl import config, schema_registry
 from ticket_etl.config import PLATFORM_DIR
 from ticket_etl.kafka_io import create_topic
 
@@ -42,9 +42,17 @@ def _require_stack() -> None:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap servers of a real, empty broker shared by the whole session."""
+def ticket_contract() -> schema_registry.Registered:
+    """The ticket schema registered in the session's schema registry (`make test` starts it), as
+    the DAG's register_schema task does: the producer names its id, the job reads its versions."""
     _require_stack()
+    return schema_registry.register_contract()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(ticket_contract: schema_registry.Registered) -> Iterator[str]:
+    """Bootstrap servers of a real, empty broker shared by the whole session (the ticket contract
+    registered: whatever produces tickets needs it)."""
     kafka_service.stop(TEST_LAYOUT)
     shutil.rmtree(TEST_LAYOUT.root, ignore_errors=True)
     kafka_service.start(TEST_LAYOUT)
@@ -61,9 +69,9 @@ def kafka_layout(kafka_bootstrap: str) -> kafka_service.BrokerLayout:
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
-    """A real, empty cluster of three brokers that are also its three controllers."""
-    _require_stack()
+def kafka_cluster(ticket_contract: schema_registry.Registered) -> Iterator[kafka_service.KafkaCluster]:
+    """A real, empty cluster of three brokers that are also its three controllers (the ticket
+    contract registered, as for :func:`kafka_bootstrap`)."""
     kafka_service.stop(TEST_CLUSTER)
     shutil.rmtree(TEST_CLUSTER.root, ignore_errors=True)
     kafka_service.start(TEST_CLUSTER)

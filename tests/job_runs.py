@@ -8,6 +8,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ticket_etl.interval import Interval
@@ -69,3 +70,27 @@ def killed_at(args: JobArguments, point: str, folder: Path, deadline_s: float = 
     finally:
         os.killpg(job.pid, signal.SIGKILL)
         job.wait()
+
+
+def held_at(
+    args: JobArguments, point: str, folder: Path, while_held: Callable[[], None], timeout_s: float = 900
+) -> tuple[int, RunReport | None]:
+    """One spark-submit of the job that holds at the fault point ``point``; ``while_held()`` runs
+    there, then the job goes on. Its exit code and report."""
+    marker = folder / f"{point}.marker"
+    report = folder / "report.json"
+    env = {**os.environ, "TICKETS_FAULT_POINT": f"{point}:{marker}"}
+    command = submission(dataclasses.replace(args, report=str(report)).argv()).command()
+    job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert marker.exists(), f"the job did not reach the fault point {point} (exit code {job.poll()})"
+        while_held()
+        marker.unlink()
+        return job.wait(timeout=timeout_s), read_report(report)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()

@@ -73,7 +73,17 @@ def incident_wave(text: str) -> IncidentWave:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def schema_version(text: str) -> int:
+    """A committed version of the ticket schema; another is a usage error."""
+    from ticket_etl import schema
+
+    committed = list(schema.versions())
+    return _number(text, int, "an integer", lambda v: v in committed, f"one of {committed}")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from ticket_demo.generator import DEFAULT_SCHEMA_VERSION
+
     parser = argparse.ArgumentParser(
         prog="python -m ticket_demo.cli", description="Generate support tickets and produce them to Kafka."
     )
@@ -97,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT:SHARE",
         help="make SHARE (0..1] of the tickets incidents quoting TEXT, e.g. "
         "'paiement refusé par la banque:0.06' (default: none)",
+    )
+    common.add_argument(
+        "--schema-version",
+        type=schema_version,
+        default=DEFAULT_SCHEMA_VERSION,
+        help="version of the ticket schema to write (2 adds tags; default %(default)s)",
     )
     common.add_argument(
         "--timeout",
@@ -168,6 +184,7 @@ def run_batch(args: argparse.Namespace) -> int:
             progress=bar.update,
             read_timeout_s=args.timeout,
             incident_wave=args.incident_wave,
+            schema_version=args.schema_version,
         )
     print(
         f"{args.topic}: [{args.start.isoformat()}, {args.end.isoformat()}) generated={report.generated} "
@@ -200,9 +217,11 @@ def run_stream(args: argparse.Namespace) -> int:
                     now_ms = time.time_ns() // 1_000_000
                     created = [now_ms - (n - 1 - i) * 100 // n for i in range(n)]  # spread over the tick
                     batch = generate_stream_chunk(
-                        seed, sent, created, args.malformed_share, args.incident_wave
+                        seed, sent, created, args.malformed_share, args.incident_wave, args.schema_version
                     )
-                    sent += produce_records(producer, args.topic, batch.records())
+                    sent += produce_records(
+                        producer, args.topic, batch.records(), schema_version=args.schema_version
+                    )
                     bar.update(n)
                 time.sleep(STREAM_TICK_S)
         except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Realistic, deterministic support tickets (French and English) for one time interval.
 
-Every ticket matches ``include/schemas/ticket.v1.schema.json``: field names, field order and
-enum values are read from :mod:`ticket_etl.schema`; this module only adds the *weights* of
+Every ticket matches its version of the ticket schema (``include/schemas/ticket.v<N>.schema.json``,
+version 1 unless asked): field names, field order and enum values are read from :mod:`ticket_etl.schema`; this module only adds the *weights* of
 the enum values and the vocabulary (``vocabulary.yaml`` beside it), and fails loudly if they stop matching the schema.
 
 Determinism: ``(start, end, seed, count)`` fixes every ticket, ids included. Ids are
@@ -65,6 +65,12 @@ WAVE_PRIORITY_WEIGHTS = {"low": 0.02, "medium": 0.18, "high": 0.50, "critical": 
 WAVE_TEXT_MAX = 100  # characters: a wave subject stays within the schema's 200
 WAVE_EXAMPLE = "paiement refusé par la banque:0.06"
 _VOCABULARY_SEED = 20261128  # the pools are the same for every seed
+
+# Version 2 of the ticket schema adds optional ``tags``: a ticket of that version gets 1 to
+# MAX_TAGS of these (its own draws: the other fields are those of the same ticket in version 1).
+TAGS = ("vip", "enterprise", "new-client", "renewal", "mobile-app", "web-app", "api", "sla-4h", "eu", "beta")
+MAX_TAGS = 3
+DEFAULT_SCHEMA_VERSION = 1  # what the demo produces unless asked for another committed version
 
 MALFORMED_KINDS = ("not_json", "invalid_utf8", "missing_field", "wrong_type", "unknown_enum", "oversized")
 
@@ -490,6 +496,7 @@ class TicketBatch:
     timestamps_ms: list[int]
     malformed: dict[int, str] = field(default_factory=dict)  # index -> kind (MALFORMED_KINDS)
     wave_rows: list[int] = field(default_factory=list)  # indices of the incident wave's tickets
+    schema_version: int = DEFAULT_SCHEMA_VERSION  # the version of the ticket schema the values follow
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -506,8 +513,16 @@ class TicketBatch:
         return sum(map(len, self.values))
 
 
-def _value_template() -> str:
-    return "{" + ",".join(f"{json.dumps(name)}:%s" for name in schema.fields()) + "}"
+def _value_template(names: list[str]) -> str:
+    return "{" + ",".join(f"{json.dumps(name)}:%s" for name in names) + "}"
+
+
+def _tags(content_key: int, count: int) -> list[str]:
+    """JSON arrays of 1 to :data:`MAX_TAGS` distinct tags, from their own generator."""
+    rng = np.random.default_rng(content_key + 2)
+    sizes = rng.integers(1, MAX_TAGS + 1, size=count)
+    order = rng.random((count, len(TAGS))).argsort(axis=1)
+    return [json.dumps([TAGS[i] for i in order[row, :size]]) for row, size in enumerate(sizes.tolist())]
 
 
 def _columns(
@@ -556,7 +571,6 @@ def _columns(
         "description": [f'"{o}{b}{d}{c}"' for o, b, d, c in parts],
         "type": encoded(vocab.types)[kind].tolist(),
         "priority": encoded(enums["priority"])[priority].tolist(),
-        "schema_version": [json.dumps(schema.SCHEMA_VERSION)] * count,
     }
 
 
@@ -567,8 +581,10 @@ def _generate(
     timestamps_ms: np.ndarray,
     malformed_share: float,
     wave: _WaveRows | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> TicketBatch:
-    """Tickets created at ``timestamps_ms``; ``content_key`` seeds the content, ``id_keys`` the ids.
+    """Tickets created at ``timestamps_ms``, of ``schema_version``; ``content_key`` seeds the
+    content, ``id_keys`` the ids.
 
     The wave draws from its own generator: the other tickets and the malformed rows are those of
     the same batch without a wave.
@@ -582,12 +598,17 @@ def _generate(
         for row, wave_id in zip(wave.rows.tolist(), wave.ids, strict=True):
             ids[row] = wave_id
     columns = _columns(rng, count, ids, format_created_at(timestamps_ms), wave)
-    names = schema.fields()
+    columns["schema_version"] = [json.dumps(schema_version)] * count
+    if "tags" in schema.committed(schema_version).fields():
+        columns["tags"] = _tags(content_key, count)
+    names = schema.committed(schema_version).fields()
     if set(columns) != set(names):
         raise ValueError(f"generator columns {sorted(columns)} do not match the schema fields {names}")
-    template = _value_template()
+    template = _value_template(names)
     values = [(template % row).encode() for row in zip(*(columns[name] for name in names), strict=True)]
-    batch = TicketBatch([i.encode() for i in ids], values, timestamps_ms.tolist())
+    batch = TicketBatch(
+        [i.encode() for i in ids], values, timestamps_ms.tolist(), schema_version=schema_version
+    )
     if wave is not None:
         batch.wave_rows = wave.rows.tolist()
     inject_malformed(batch, malformed_share, rng)
@@ -601,11 +622,14 @@ def generate_batch(
     seed: int = 0,
     malformed_share: float = 0.0,
     incident_wave: IncidentWave | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> TicketBatch:
-    """``count`` tickets (default ``BATCH_SIZE``) created in ``[start, end)``, in creation order.
+    """``count`` tickets (default ``BATCH_SIZE``) created in ``[start, end)``, in creation order,
+    following ``schema_version`` of the ticket schema (version 2 adds ``tags``).
 
-    Deterministic in ``(start, end, seed, count, malformed_share, incident_wave)``; ids depend
-    only on ``(start, end, seed)`` and the index, and for the wave's tickets on its text too.
+    Deterministic in ``(start, end, seed, count, malformed_share, incident_wave, schema_version)``;
+    ids depend only on ``(start, end, seed)`` and the index, and for the wave's tickets on its
+    text too; a version 2 ticket is its version 1 twin with ``tags``.
     """
     count = config.batch_size() if count is None else count
     start_ms, end_ms = to_epoch_ms(start), to_epoch_ms(end)
@@ -617,7 +641,7 @@ def generate_batch(
     rng = np.random.default_rng(content_key + 1)
     timestamps = np.sort(rng.integers(start_ms, end_ms, size=count, dtype=np.int64))
     wave = _batch_wave(incident_wave, f"{seed}|{start_ms}|{end_ms}", count) if incident_wave else None
-    return _generate(content_key, (key_a, key_b), 0, timestamps, malformed_share, wave)
+    return _generate(content_key, (key_a, key_b), 0, timestamps, malformed_share, wave, schema_version)
 
 
 def generate_stream_chunk(
@@ -626,6 +650,7 @@ def generate_stream_chunk(
     timestamps_ms: list[int],
     malformed_share: float = 0.0,
     incident_wave: IncidentWave | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> TicketBatch:
     """Tickets ``first_index ..`` of the endless stream of ``seed``, created at ``timestamps_ms``.
 
@@ -643,6 +668,7 @@ def generate_stream_chunk(
         np.asarray(timestamps_ms, dtype=np.int64),
         malformed_share,
         wave,
+        schema_version,
     )
 
 

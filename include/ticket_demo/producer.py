@@ -1,7 +1,8 @@
 """Produce generated tickets to Kafka without losing or double-counting any.
 
 - Idempotent producer, ``acks=all``, lz4 batches; key = ticket_id, Kafka timestamp =
-  created_at, header ``schema_version``.
+  created_at, headers ``schema_version`` (the ticket schema's version) and ``schema_id`` (the
+  schema registry's id of that version, looked up once per registry and version).
 - Every delivery report is checked: one failure and :class:`ProduceError` is raised (with
   the count and the first error) and nothing is reported as sent. Delivery is bounded by
   ``message.timeout.ms`` (30 s), so a stopped broker fails the call in bounded time.
@@ -20,10 +21,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ticket_demo.generator import IncidentWave, Record, generate_batch
-from ticket_etl import config, schema
+from ticket_demo.generator import DEFAULT_SCHEMA_VERSION, IncidentWave, Record, generate_batch
+from ticket_etl import config, schema, schema_registry
 from ticket_etl.interval import to_epoch_ms
 
 if TYPE_CHECKING:
@@ -69,9 +71,21 @@ class ProduceReport:
     wave: int = 0  # incident-wave tickets among those sent
 
 
-def schema_headers() -> list[tuple[str, bytes]]:
-    """Headers every record carries."""
-    return [(schema.SCHEMA_VERSION_HEADER, str(schema.SCHEMA_VERSION).encode())]
+def schema_headers(version: int = DEFAULT_SCHEMA_VERSION) -> list[tuple[str, bytes]]:
+    """Headers every record of ``version`` carries: the version, and the schema registry's id of
+    it (``SCHEMA_REGISTRY_URL``; :class:`~ticket_etl.schema_registry.RegistryError` when the
+    registry does not answer or does not hold the version)."""
+    schema_id = _schema_id(config.schema_registry_url(), schema_registry.ticket_subject(), version)
+    return [
+        (schema.SCHEMA_VERSION_HEADER, str(version).encode()),
+        (schema_registry.SCHEMA_ID_HEADER, str(schema_id).encode()),
+    ]
+
+
+@cache
+def _schema_id(url: str, subject: str, version: int) -> int:
+    """A version's id in one registry never changes: asked once per process."""
+    return schema_registry.schema_id(version, url, subject)
 
 
 def producer_settings(delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS) -> dict[str, Any]:
@@ -106,8 +120,10 @@ def produce_records(
     records: Iterable[Record],
     progress: Callable[[int], None] | None = None,
     flush_timeout_s: float | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> int:
-    """Produce ``(key, value, timestamp_ms)`` records and wait for every delivery report.
+    """Produce ``(key, value, timestamp_ms)`` records of the ticket schema's ``schema_version``
+    and wait for every delivery report.
 
     Every report goes through one callback that records the failed ones. Returns the number
     delivered (all of them). Raises :class:`ProduceError` when any delivery fails or is
@@ -122,7 +138,7 @@ def produce_records(
         if error is not None:
             failures.append(error)
 
-    headers = schema_headers()
+    headers = schema_headers(schema_version)
     produce, poll = producer.produce, producer.poll
     total = reported = 0
     try:
@@ -252,8 +268,10 @@ def generate_and_produce(
     read_timeout_s: float = READ_TIMEOUT_S,
     landed: set[bytes] | frozenset[bytes] = frozenset(),
     incident_wave: IncidentWave | None = None,
+    schema_version: int = DEFAULT_SCHEMA_VERSION,
 ) -> ProduceReport:
-    """Generate the tickets of ``[start, end)`` and produce those not already in ``topic``.
+    """Generate the tickets of ``[start, end)`` (of ``schema_version``) and produce those not
+    already in ``topic``.
 
     ``bootstrap`` (default ``KAFKA_BROKER``) and ``client_config`` (e.g. a connection's
     security settings) are used to read the keys already present (each read step bounded by
@@ -262,7 +280,7 @@ def generate_and_produce(
     own, so a wave added to an hour already generated is sent). Raises :class:`ProduceError` if
     any delivery fails.
     """
-    batch = generate_batch(start, end, count, seed, malformed_share, incident_wave)
+    batch = generate_batch(start, end, count, seed, malformed_share, incident_wave, schema_version)
     present = existing_keys(
         bootstrap
         or (None if client_config and "bootstrap.servers" in client_config else config.kafka_broker()),
@@ -275,7 +293,9 @@ def generate_and_produce(
     present |= landed
     rows = [i for i, key in enumerate(batch.keys) if key not in present]
     records = [(batch.keys[i], batch.values[i], batch.timestamps_ms[i]) for i in rows]
-    sent = produce_records(producer, topic, records, progress) if records else 0
+    sent = (
+        produce_records(producer, topic, records, progress, schema_version=schema_version) if records else 0
+    )
     report = ProduceReport(
         generated=len(batch),
         already_present=len(batch) - len(rows),

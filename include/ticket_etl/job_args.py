@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from ticket_etl import config, topology
 from ticket_etl.interval import Interval
+from ticket_etl.schema_registry import ticket_subject
 
 # Kafka records per Spark task: bounds a task's memory whatever the size of the interval, and
 # splits a large Kafka partition so every core gets work.
@@ -31,6 +32,8 @@ class JobArguments:
     artifacts_root: str = field(default_factory=config.stats_dir)
     rules: Path = field(default_factory=config.routing_rules_path)
     rules_digest: str | None = None
+    schema_registry: str = field(default_factory=config.schema_registry_url)
+    schema_subject: str = field(default_factory=ticket_subject)
     top_n: int = DEFAULT_TOP_N
     baseline_hours: int = field(default_factory=config.keyword_baseline_hours)
     max_records_per_task: int = DEFAULT_MAX_RECORDS_PER_TASK
@@ -70,6 +73,7 @@ class JobArguments:
         args += ["--baseline-hours", str(self.baseline_hours)]
         if self.rules_digest is not None:
             args += ["--rules-digest", self.rules_digest]
+        args += ["--schema-registry", self.schema_registry, "--schema-subject", self.schema_subject]
         args += ["--max-records-per-task", str(self.max_records_per_task)]
         if self.max_records_per_batch is not None:
             args += ["--max-records-per-batch", str(self.max_records_per_batch)]
@@ -104,6 +108,8 @@ class JobArguments:
                 artifacts_root=config.artifacts_root(args.output),
                 rules=args.rules,
                 rules_digest=args.rules_digest,
+                schema_registry=args.schema_registry,
+                schema_subject=args.schema_subject,
                 top_n=args.top_n,
                 baseline_hours=args.baseline_hours,
                 max_records_per_task=args.max_records_per_task,
@@ -156,6 +162,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rules", type=Path, default=config.routing_rules_path(), help="routing rules YAML")
     parser.add_argument("--rules-digest", help="SHA-256 the rules file must have (the one the run checked)")
+    parser.add_argument(
+        "--schema-registry",
+        default=config.schema_registry_url(),
+        help="the schema registry the versions of the ticket schema are read from, once (SCHEMA_REGISTRY_URL)",
+    )
+    parser.add_argument(
+        "--schema-subject",
+        default=ticket_subject(),
+        help="the subject of the ticket schema (default: %(default)s)",
+    )
     parser.add_argument("--top-n", type=_int, default=DEFAULT_TOP_N, help="keywords kept per scope")
     parser.add_argument(
         "--baseline-hours",

@@ -87,7 +87,8 @@ class Summary(TypedDict, total=False):
     run: dict[str, str]
     rules_version: str
     rules_digest: str
-    schema_version: int
+    schemas: dict[str, Any]  # the registry snapshot the run checked records with (schema_registry.Snapshot)
+    tickets_by_schema_version: dict[str, int]  # enriched tickets per version they were checked against
     totals: Totals
     reconciliation: dict[str, Any]
     share_high_or_critical: float

@@ -156,11 +156,17 @@ def incident_wave(value: str | None) -> IncidentWave | None:
 
 
 def generate(
-    interval: Interval, count: int, seed: int, malformed_share: float, wave: str | None = ""
+    interval: Interval,
+    count: int,
+    seed: int,
+    malformed_share: float,
+    wave: str | None = "",
+    schema_version: int = 1,
 ) -> dict[str, int]:
-    """Produce the interval's demo tickets (those already in the topic, or already landed, are
-    skipped: re-generating an hour sends nothing twice, whatever Kafka still holds), with the
-    incident wave ``wave`` (``TEXT:SHARE``, see :func:`incident_wave`) if one is given."""
+    """Produce the interval's demo tickets of ``schema_version`` (those already in the topic, or
+    already landed, are skipped: re-generating an hour sends nothing twice, whatever Kafka still
+    holds), with the incident wave ``wave`` (``TEXT:SHARE``, see :func:`incident_wave`) if one is
+    given."""
     from ticket_airflow.hooks import TicketProducerHook
     from ticket_demo.producer import generate_and_produce
     from ticket_etl.artifacts import landed_keys
@@ -178,6 +184,7 @@ def generate(
         bootstrap=kafka_bootstrap(),
         landed=landed_keys(config.stats_dir(), topic, interval),
         incident_wave=parsed_wave,
+        schema_version=schema_version,
     )
     log.info("generation report: %s", report)
     keys = ("generated", "already_present", "sent", "failed", "malformed", "wave")

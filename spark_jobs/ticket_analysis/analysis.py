@@ -73,7 +73,7 @@ def rejected_columns() -> list[Column]:
         *map(F.col, ("key", "value", "headers")),
         F.col("partition").alias("source_partition"),
         F.col("offset").alias("source_offset"),
-        *map(F.col, ("kafka_timestamp", "reject_reason", *RUN_COLUMNS)),
+        *map(F.col, ("kafka_timestamp", "reject_reason", "checked_schema_version", *RUN_COLUMNS)),
     ]
 
 
@@ -125,7 +125,8 @@ def checked_columns() -> list[Column]:
     rejected = F.col("reject_reason").isNotNull()
     return [
         *[F.when(rejected, F.col(name)).alias(name) for name in ("key", "value", "headers")],
-        *map(F.col, ("partition", "offset", "kafka_timestamp", "reject_reason", *schema.fields())),
+        *map(F.col, ("partition", "offset", "kafka_timestamp", "reject_reason", "checked_schema_version")),
+        *map(F.col, schema.fields()),
     ]
 
 
@@ -182,7 +183,7 @@ def analyze_hour(
     The checked records are kept for the rest of the run: in memory for an hour of at most
     :data:`IN_MEMORY_MAX_RECORDS` (no scratch files to write and list), else in a scratch Parquet
     dataset (memory bounded whatever the volume)."""
-    checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH))
+    checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH), config.contract)
     fault_point("analysis")
     with step("find duplicates and updates"):
         versions = published_versions(spark, store, config)
@@ -244,10 +245,13 @@ def _write_routing_changes(
     return rerouting.moves(rerouting.of_run(spark.read.parquet(target), config.run_id))
 
 
-def _checked(spark: SparkSession, records: DataFrame, read: int, scratch: str) -> DataFrame:
-    """The records with their reject reason and typed fields, computed once (see
+def _checked(
+    spark: SparkSession, records: DataFrame, read: int, scratch: str, contract: validation.Contract
+) -> DataFrame:
+    """The records with their reject reason, checked version and typed fields, computed once (see
     :func:`analyze_hour`)."""
-    checked = records.transform(validation.with_reject_reason).select(*checked_columns())
+    checked = records.transform(lambda frame: validation.with_reject_reason(frame, contract))
+    checked = checked.select(*checked_columns())
     if read <= IN_MEMORY_MAX_RECORDS:
         return checked.persist(StorageLevel.MEMORY_AND_DISK)
     with step("validate the hour"):
@@ -361,6 +365,7 @@ def _write_statistics(
         "by_type": by_type,
         "by_team": by_team,
         "by_rule": statistics.tickets_by_rule(counts),
+        "tickets_by_schema_version": statistics.tickets_by_schema_version(counts),
         "sla": statistics.sla_pressure(counts, config.interval.end),
         **terms,
     }
@@ -407,6 +412,7 @@ def _summary(
         run_id=config.run_id,
         rules_version=config.rules.version,
         rules_digest=config.rules.digest,
+        schemas=config.schemas.as_dict(),
         counts=counts,
         rejected_by_reason={row["reject_reason"]: row["count"] for row in reasons},
         published=published,

@@ -56,9 +56,11 @@ def team_records(enriched: DataFrame) -> DataFrame:
 
 
 def dead_letter_records(rejected: DataFrame, source_topic: str, dead_letter_topic: str) -> DataFrame:
-    """Original key, bytes and headers, plus headers naming the reason and the source position."""
+    """Original key, bytes and headers, plus headers naming the reason, the version of the ticket
+    schema the record was checked against (none for an unknown schema id) and the source position."""
     extra = F.array(
         header("dlq_reason", F.col("reject_reason")),
+        header("dlq_schema_version", F.col("checked_schema_version")),
         header("source_topic", F.lit(source_topic)),
         header("source_partition", F.col("source_partition")),
         header("source_offset", F.col("source_offset")),

@@ -23,20 +23,22 @@ SHARE_QUANTUM = Decimal("0.000001")
 
 
 def ticket_counts(tickets: DataFrame) -> DataFrame:
-    """Tickets per (type, support_team, priority, routing_rule_id, sla_due_hour): every count of
-    the statistics, in one scan. ``sla_due_hour``: the hour in which the ticket's SLA falls due."""
+    """Tickets per (type, support_team, priority, routing_rule_id, schema_version, sla_due_hour):
+    every count of the statistics, in one scan. ``sla_due_hour``: the hour in which the ticket's
+    SLA falls due."""
     return tickets.groupBy(
         "type",
         "support_team",
         "priority",
         "routing_rule_id",
+        "schema_version",
         F.date_trunc("hour", "sla_due_at").alias("sla_due_hour"),
     ).agg(F.count(F.lit(1)).alias("tickets"))
 
 
 def count_table(tickets: DataFrame) -> list[dict[str, Any]]:
     """:func:`ticket_counts`, collected. Bounded whatever the volume: types x teams x priorities x
-    rules x 2 due hours at most (an hour's tickets of one priority fall due within two clock
+    rules x schema versions x 2 due hours at most (an hour's tickets of one priority fall due within two clock
     hours), so the statistics are computed on the driver from one scan, without a Spark job each."""
     return [row.asDict() for row in ticket_counts(tickets).collect()]
 
@@ -47,6 +49,14 @@ def tickets_by_rule(counts: list[dict[str, Any]]) -> dict[str, int]:
     for row in counts:
         by_rule[row["routing_rule_id"]] += row["tickets"]
     return dict(sorted(by_rule.items()))
+
+
+def tickets_by_schema_version(counts: list[dict[str, Any]]) -> dict[str, int]:
+    """Tickets of each version of the ticket schema (the version a ticket says it follows)."""
+    by_version: dict[str, int] = defaultdict(int)
+    for row in counts:
+        by_version[str(row["schema_version"])] += row["tickets"]
+    return dict(sorted(by_version.items()))
 
 
 def sla_pressure(counts: list[dict[str, Any]], interval_end: datetime) -> dict[str, Any]:

@@ -1,20 +1,23 @@
-"""Parse each record against the ticket schema, name why an invalid one is rejected, and find
-the duplicates among the valid ones.
+"""Parse each record against the version of the ticket schema it names, name why an invalid one
+is rejected, and find the duplicates among the valid ones.
 
-Every check is derived from the one JSON Schema (``ticket_etl.schema``). A rejected record
-keeps its original bytes and headers and gets the first failing reason, in this order:
-invalid_utf8, not_json, not_an_object, unknown_field:<names>, missing_field:<f>, wrong_type:<f>,
-unknown_value:<f>, empty:<f>, too_long:<f>, invalid_timestamp:created_at,
-unsupported_schema_version.
+Every check is derived from the versions of the JSON Schema the schema registry holds
+(:class:`Contract`, read once per run; ``ticket_etl.schema``). A record names its version by its
+``schema_id`` header (the registry's id), else by its ``schema_version`` field; one that names
+neither a registered version is checked against the newest. A rejected record keeps its
+original bytes and headers, the version it was checked against (``checked_schema_version``) and
+gets the first failing reason, in this order: invalid_utf8, unknown_schema_id:<id>, not_json,
+not_an_object, unknown_field:<names>, missing_field:<f>, wrong_type:<f>, unknown_value:<f>,
+empty:<f>, too_long:<f>, too_many:<f>, invalid_timestamp:created_at, unsupported_schema_version.
 
 Two paths, one verdict:
 
 - fast path: a text that starts as the canonical form does (:func:`canonical_prefix`) is parsed
-  with ``from_json`` (the schema's types); the others skip it. A record whose parsed
-  ticket written back with ``to_json`` is exactly its own text (compact JSON, the schema's field
-  order, every field present with its JSON type, nothing else: what the ticket producer writes)
-  and whose values pass the value checks is a valid ticket. Nothing else can round-trip to the
-  same text, so this never accepts a record the exact path would reject.
+  with ``from_json`` (the types of every field of every version); the others skip it. A record
+  whose parsed ticket written back with ``to_json`` is exactly its own text (compact JSON, the
+  schema's field order, no field beyond the known ones: what the ticket producer writes) and
+  whose values pass the checks of its version is a valid ticket. Nothing else can round-trip to
+  the same text, so this never accepts a record the exact path would reject.
 - exact path, for every other record: parsed once as a VARIANT, each field looked up once; a
   valid ticket is recognised by its shape (field names and JSON types, one string comparison) and
   the same value checks, and the detailed per-field checks name the reason of a rejected one.
@@ -27,36 +30,120 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from ticket_analysis.landing import SOURCE_COLUMNS
 from ticket_etl import schema
+from ticket_etl.schema_registry import SCHEMA_ID_HEADER, Snapshot
 
 POSITION = ("partition", "offset")
 DEDUP_ORDER = ("kafka_timestamp", *POSITION)
-VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT"}
-SPARK_TYPES = {"string": "string", "integer": "bigint"}
+VARIANT_TYPES = {
+    schema.STRING: ("STRING",),
+    schema.INTEGER: ("BIGINT",),
+    schema.STRING_ARRAY: ("ARRAY<STRING>", "ARRAY<VOID>"),
+}
+SPARK_TYPES = {schema.STRING: "string", schema.INTEGER: "bigint", schema.STRING_ARRAY: "array<string>"}
+VERSION_FIELD = "schema_version"
+
+
+class ContractError(ValueError):
+    """A registered version the job cannot check or publish."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The versions of the ticket schema one run checks records against (the registry's,
+    snapshotted when the run starts): ``schemas`` by version number, ``ids`` the registry id of
+    each version. Their fields are the committed ones (``schema.fields()``: the columns the job
+    publishes), with the same types."""
+
+    schemas: dict[int, schema.TicketSchema]
+    ids: dict[int, int]
+
+    def __post_init__(self) -> None:
+        if not self.schemas:
+            raise ContractError("the schema registry holds no version of the ticket schema")
+        known = schema.union_types([schema.committed(version) for version in schema.versions()])
+        for version, ticket_schema in self.schemas.items():
+            for name, kind in ticket_schema.field_types().items():
+                if known.get(name) != kind:
+                    raise ContractError(
+                        f"version {version} of the ticket schema in the registry has field {name!r} ({kind}), "
+                        "which no committed schema file declares so: deploy its ticket.v<N>.schema.json first"
+                    )
+
+    @classmethod
+    def of_snapshot(cls, snapshot: Snapshot) -> Contract:
+        """The contract of a registry snapshot (:class:`ContractError` for a version it cannot check)."""
+        try:
+            schemas = {entry.version: entry.ticket_schema for entry in snapshot.versions}
+        except (schema.UnsupportedSchema, ValueError, KeyError) as error:
+            raise ContractError(f"a version of {snapshot.subject} cannot be checked: {error}") from None
+        return cls(schemas, {entry.id: entry.version for entry in snapshot.versions})
+
+    @cached_property
+    def types(self) -> dict[str, str]:
+        """Every field of every version (the committed order) and its type."""
+        return schema.union_types([schema.committed(version) for version in schema.versions()])
+
+    @property
+    def newest(self) -> int:
+        return max(self.schemas)
 
 
 def _reason(condition: Column, reason: str | Column) -> Column:
     return F.when(condition, reason if isinstance(reason, Column) else F.lit(reason))
 
 
-def expected_shape() -> Column:
-    """``schema_of_variant`` of a valid ticket: every field present, with its JSON type (constant)."""
-    example = {
-        name: "x" if kind == "string" else schema.SCHEMA_VERSION
-        for name, kind in schema.field_types().items()
-    }
+def _by_version(
+    version: Column, contract: Contract, build: Callable[[schema.TicketSchema], Column]
+) -> Column:
+    """``build(v)`` of the version ``version`` names (one CASE over the contract's versions)."""
+    versions = sorted(contract.schemas)
+    if len(versions) == 1:
+        return build(contract.schemas[versions[0]])
+    expression = F.when(version == versions[0], build(contract.schemas[versions[0]]))
+    for number in versions[1:]:
+        expression = expression.when(version == number, build(contract.schemas[number]))
+    return expression
+
+
+def header_id() -> Column:
+    """The text of the record's ``schema_id`` header, null without one."""
+    named = F.filter(F.coalesce("headers", F.array()), lambda h: h["key"] == SCHEMA_ID_HEADER)
+    return F.try_element_at(named, F.lit(1))["value"].cast("string")
+
+
+def named_version(contract: Contract, body_version: Column) -> Column:
+    """The version a record is checked against: the one its ``schema_id`` header names (null
+    for an id the registry does not hold), else the one its ``schema_version`` field names if
+    registered, else the newest."""
+    by_id = F.create_map(*[F.lit(part) for pair in contract.ids.items() for part in (str(pair[0]), pair[1])])
+    registered = F.coalesce(body_version.isin(*contract.schemas), F.lit(False))
+    return (
+        F.when(F.col("_header_id").isNotNull(), F.try_element_at(by_id, F.col("_header_id")))
+        .when(registered, body_version)
+        .otherwise(F.lit(contract.newest))
+    )
+
+
+def expected_shape(ticket_schema: schema.TicketSchema) -> Column:
+    """``schema_of_variant`` of a valid ticket of ``ticket_schema`` holding every field (constant)."""
+    examples = {schema.STRING: "x", schema.INTEGER: ticket_schema.version, schema.STRING_ARRAY: ["x"]}
+    example = {name: examples[kind] for name, kind in ticket_schema.field_types().items()}
     return F.schema_of_variant(F.parse_json(F.lit(json.dumps(example))))
 
 
-def _parsed(records: DataFrame) -> DataFrame:
-    """The record's text (null when not UTF-8), whether it is a valid ticket in canonical form
-    (``_fast``), and for every other record its document (null when not JSON) and shape (field
-    names and JSON types); then every schema field, typed, from whichever path parsed it.
+def _parsed(records: DataFrame, contract: Contract) -> DataFrame:
+    """The record's text (null when not UTF-8), the version it names, whether it is a valid
+    ticket in canonical form (``_fast``), and for every other record its document (null when not
+    JSON) and shape (field names and JSON types); then every field, typed, from whichever path
+    parsed it.
 
     Each step is its own projection and is referenced several times by the next, so Spark computes
     it once per record instead of inlining it into every use (it does not collapse projections
@@ -65,13 +152,14 @@ def _parsed(records: DataFrame) -> DataFrame:
     text = F.when(F.is_valid_utf8("value"), F.col("value").cast("string"))
     # Only a text that starts as the canonical form does can be canonical: others skip from_json.
     ticket = F.when(
-        F.col("_text").startswith(canonical_prefix()), F.from_json("_text", schema.spark_schema())
+        F.col("_text").startswith(canonical_prefix(contract)),
+        F.from_json("_text", schema.spark_schema_of(contract.types)),
     )
-    with_ticket = records.select(*SOURCE_COLUMNS, text.alias("_text")).withColumn("_ticket", ticket)
-    with_doc = with_ticket.withColumn("_fast", fast_path_valid()).withColumn(
+    with_ticket = records.select(*SOURCE_COLUMNS, text.alias("_text"), header_id().alias("_header_id"))
+    with_ticket = with_ticket.withColumn("_ticket", ticket)
+    with_doc = with_ticket.withColumn("_fast", fast_path_valid(contract)).withColumn(
         "_doc", F.when(~F.col("_fast"), F.try_parse_json("_text"))
     )
-    kinds = schema.field_types()
     typed = with_doc.select(
         "*",
         F.schema_of_variant("_doc").alias("_shape"),
@@ -79,40 +167,43 @@ def _parsed(records: DataFrame) -> DataFrame:
             F.when(F.col("_fast"), F.col("_ticket")[name])
             .otherwise(F.try_variant_get("_doc", f"$.{name}", SPARK_TYPES[kind]))
             .alias(name)
-            for name, kind in kinds.items()
+            for name, kind in contract.types.items()
         ],
     )
-    return typed.withColumn("_kinds", _field_kinds())
+    return typed.withColumn("_kinds", _field_kinds(contract)).withColumn(
+        "_version", named_version(contract, F.col(VERSION_FIELD))
+    )
 
 
-def _field_kinds() -> Column:
-    """For a document of the exact path whose shape is not the expected one: the JSON type of
-    every schema field, in schema order (``VOID`` when absent or null), to name what is wrong;
-    else null (and so are the structure checks that use it)."""
+def _field_kinds(contract: Contract) -> Column:
+    """For a document of the exact path whose shape is not that of a whole ticket of some
+    version: the JSON type of every known field, in order (``VOID`` when absent or null), to name
+    what is wrong; else null (and so are the structure checks that use it)."""
     kinds = F.array(
         *[
             F.coalesce(F.schema_of_variant(F.variant_get("_doc", f"$.{name}", "variant")), F.lit("VOID"))
-            for name in schema.fields()
+            for name in contract.types
         ]
     )
-    return F.when(F.col("_shape") != expected_shape(), kinds)
+    whole = [expected_shape(ticket_schema) for ticket_schema in contract.schemas.values()]
+    return F.when(~F.col("_fast") & ~F.coalesce(F.col("_shape").isin(*whole), F.lit(False)), kinds)
 
 
-def canonical_prefix() -> str:
-    """How a ticket in canonical form starts: ``{"<first schema field>":`` and, for a string
+def canonical_prefix(contract: Contract) -> str:
+    """How a ticket in canonical form starts: ``{"<first field>":`` and, for a string
     field, the opening quote of its value (a producer that writes ``": "`` never matches)."""
-    first = schema.fields()[0]
-    return "{" + json.dumps(first) + ":" + ('"' if schema.field_types()[first] == "string" else "")
+    first, kind = next(iter(contract.types.items()))
+    return "{" + json.dumps(first) + ":" + ('"' if kind == schema.STRING else "")
 
 
 def canonical() -> Column:
     """True when the ``from_json`` ticket ``_ticket``, written back as JSON, is exactly the text
-    ``_text``: compact JSON with every schema field, in the schema's order, with its JSON type, and
-    no other field (``to_json`` omits null fields and writes strings and integers canonically)."""
+    ``_text``: compact JSON with known fields only, in the schema's order, with their JSON types
+    (``to_json`` omits null fields and writes strings, integers and arrays canonically)."""
     return F.coalesce(F.to_json("_ticket") == F.col("_text"), F.lit(False))
 
 
-def _passes(well_formed: Column, value_checks: list[tuple[Column, str]]) -> Column:
+def _passes(well_formed: Column, value_checks: list[tuple[Column, str | Column]]) -> Column:
     """True when the document is ``well_formed`` and no value check fails (false, never null)."""
     valid = well_formed
     for failing, _ in value_checks:
@@ -120,84 +211,123 @@ def _passes(well_formed: Column, value_checks: list[tuple[Column, str]]) -> Colu
     return F.coalesce(valid, F.lit(False))
 
 
-def fast_path_valid() -> Column:
-    """A valid ticket recognised without the exact path: canonical and every value check passes."""
-    return _passes(canonical(), _value_checks(lambda name: F.col("_ticket")[name]))
+def fast_path_valid(contract: Contract) -> Column:
+    """A valid ticket recognised without the exact path: canonical, it names a registered
+    version, holds only that version's fields and passes its value checks."""
+    version = named_version(contract, F.col("_ticket")[VERSION_FIELD])
+
+    def valid(ticket_schema: schema.TicketSchema) -> Column:
+        absent = [
+            (F.col("_ticket")[name].isNotNull(), "")
+            for name in contract.types
+            if name not in ticket_schema.properties
+        ]
+        checks = _value_checks(ticket_schema, lambda name: F.col("_ticket")[name])
+        return _passes(canonical(), absent + checks)
+
+    return F.coalesce(_by_version(version, contract, valid), F.lit(False))
 
 
-def _structure_checks() -> list[Column]:
-    """The reasons of a document that is not an object with the schema's fields and JSON types.
-
-    The field types come from ``_kinds``, looked up once per misshapen document, rather than
-    five lookups per field inlined here (less work, and less generated code; the stage is still
-    over the JIT compiler's default method size, see ``spark.executor.extraJavaOptions``)."""
-    known = F.array(*[F.lit(name) for name in schema.fields()])
+def _structure_checks(ticket_schema: schema.TicketSchema, contract: Contract) -> list[Column]:
+    """The reasons of a document that is not an object with ``ticket_schema``'s fields and JSON
+    types. The field types come from ``_kinds``, looked up once per document."""
+    known = F.array(*[F.lit(name) for name in ticket_schema.fields()])
     unknown = F.array_join(F.array_except(F.json_object_keys(F.col("_text")), known), ",")
     checks = [
-        _reason(F.col("_text").isNull(), "invalid_utf8"),
         _reason(F.col("_shape").isNull(), "not_json"),
         _reason(~F.col("_shape").startswith("OBJECT"), "not_an_object"),
         F.concat(F.lit("unknown_field:"), F.nullif(unknown, F.lit(""))),
     ]
-    required = set(schema.required_fields())
-    for index, (name, kind) in enumerate(schema.field_types().items()):
-        kind_name = F.col("_kinds")[index]
+    required = set(ticket_schema.required_fields())
+    positions = {name: index for index, name in enumerate(contract.types)}
+    for name, kind in ticket_schema.field_types().items():
+        kind_name = F.col("_kinds")[positions[name]]
         if name in required:
             checks.append(_reason(kind_name == "VOID", f"missing_field:{name}"))
-        checks.append(_reason(~kind_name.isin("VOID", VARIANT_TYPES[kind]), f"wrong_type:{name}"))
+        checks.append(_reason(~kind_name.isin("VOID", *VARIANT_TYPES[kind]), f"wrong_type:{name}"))
     return checks
 
 
-def _value_checks(field: Callable[[str], Column] = F.col) -> list[tuple[Column, str]]:
-    """(failing condition, reason) for the values of a well-shaped document; ``field(name)`` is
-    the typed value of a schema field."""
-    checks = [
-        (~field(name).isin(*allowed), f"unknown_value:{name}") for name, allowed in schema.enums().items()
-    ]
-    checks += [
-        (F.char_length(field(name)) < minimum, f"empty:{name}")
-        for name, minimum in schema.min_lengths().items()
-    ]
-    checks += [
-        (F.char_length(field(name)) > maximum, f"too_long:{name}")
-        for name, maximum in schema.max_lengths().items()
-    ]
+def _value_checks(
+    ticket_schema: schema.TicketSchema, field: Callable[[str], Column] = F.col
+) -> list[tuple[Column, str]]:
+    """(failing condition, reason) for the values of a well-shaped document of ``ticket_schema``;
+    ``field(name)`` is the typed value of a field. An optional field that is absent passes."""
+    required = set(ticket_schema.required_fields())
+    checks: list[tuple[Column, str]] = []
+
+    def check(name: str, failing: Column, reason: str) -> None:
+        checks.append((failing if name in required else F.coalesce(failing, F.lit(False)), reason))
+
+    for name, allowed in ticket_schema.enums().items():
+        if name != VERSION_FIELD:
+            check(name, ~field(name).isin(*allowed), f"unknown_value:{name}")
+    for name, minimum in ticket_schema.min_lengths().items():
+        check(name, F.char_length(field(name)) < minimum, f"empty:{name}")
+    for name, maximum in ticket_schema.max_lengths().items():
+        check(name, F.char_length(field(name)) > maximum, f"too_long:{name}")
+    for name, (shortest, longest) in ticket_schema.item_lengths().items():
+        if shortest is not None:
+            check(name, _any_item(field(name), lambda length, n=shortest: length < n), f"empty:{name}")
+        if longest is not None:
+            check(name, _any_item(field(name), lambda length, n=longest: length > n), f"too_long:{name}")
+    for name, maximum in ticket_schema.max_items().items():
+        check(name, F.size(field(name)) > maximum, f"too_many:{name}")
     created_at = field("created_at")
     bad_time = (
-        ~created_at.rlike(schema.created_at_pattern())
+        ~created_at.rlike(ticket_schema.created_at_pattern())
         | F.try_to_timestamp(created_at, F.lit(schema.CREATED_AT_SPARK_FORMAT)).isNull()
     )
-    checks.append((bad_time, "invalid_timestamp:created_at"))
-    checks.append((field("schema_version") != F.lit(schema.SCHEMA_VERSION), "unsupported_schema_version"))
+    check("created_at", bad_time, "invalid_timestamp:created_at")
+    versions = ticket_schema.enums().get(VERSION_FIELD, [])
+    check(VERSION_FIELD, ~field(VERSION_FIELD).isin(*versions), "unsupported_schema_version")
     return checks
 
 
-def reject_reason() -> Column:
+def _any_item(items: Column, failing: Callable[[Column], Column]) -> Column:
+    """Whether ``failing(char_length(item))`` holds for an item of the array ``items``."""
+    return F.exists(items, lambda item: failing(F.char_length(item)))
+
+
+def reject_reason(contract: Contract) -> Column:
     """Null for a valid ticket, else the first failing reason.
 
     A record of the fast path is valid. On the exact path, a document whose shape is exactly the
-    expected one and whose values pass is valid; the per-field structure checks run only for the
-    (rare) records that fail it.
+    expected one of its version and whose values pass is valid; the per-field structure checks
+    run only for the records that fail it.
     """
-    value_checks = _value_checks()
-    valid = _passes(F.col("_shape") == expected_shape(), value_checks)
-    detailed = F.coalesce(
-        *_structure_checks(), *[_reason(failing, reason) for failing, reason in value_checks]
+    unknown_id = F.col("_header_id").isNotNull() & F.col("_version").isNull()
+
+    def verdict(ticket_schema: schema.TicketSchema) -> Column:
+        value_checks = _value_checks(ticket_schema)
+        valid = _passes(F.col("_shape") == expected_shape(ticket_schema), value_checks)
+        detailed = F.coalesce(
+            *_structure_checks(ticket_schema, contract),
+            *[_reason(failing, reason) for failing, reason in value_checks],
+        )
+        return F.when(~valid, detailed)
+
+    return F.when(F.col("_text").isNull(), F.lit("invalid_utf8")).when(
+        ~F.col("_fast"),
+        F.when(unknown_id, F.concat(F.lit("unknown_schema_id:"), F.col("_header_id"))).otherwise(
+            _by_version(F.col("_version"), contract, verdict)
+        ),
     )
-    return F.when(~F.col("_fast") & ~valid, detailed)
 
 
-def with_reject_reason(records: DataFrame) -> DataFrame:
-    """Add ``reject_reason`` (null when the record is a valid ticket) and the typed ticket fields."""
-    return records.transform(_parsed).select(
+def with_reject_reason(records: DataFrame, contract: Contract) -> DataFrame:
+    """Add ``reject_reason`` (null when the record is a valid ticket), the version it was checked
+    against (``checked_schema_version``) and the typed fields of every version."""
+    return records.transform(lambda frame: _parsed(frame, contract)).select(
         "key",
         "value",
         "headers",
         "partition",
         "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        reject_reason().alias("reject_reason"),
-        *schema.fields(),
+        reject_reason(contract).alias("reject_reason"),
+        F.col("_version").alias("checked_schema_version"),
+        *contract.types,
     )
 
 

@@ -19,7 +19,7 @@ from ticket_demo.producer import (
     merged_settings,
     produce_records,
 )
-from ticket_etl import schema
+from ticket_etl import schema, schema_registry
 from ticket_etl.interval import to_epoch_ms
 from ticket_etl.kafka_io import consume_all
 
@@ -41,7 +41,11 @@ def test_interval_comes_back_with_keys_timestamps_and_headers(
     expected = {k: (v, ts) for k, v, ts in generate_batch(START, END, 3_000, seed=1).records()}
     received = list(consume_all(kafka_bootstrap, unique_topic))
     assert len(received) == 3_000
-    version = [(schema.SCHEMA_VERSION_HEADER, str(schema.SCHEMA_VERSION).encode())]
+    registry_id = schema_registry.schema_id(1)  # what the registry answers for version 1
+    version = [
+        (schema.SCHEMA_VERSION_HEADER, b"1"),
+        (schema_registry.SCHEMA_ID_HEADER, str(registry_id).encode()),
+    ]
     for message in received:
         value, timestamp_ms = expected[message.key()]
         assert message.value() == value

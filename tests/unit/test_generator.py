@@ -13,6 +13,7 @@ import yaml
 
 from ticket_demo.generator import (
     MALFORMED_KINDS,
+    TAGS,
     VOCABULARY_PATH,
     WAVE_TEXT_MAX,
     IncidentWave,
@@ -52,7 +53,21 @@ def test_ids_have_the_documented_shape() -> None:
 def test_every_ticket_matches_the_schema(big_batch: list[dict]) -> None:
     errors = [(t["ticket_id"], e) for t in big_batch for e in schema.validation_errors(t)]
     assert errors == []
-    assert all(list(t) == schema.fields() for t in big_batch[:100])
+    assert all(list(t) == schema.committed(1).fields() for t in big_batch[:100])
+
+
+def test_a_version_2_ticket_is_its_version_1_twin_with_tags() -> None:
+    """Asked for version 2, the generator writes ``tags`` (1 to 3 distinct known tags) last, and
+    every other field as in version 1: only the version and the tags differ."""
+    first = generate_batch(START, END, 500, seed=5).dicts()
+    second = generate_batch(START, END, 500, seed=5, schema_version=2).dicts()
+    assert [schema.validation_errors(t) for t in second] == [[]] * 500
+    assert all(list(t) == schema.committed(2).fields() for t in second)
+    for one, two in zip(first, second, strict=True):
+        tags = two.pop("tags")
+        assert 1 <= len(tags) <= 3 and len(set(tags)) == len(tags) and set(tags) <= set(TAGS)
+        assert two == {**one, "schema_version": 2}
+    assert schema.validation_errors({**first[0], "tags": ["vip"]}) != []  # not a field of version 1
 
 
 def test_created_at_inside_interval_and_equal_to_timestamp() -> None:

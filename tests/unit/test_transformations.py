@@ -14,6 +14,26 @@ from ticket_etl import keywords, schema
 from ticket_etl.config import ROUTING_RULES_PATH, STOPWORDS_PATH
 from ticket_etl.rules import RulesError, load_rules, parse_rules
 
+# The committed versions as a registry would hold them, under ids other than their numbers (a
+# record's header names the id, not the version).
+REGISTRY_IDS = {101: 1, 102: 2}
+CONTRACT = validation.Contract({v: schema.committed(v) for v in REGISTRY_IDS.values()}, REGISTRY_IDS)
+RECORDS_SCHEMA = (
+    "key binary, value binary, headers array<struct<key:string,value:binary>>, partition int, offset long, "
+    "timestamp timestamp"
+)
+
+
+def _checked(spark, values: list[bytes], schema_ids: list[str | None] | None = None):
+    """``values`` checked as records (offset = index), each with a ``schema_id`` header if given."""
+    ids = schema_ids or [None] * len(values)
+    rows = [
+        (b"k", v, None if i is None else [("schema_id", i.encode())], 0, n, datetime(2026, 11, 28, 4))
+        for n, (v, i) in enumerate(zip(values, ids, strict=True))
+    ]
+    records = spark.createDataFrame(rows, RECORDS_SCHEMA)
+    return records.transform(lambda frame: validation.with_reject_reason(frame, CONTRACT)).orderBy("offset")
+
 
 def _ticket(**overrides) -> dict:
     ticket = {
@@ -219,14 +239,8 @@ def test_sla_due_time_follows_priority(spark) -> None:
     assertDataFrameEqual(enriched.select("priority", "sla_due_at", "priority_level"), expected)
 
 
-def _reasons(spark, values: list[bytes]) -> list[str | None]:
-    records = spark.createDataFrame(
-        [(b"k", v, None, 0, i, datetime(2026, 11, 28, 4)) for i, v in enumerate(values)],
-        "key binary, value binary, headers array<struct<key:string,value:binary>>, partition int, offset long, "
-        "timestamp timestamp",
-    )
-    rows = records.transform(validation.with_reject_reason).orderBy("offset").collect()
-    return [row["reject_reason"] for row in rows]
+def _reasons(spark, values: list[bytes], schema_ids: list[str | None] | None = None) -> list[str | None]:
+    return [row["reject_reason"] for row in _checked(spark, values, schema_ids).collect()]
 
 
 def test_validation_names_the_reason(spark) -> None:
@@ -247,7 +261,7 @@ def test_validation_names_the_reason(spark) -> None:
         doc(description="x" * 5001),
         doc(subject=""),
         doc(created_at="2026-11-28 04:10:00"),
-        doc(schema_version=2),
+        doc(schema_version=3),
         doc(client_id=None),
     ]
     assert _reasons(spark, values) == [
@@ -304,7 +318,7 @@ def test_fast_and_exact_paths_give_the_same_rows(spark) -> None:
         _ticket(subject=""),
         _ticket(created_at="2026-11-28 04:10:00"),
         _ticket(created_at="2026-02-30T04:10:00.000Z"),
-        _ticket(schema_version=2),
+        _ticket(schema_version=3),
         _ticket(client_id=None),
         {**_ticket(), "extra": 1},
     ]
@@ -313,13 +327,7 @@ def test_fast_and_exact_paths_give_the_same_rows(spark) -> None:
     columns = ["offset", "reject_reason", *schema.fields()]
 
     def rows(values: list[bytes]) -> list[tuple]:
-        records = spark.createDataFrame(
-            [(b"k", v, None, 0, i, datetime(2026, 11, 28, 4)) for i, v in enumerate(values)],
-            "key binary, value binary, headers array<struct<key:string,value:binary>>, partition int, "
-            "offset long, timestamp timestamp",
-        )
-        checked = records.transform(validation.with_reject_reason).select(*columns).orderBy("offset")
-        return [tuple(row) for row in checked.collect()]
+        return [tuple(row) for row in _checked(spark, values).select(*columns).collect()]
 
     fast = rows(compact)
     assert fast == rows(spaced)
@@ -337,6 +345,39 @@ def test_fast_and_exact_paths_give_the_same_rows(spark) -> None:
         "unknown_field:extra",
     ]
     assert fast[1][columns.index("subject")] == "Écran noir après la mise à jour"
+
+
+def test_each_record_is_checked_against_the_version_its_header_names(spark) -> None:
+    """Issue 24, item 3: the ``schema_id`` header names the registry's id of the record's version;
+    ``tags`` is a field of version 2 only; an id the registry does not hold is quarantined with
+    its reason; without the header, the ``schema_version`` field names the version. Both paths
+    (canonical text and spaced text) give the same verdicts."""
+    tagged = _ticket(schema_version=2, tags=["vip", "mobile-app"])
+    cases = [
+        (tagged, "102", None, 2),
+        (_ticket(), "101", None, 1),
+        (_ticket(schema_version=2), "102", None, 2),  # tags are optional
+        (_ticket(), "102", None, 2),  # version 2 reads a version 1 ticket (BACKWARD)
+        (tagged, None, None, 2),  # no header: the field names the version
+        ({**_ticket(), "tags": ["vip"]}, "101", "unknown_field:tags", 1),
+        ({**_ticket(), "tags": ["vip"]}, None, "unknown_field:tags", 1),
+        (tagged, "101", "unknown_field:tags", 1),
+        (tagged, "999", "unknown_schema_id:999", None),
+        (tagged, "not-an-id", "unknown_schema_id:not-an-id", None),
+        (_ticket(schema_version=2, tags=[f"t{i}" for i in range(11)]), "102", "too_many:tags", 2),
+        (_ticket(schema_version=2, tags=["x" * 33]), "102", "too_long:tags", 2),
+        (_ticket(schema_version=2, tags=[""]), "102", "empty:tags", 2),
+        (_ticket(schema_version=2, tags="vip"), "102", "wrong_type:tags", 2),
+        (_ticket(schema_version=2, tags=[1]), "102", "wrong_type:tags", 2),
+        (_ticket(schema_version=2), "101", "unsupported_schema_version", 1),
+    ]
+    ids = [schema_id for _, schema_id, _, _ in cases]
+    for encode in (_compact, lambda t: json.dumps(t, ensure_ascii=False).encode()):
+        rows = _checked(spark, [encode(t) for t, *_ in cases], ids).collect()
+        found = [(row["reject_reason"], row["checked_schema_version"]) for row in rows]
+        assert found == [(reason, version) for _, _, reason, version in cases]
+    first = _checked(spark, [_compact(tagged)], ["102"]).first()
+    assert first["tags"] == ["vip", "mobile-app"] and first["schema_version"] == 2
 
 
 def test_unknown_type_is_quarantined_not_routed(spark) -> None:
@@ -416,15 +457,18 @@ def test_without_duplicates_drops_exactly_the_records_not_published(
     ]
 
 
-COUNTED = "type string, support_team string, priority string, routing_rule_id string, sla_due_at timestamp"
+COUNTED = (
+    "type string, support_team string, priority string, routing_rule_id string, schema_version long, "
+    "sla_due_at timestamp"
+)
 
 
 def _counted(spark, rows: list[tuple]):
     """Enriched tickets reduced to what the count table reads (due time: ``hours`` and 30 minutes
-    after 2026-11-28 00:00)."""
+    after 2026-11-28 00:00; schema version: the sixth item if any, else 1)."""
     day = datetime(2026, 11, 28)
     return spark.createDataFrame(
-        [(*row[:4], day + timedelta(hours=row[4], minutes=30)) for row in rows], COUNTED
+        [(*row[:4], (row[5:] or (1,))[0], day + timedelta(hours=row[4], minutes=30)) for row in rows], COUNTED
     )
 
 
@@ -437,7 +481,7 @@ def test_statistics_by_type_and_team_from_the_count_table(spark) -> None:
             ("incident", "incident", "high", "r-incident", 13),
             ("question", "support_general", "low", "r-question", 76),
             ("billing", "support_general", "medium", "default", 28),
-            ("billing", "support_general", "high", "default", 12),
+            ("billing", "support_general", "high", "default", 12, 2),
         ],
     )
     counts = statistics.count_table(tickets)
@@ -465,6 +509,7 @@ def test_statistics_by_type_and_team_from_the_count_table(spark) -> None:
     assert by_team["produit"]["team_topic"] == "tickets_equipe_produit"
     assert by_team["support_general"]["high_or_critical_count"] == 1
     assert statistics.tickets_by_rule(counts) == {"default": 2, "r-incident": 3, "r-question": 1}
+    assert statistics.tickets_by_schema_version(counts) == {"1": 5, "2": 1}
 
 
 def test_sla_pressure_counts_overdue_tickets_and_due_hours(spark) -> None:
