@@ -53,17 +53,28 @@ def test_an_optional_field_is_compatible_and_a_type_change_is_not(topic: str) ->
 def test_a_breaking_version_is_refused_with_one_line_naming_the_file(
     topic: str, tmp_path: Path, monkeypatch
 ) -> None:
-    """A committed v2 that changes a field's type: the registry refuses it (409), and the error
-    names the file, the subject and the registry's diff; it is a refusal, not an outage."""
-    breaking = tmp_path / "ticket.v2.schema.json"
-    breaking.write_text(_changed(priority={"type": "integer"}))
-    monkeypatch.setattr(schema, "versions", lambda: {1: schema.SCHEMA_PATH, 2: breaking})
-    with pytest.raises(RegistryError) as refused:
-        register_contract(topic=topic)
-    message = str(refused.value)
-    assert refused.value.refused and "\n" not in message
-    assert message.startswith(f"ticket.v2.schema.json refused for {topic}-value")
-    assert "/properties/priority" in message
+    """A v3 after the committed versions that changes a field's type, then one that removes a
+    required field: the registry refuses each (409), and the error names the file, the subject
+    and the registry's diff; it is a refusal, not an outage. v1 and v2 stay registered."""
+    committed = schema.versions()
+    removed = json.loads(_changed())
+    removed["required"].remove("client_id")
+    del removed["properties"]["client_id"]
+    for change, where in (
+        (_changed(priority={"type": "integer"}), "/properties/priority"),
+        (json.dumps(removed), "/propertySchemasRemoved"),
+    ):
+        breaking = tmp_path / "ticket.v3.schema.json"
+        breaking.write_text(change)
+        monkeypatch.setattr(schema, "versions", lambda path=breaking: {**committed, 3: path})
+        with pytest.raises(RegistryError) as refused:
+            register_contract(topic=topic)
+        message = str(refused.value)
+        assert refused.value.refused and "\n" not in message
+        assert message.startswith(f"ticket.v3.schema.json refused for {topic}-value")
+        assert where in message
+    monkeypatch.setattr(schema, "versions", lambda: committed)
+    assert set(register_contract(topic=topic).ids) == {1, 2}
 
 
 def test_an_unreachable_registry_is_named() -> None:

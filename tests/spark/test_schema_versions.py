@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from confluent_kafka.admin import AdminClient
 from job_runs import held_at, zone_args
 
 from ticket_demo.generator import generate_batch
@@ -24,6 +25,8 @@ from ticket_etl import artifacts, schema_registry
 from ticket_etl.interval import Interval, to_epoch_ms
 from ticket_etl.job_contract import ExitCode
 from ticket_etl.kafka_io import consume_all, create_topic
+from ticket_etl.topics import ensure_topics
+from ticket_etl.topology import TEAM_TOPICS, topic_specs
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +58,8 @@ def mixed_hour(kafka_bootstrap: str, tmp_path_factory) -> dict:
     source = f"tickets_versions_{uuid.uuid4().hex[:8]}"
     create_topic(kafka_bootstrap, source, partitions=3)
     create_topic(kafka_bootstrap, f"{source}_dlq", partitions=1)
+    team_topics = tuple(spec for spec in topic_specs() if spec.name in TEAM_TOPICS)
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), team_topics)
     first = generate_batch(HOUR.start, HOUR.end, V1, seed=31)
     second = generate_batch(HOUR.start, HOUR.end, V2, seed=32, schema_version=2)
     producer = build_producer(kafka_bootstrap)
