@@ -121,7 +121,7 @@ lint: $(VENV)/.dev-installed  ## ruff check and format check, and dead code (vul
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/vulture
 
-bench: $(VENV)/.dev-installed .platform/jars/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
+bench: $(VENV)/.dev-installed .platform/jars/.fetched .platform/registry-dist/.fetched spark-cds  ## benchmarks: producer, Spark job, orchestration (BENCH_ARGS=--quick for a short run)
 	$(ENV); python -m bench.run_all $(BENCH_ARGS)
 
 clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and database, secrets, artifacts)

@@ -5,7 +5,7 @@
 Starts a broker of its own (``.platform/bench-kafka``, port ``BENCH_KAFKA_PORT``, default
 39192), creates the pipeline's topics on it, runs the producer and Spark benchmarks against it,
 then stops it and deletes its data: the millions of benchmark tickets never reach the topics of
-the ``make run`` broker. Then runs the orchestration benchmark when an Airflow answers (``make
+the ``make run`` broker (the schema registry is the stack's, started if needed). Then runs the orchestration benchmark when an Airflow answers (``make
 run`` starts one; it measures real pipeline runs on that stack), and the UI benchmark when
 ``STATS_DIR`` has a published hour to copy. Each benchmark writes its table
 to ``bench/results/``.
@@ -50,10 +50,22 @@ def broker() -> Iterator[str]:
     kafka_service.start(layout)
     try:
         ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap}))
+        with_ticket_contract()
         yield layout.bootstrap
     finally:
         kafka_service.stop(layout)
         shutil.rmtree(layout.root, ignore_errors=True)
+
+
+def with_ticket_contract() -> None:
+    """The stack's schema registry up (started if ``make run`` did not: it stays up, like the
+    stack) with the ticket contract registered: the producer names its ids, the job reads its
+    versions."""
+    from ticket_devstack import registry_service
+    from ticket_etl.schema_registry import register_contract
+
+    registry_service.start()
+    register_contract()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
