@@ -29,7 +29,8 @@ INTERVAL = timeline.hour(1)
 # A manual run processes the hour before its logical date. No other test's run may have this
 # logical date in the session's database: a backfill skips the dates that have a run already.
 LOGICAL_DATE = INTERVAL.end.isoformat()
-CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7}
+# Version 2 tickets (with tags): what a producer that moved to the new version sends.
+CONF = {"tickets_per_run": 500, "malformed_share": 0.04, "seed": 7, "schema_version": 2}
 
 
 def _dags_test(env: dict[str, str], logical_date: str = LOGICAL_DATE) -> subprocess.CompletedProcess:
@@ -68,14 +69,17 @@ def test_one_interval_end_to_end(first: dict, airflow_env: dict[str, str], kafka
     assert artifacts.missing_artifacts(stats, INTERVAL) == []
     enriched = pd.read_parquet(_partition(stats, "tickets_enriched", INTERVAL))
     assert len(enriched) == totals["enriched"] and enriched["ticket_id"].is_unique
+    assert first["tickets_by_schema_version"] == {"2": totals["enriched"]}  # enriched, not quarantined
+    assert enriched["tags"].map(lambda tags: 1 <= len(tags) <= 3).all()
+    assert [v["version"] for v in first["schemas"]["versions"]] == [1, 2]
     created = pd.to_datetime(enriched["created_ts"], utc=True)
     assert created.min() >= pd.Timestamp(INTERVAL.start) and created.max() < pd.Timestamp(INTERVAL.end)
     run_id = first["run"]["run_id"].encode()
     per_team = Counter()
     for topic in TEAMS.values():
-        per_team[topic] = sum(
-            1 for m in consume_all(kafka_bootstrap, topic) if dict(m.headers())["run_id"] == run_id
-        )
+        sent = [m for m in consume_all(kafka_bootstrap, topic) if dict(m.headers())["run_id"] == run_id]
+        per_team[topic] = len(sent)
+        assert all(json.loads(m.value())["tags"] for m in sent)  # the tags reach the team topics
     assert dict(per_team) == {topic: first["by_team"][team]["tickets"] for team, topic in TEAMS.items()}
     latest = json.loads((stats / artifacts.SUMMARY_NAME).read_text())
     assert latest["run"]["run_id"] == first["run"]["run_id"]
