@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from ticket_analysis import enrichment, routing, statistics, validation
+from ticket_analysis import analysis, enrichment, routing, statistics, validation
 from ticket_etl import keywords, schema
 from ticket_etl.config import ROUTING_RULES_PATH, STOPWORDS_PATH
 from ticket_etl.rules import RulesError, load_rules, parse_rules
@@ -378,6 +378,23 @@ def test_each_record_is_checked_against_the_version_its_header_names(spark) -> N
         assert found == [(reason, version) for _, _, reason, version in cases]
     first = _checked(spark, [_compact(tagged)], ["102"]).first()
     assert first["tags"] == ["vip", "mobile-app"] and first["schema_version"] == 2
+
+
+def test_hours_published_before_and_after_tags_hash_alike(spark, tmp_path) -> None:
+    """A version 1 ticket has the same content hash in an hour published before ``tags`` existed
+    (no column) and in one published after (null), whichever folder Spark reads its schema from;
+    a version 2 ticket keeps its tags."""
+    v1 = _ticket()
+    tagged = {**_ticket(ticket_id="TCK-2", schema_version=2), "tags": ["vip"]}
+    for old, new in (("a", "b"), ("d", "c")):  # the folder without tags first, then last
+        spark.createDataFrame([v1]).write.parquet(str(tmp_path / old))
+        rows = [{**v1, "tags": None}, tagged]
+        spark.createDataFrame(rows, schema.spark_schema_of(CONTRACT.types)).write.parquet(str(tmp_path / new))
+        for paths in ([old, new], [new, old]):
+            read = analysis.read_enriched(spark, [str(tmp_path / path) for path in paths])
+            hashes = read.where(F.col("ticket_id") == "TCK-1").select(validation.content_hash()).collect()
+            assert len(hashes) == 2 and hashes[0] == hashes[1]
+            assert read.where(F.col("ticket_id") == "TCK-2").first()["tags"] == ["vip"]
 
 
 def test_unknown_type_is_quarantined_not_routed(spark) -> None:
