@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -41,18 +42,19 @@ def _require_stack() -> None:
         pytest.fail("this test needs the test stack: run it with `make test PYTEST_ARGS=...`", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def ticket_contract() -> schema_registry.Registered:
+@functools.cache
+def _register_ticket_contract() -> schema_registry.Registered:
     """The ticket schema registered in the session's schema registry (`make test` starts it), as
     the DAG's register_schema task does: the producer names its id, the job reads its versions."""
-    _require_stack()
     return schema_registry.register_contract()
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(ticket_contract: schema_registry.Registered) -> Iterator[str]:
+def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap servers of a real, empty broker shared by the whole session (the ticket contract
     registered: whatever produces tickets needs it)."""
+    _require_stack()
+    _register_ticket_contract()
     kafka_service.stop(TEST_LAYOUT)
     shutil.rmtree(TEST_LAYOUT.root, ignore_errors=True)
     kafka_service.start(TEST_LAYOUT)
@@ -69,9 +71,11 @@ def kafka_layout(kafka_bootstrap: str) -> kafka_service.BrokerLayout:
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster(ticket_contract: schema_registry.Registered) -> Iterator[kafka_service.KafkaCluster]:
+def kafka_cluster() -> Iterator[kafka_service.KafkaCluster]:
     """A real, empty cluster of three brokers that are also its three controllers (the ticket
     contract registered, as for :func:`kafka_bootstrap`)."""
+    _require_stack()
+    _register_ticket_contract()
     kafka_service.stop(TEST_CLUSTER)
     shutil.rmtree(TEST_CLUSTER.root, ignore_errors=True)
     kafka_service.start(TEST_CLUSTER)

@@ -171,11 +171,6 @@ def latest() -> TicketSchema:
     return committed(SCHEMA_VERSION)
 
 
-def json_schema() -> dict[str, Any]:
-    """The newest version's JSON Schema document."""
-    return latest().document
-
-
 def fields() -> list[str]:
     """Every field of the committed versions, in order of first appearance."""
     return list(union_types([committed(version) for version in versions()]))

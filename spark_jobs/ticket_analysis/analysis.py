@@ -9,9 +9,6 @@ aggregates reach the driver.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -32,6 +29,7 @@ from ticket_analysis import (
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.source import end_offsets
+from ticket_analysis.steps import step
 from ticket_analysis.storage import HadoopStore, join
 from ticket_analysis.summary import Counts, build_summary
 from ticket_etl import artifacts, schema
@@ -109,14 +107,6 @@ def _write_parquet(df: DataFrame, path: str, options: dict[str, str] | None = No
 def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
     """Collect a small, bounded aggregate."""
     return [row.asDict() for row in df.limit(limit).collect()]
-
-
-@contextmanager
-def step(name: str) -> Iterator[None]:
-    """Log how long a step of the run took (LOG_LEVEL=INFO shows them in the task log)."""
-    started = time.monotonic()
-    yield
-    log.info("step %s: %.1fs", name, time.monotonic() - started)
 
 
 def checked_columns() -> list[Column]:

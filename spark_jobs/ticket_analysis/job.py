@@ -16,10 +16,11 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from ticket_analysis import continuity, landing, publication, rules_versions
-from ticket_analysis.analysis import analyze_hour, publish, step
+from ticket_analysis.analysis import analyze_hour, publish
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.source import topic_state
+from ticket_analysis.steps import step
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval, iso_utc

@@ -1,0 +1,27 @@
+"""Each step of a run logs its time and the Spark work it ran, read from the status tracker."""
+
+from __future__ import annotations
+
+import logging
+
+from ticket_analysis.steps import GROUP_PROPERTY, step
+
+
+def test_a_step_logs_the_jobs_stages_and_tasks_it_ran(spark, caplog) -> None:
+    frame = spark.range(0, 1000, numPartitions=4)
+    spark.sparkContext.setJobGroup("outer", "outer")
+    with caplog.at_level(logging.INFO, logger="analyze_tickets"):
+        with step("count"):
+            assert frame.count() == 1000
+        with step("nothing"):
+            pass
+        with step("two actions"):
+            frame.groupBy((frame.id % 3).alias("k")).count().collect()
+            frame.collect()
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[1] == "step nothing: 0.0s (0 jobs, 0 stages, 0 tasks)"
+    count = lines[0].split("(")[1]
+    assert count.startswith("1 jobs, 2 stages,") or count.startswith("1 jobs, 1 stages,"), lines[0]
+    jobs, stages, tasks = (int(part.split()[0]) for part in lines[2].split("(")[1].rstrip(")").split(", "))
+    assert jobs >= 2 and stages >= 2 and tasks >= 5, lines[2]
+    assert spark.sparkContext.getLocalProperty(GROUP_PROPERTY) == "outer"  # restored
