@@ -329,7 +329,7 @@ def test_topic_console_shows_a_team_consumers_lag_and_exports_filtered_records(
     offsets the page shows), a filtered view exported as JSON Lines, and the Schemas page."""
     import json
 
-    topic, group = TEAMS["produit"], "console-browser-produit-reader"
+    topic, group = TEAMS["incident"], "console-browser-incident-reader"
     committed = commit_half(kafka_bootstrap, topic, group)
     page.goto(f"{airflow_stack.base_url}/plugin/ticket-topics")
     frame = plugin_frame(page, "/ticket-insights/topics")
