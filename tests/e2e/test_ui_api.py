@@ -77,6 +77,12 @@ def endpoints(run_id: str, ticket_id: str) -> list[str]:
         "/api/topics/tickets_equipe_incident?limit=5",
         f"/lookup?ticket_id={ticket_id}",
         f"/api/lookup?ticket_id={ticket_id}",
+        "/topics/tickets_equipe_incident?limit=5&field=priority=critical&header=rules_version",
+        "/api/topics/tickets_equipe_incident/export?limit=5&key=TCK",
+        "/api/topics/tickets_equipe_incident/groups",
+        "/api/topics/client_tickets_dlq/groups",
+        "/schemas",
+        "/api/schemas",
         "/previews",
         "/api/previews",
         "/static/plotly.min.js",
@@ -252,11 +258,19 @@ def test_latest_records_are_bounded_and_decoded(client) -> None:
         ("/api/topics/tickets_equipe_incident?partition=9", 400, "has partitions 0 to 2"),
         ("/api/topics/some_other_topic", 404, "is not one of the pipeline's topics"),
         ("/api/lookup?ticket_id=TCK-1&since=soon", 400, "is not an ISO-8601 time"),
+        ("/api/topics/tickets_equipe_incident?seek=soon", 400, "give earliest, an offset"),
+        ("/api/topics/tickets_equipe_incident?field=priority", 400, "give path=value"),
+        ("/api/topics/tickets_equipe_incident?scan=0", 400, "from 1 to 200000 records per partition"),
+        ("/api/topics/tickets_equipe_incident/export?from=2026-01-02&to=2026-01-01", 400, "is not after"),
+        ("/api/topics/some_other_topic/groups", 404, "is not one of the pipeline's topics"),
+        ("/topics/tickets_equipe_incident?field=priority", 400, "give path=value"),
     ],
 )
 def test_bad_topic_requests_say_why(client, path, status, message) -> None:
     response = client.get(path)
-    assert response.status_code == status and message in response.json()["detail"]
+    assert response.status_code == status
+    detail = response.json()["detail"] if path.startswith("/api/") else response.text
+    assert message in detail
 
 
 def test_lookup_finds_where_a_ticket_went_and_by_which_rule(client, enriched) -> None:
@@ -357,3 +371,227 @@ def test_keys_are_in_the_partitions_the_lookup_computes(kafka_bootstrap, ui_hour
                 assert topics.key_partitions(topic, message.key(), 3) == [message.partition()], topic.name
                 checked += 1
     assert checked > 1000
+
+
+# Console features (#24 item 6): consumer groups and lag, filters, seek, export, schema versions.
+CONSOLE_TOPIC = TEAMS["incident"]
+WHOLE = {"limit": 500, "scan": 200_000}  # the UI hours' records fit: every record is scanned
+
+
+def _records(kafka_bootstrap: str, topic: str) -> list[dict]:
+    """Every record of ``topic``, read with a plain consumer (the tests' oracle)."""
+    from ticket_etl.kafka_io import consume_all
+
+    return [
+        {
+            "partition": m.partition(),
+            "offset": m.offset(),
+            "timestamp_ms": m.timestamp()[1],
+            "key": m.key().decode() if m.key() is not None else None,
+            "headers": {name: (value or b"").decode() for name, value in m.headers() or []},
+            "value": json.loads(m.value()) if m.value() else None,
+        }
+        for m in consume_all(kafka_bootstrap, topic)
+    ]
+
+
+def _positions(records) -> set[tuple[int, int]]:
+    return {(r["partition"], r["offset"]) for r in records}
+
+
+def test_a_consumer_groups_lag_is_exact_per_partition_and_in_total(
+    airflow_stack, client, kafka_bootstrap, ui_hours
+) -> None:
+    """A team consumer reads exactly half of a team topic and commits: the API and the page show its
+    member, its committed offsets, and lag = end offset - committed offset per partition and in
+    total (the unread half)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    group = "console-test-incident-reader"
+    with quiet_pipeline(airflow_stack.api):
+        records = _records(kafka_bootstrap, CONSOLE_TOPIC)
+        ends = end_offsets(kafka_bootstrap, [CONSOLE_TOPIC])
+        assert sum(ends.values()) == len(records)  # nothing compacted yet: offsets are records
+        half = len(records) // 2
+        consumer = Consumer(
+            {
+                "bootstrap.servers": kafka_bootstrap,
+                "group.id": group,
+                "client.id": "console-test-client",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "log_level": 3,
+            }
+        )
+        try:
+            consumer.subscribe([CONSOLE_TOPIC])
+            read, positions = 0, {}
+            deadline = time.monotonic() + 60
+            while read < half:
+                assert time.monotonic() < deadline, f"read {read} of {half}"
+                for message in consumer.consume(min(500, half - read), 1.0):
+                    if message.error() is None:
+                        positions[message.partition()] = message.offset() + 1
+                        read += 1
+            committed = {p: positions.get(p, 0) for (_, p) in ends}
+            consumer.commit(
+                offsets=[TopicPartition(CONSOLE_TOPIC, p, o) for p, o in committed.items()],
+                asynchronous=False,
+            )
+            body = client.get(f"/api/topics/{CONSOLE_TOPIC}/groups").json()
+            page = client.get(f"/topics/{CONSOLE_TOPIC}", params={"limit": 1}).text
+            overview = client.get("/topics").text
+        finally:
+            consumer.close()
+    (shown,) = [g for g in body["groups"] if g["group_id"] == group]
+    assert [m["client_id"] for m in shown["members"]] == ["console-test-client"]
+    expected = [
+        {
+            "topic": CONSOLE_TOPIC,
+            "partition": p,
+            "committed": committed[p],
+            "latest": end,
+            "lag": end - committed[p],
+        }
+        for (_, p), end in sorted(ends.items())
+    ]
+    assert shown["partitions"] == expected
+    assert shown["lag"] == len(records) - half == sum(e["lag"] for e in expected)
+    assert f'data-group="{group}"' in page and 'data-member="console-test-client"' in page
+    total = re.search(rf'data-group="{group}">.*?data-total-lag>([^<]+)<', page, re.S)[1]
+    assert int(re.sub(r"\D", "", total)) == shown["lag"]
+    assert f"<code>{group}</code>" in overview
+
+
+def test_filters_return_exactly_the_matching_records(
+    airflow_stack, client, kafka_bootstrap, ui_hours
+) -> None:
+    """Each filter against an oracle computed from the whole topic read by a plain consumer."""
+    with quiet_pipeline(airflow_stack.api):
+        records = _records(kafka_bootstrap, CONSOLE_TOPIC)
+        keyed = sorted(r["key"] for r in records if r["key"])
+        middle = sorted(r["timestamp_ms"] for r in records)
+        start_ms, end_ms = middle[len(middle) // 4], middle[3 * len(middle) // 4]
+        rule = records[len(records) // 2]["headers"]["routing_rule_id"]
+        cases = {
+            "field": (
+                {"field": "priority=critical"},
+                lambda r: (r["value"] or {}).get("priority") == "critical",
+            ),
+            "two fields": (
+                {"field": ["priority=high", "support_team=incident"]},
+                lambda r: (
+                    (r["value"] or {}).get("priority") == "high"
+                    and (r["value"] or {}).get("support_team") == "incident"
+                ),
+            ),
+            "header": (
+                {"header": f"routing_rule_id={rule}"},
+                lambda r: r["headers"]["routing_rule_id"] == rule,
+            ),
+            "key": ({"key": keyed[0][4:9]}, lambda r: r["key"] is not None and keyed[0][4:9] in r["key"]),
+            "time range": (
+                {"from": _iso_ms(start_ms), "to": _iso_ms(end_ms)},
+                lambda r: start_ms <= r["timestamp_ms"] < end_ms,
+            ),
+        }
+        answers = {
+            name: client.get(f"/api/topics/{CONSOLE_TOPIC}", params={**WHOLE, **params}).json()
+            for name, (params, _) in cases.items()
+        }
+        export = client.get(f"/api/topics/{CONSOLE_TOPIC}/export", params={**WHOLE, **cases["field"][0]})
+        page = client.get(f"/topics/{CONSOLE_TOPIC}", params={**WHOLE, **cases["field"][0]}).text
+    for name, (_, keep) in cases.items():
+        expected = _positions(r for r in records if keep(r))
+        body = answers[name]
+        assert 0 < len(expected) <= 500, name
+        assert _positions(body["records"]) == expected, name
+        assert body["matched"] == body["shown"] == len(expected) and body["complete"], name
+        assert body["scanned"] >= len(expected), name
+    assert answers["field"]["scanned"] == len(records)  # the whole topic: from the latest offsets back
+    assert answers["time range"]["order"] == "oldest first"  # `from` reads forward from its offsets
+    # The export: what the view shows, one JSON object per record, as a download.
+    assert export.headers["content-disposition"].startswith(f'attachment; filename="{CONSOLE_TOPIC}-')
+    lines = [json.loads(line) for line in export.text.splitlines()]
+    assert [(line["partition"], line["offset"]) for line in lines] == [
+        (r["partition"], r["offset"]) for r in answers["field"]["records"]
+    ]
+    by_position = {(r["partition"], r["offset"]): r for r in records}
+    for line in lines:
+        record = by_position[(line["partition"], line["offset"])]
+        assert line["value"] == record["value"] and line["key"] == record["key"]
+        assert dict(line["headers"]) == record["headers"] and line["timestamp"] == _iso_ms(
+            record["timestamp_ms"]
+        )
+    assert export.headers["x-records-matched"] == str(len(lines)) == str(answers["field"]["matched"])
+    matched = answers["field"]["matched"]
+    assert f'data-scanned="{len(records)}"' in page and f'data-matched="{matched}"' in page
+
+
+def _iso_ms(millis: int) -> str:
+    from datetime import UTC, datetime
+
+    return (
+        datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def test_seek_to_an_offset_or_a_time(airflow_stack, client, kafka_bootstrap, ui_hours) -> None:
+    with quiet_pipeline(airflow_stack.api):
+        records = _records(kafka_bootstrap, CONSOLE_TOPIC)
+        at_offset = client.get(
+            f"/api/topics/{CONSOLE_TOPIC}", params={"seek": 5, "partition": 1, "limit": 3}
+        ).json()
+        times = sorted(r["timestamp_ms"] for r in records)
+        moment = times[len(times) // 2]
+        at_time = client.get(f"/api/topics/{CONSOLE_TOPIC}", params={**WHOLE, "seek": _iso_ms(moment)}).json()
+        everywhere = client.get(f"/api/topics/{CONSOLE_TOPIC}", params={"seek": 2, "limit": 1}).json()
+    assert [(r["partition"], r["offset"]) for r in at_offset["records"]] == [(1, 5), (1, 6), (1, 7)]
+    assert at_offset["scanned"] == 3 and at_offset["order"] == "oldest first"
+    assert {(r["partition"], r["offset"]) for r in everywhere["records"]} <= {(p, 2) for p in range(3)}
+    assert {s["first"] for s in everywhere["scans"]} == {2}
+    # Kafka's offsets_for_times: per partition, from the first record timestamped at or after it.
+    firsts = {}
+    for r in records:
+        if r["timestamp_ms"] >= moment:
+            firsts[r["partition"]] = min(firsts.get(r["partition"], r["offset"]), r["offset"])
+    expected = {
+        (r["partition"], r["offset"]) for r in records if r["offset"] >= firsts.get(r["partition"], 1e18)
+    }
+    assert _positions(at_time["records"]) == expected and at_time["matched"] == len(expected)
+
+
+def test_records_name_their_schema_version_and_the_schemas_page_lists_the_registry(
+    airflow_stack, client, ui_hours
+) -> None:
+    """Ids as the real registry gives them (the DAG's register_schema registered the contract;
+    registering again is idempotent)."""
+    from ticket_etl import config, schema_registry
+
+    registered = schema_registry.register_contract()
+    body = client.get("/api/schemas").json()
+    assert body["registry"] == config.schema_registry_url() and body["problem"] is None
+    (subject,) = [s for s in body["subjects"] if s["subject"] == registered.subject]
+    assert subject["compatibility"] == registered.compatibility == "BACKWARD"
+    assert {v["version"]: v["id"] for v in subject["versions"]} == registered.ids
+    assert all(len(v["sha256_short"]) == 12 for v in subject["versions"])
+    page = client.get("/schemas").text
+    assert f'data-subject="{registered.subject}"' in page and "BACKWARD" in page
+    ids = {schema_id: version for version, schema_id in registered.ids.items()}
+    seen = 0
+    for topic in ("client_tickets", CONSOLE_TOPIC):
+        for record in client.get(f"/api/topics/{topic}", params={"limit": 50}).json()["records"]:
+            headers = dict(record["headers"])
+            label = record["schema"]
+            if "schema_id" in headers:
+                version = ids.get(int(headers["schema_id"]))
+                assert label["known"] is (version is not None), label
+                assert label["text"].startswith(
+                    f"schema v{version} (id {headers['schema_id']})" if version else "schema id"
+                )
+            elif "schema_version" in headers:
+                assert label["text"] == f"schema v{headers['schema_version']} (no schema id)"
+            else:
+                assert label is None
+            seen += 1
+    assert seen > 0

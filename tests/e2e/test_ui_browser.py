@@ -1,7 +1,8 @@
 """The UI in a real browser: Debian's Chromium (never a downloaded build) driven by Playwright,
 against the session's Airflow. Logs in through Airflow's login form, backfills two hours through
 Trigger -> Backfill, opens Ticket insights and checks the charts' numbers against the hours'
-summaries, opens a run's tab, browses the topics and looks a ticket up. Saves screenshots in
+summaries, opens a run's tab, browses the topics (a team consumer's lag, a filtered export, the
+schemas) and looks a ticket up. Saves screenshots in
 .platform/screenshots (`make screenshots` copies them to docs/img)."""
 
 from __future__ import annotations
@@ -299,6 +300,77 @@ def test_topic_browser_and_ticket_lookup(page, airflow_stack, ui_hours) -> None:
     )
     assert frame.locator("[data-where=arrived]").count() == 1
     page.screenshot(path=SCREENSHOTS / "lookup.png")
+
+
+def commit_half(kafka_bootstrap: str, topic: str, group: str) -> dict[int, int]:
+    """A team consumer that committed, in every partition of ``topic``, the offset halfway between
+    its earliest and end offsets (explicit offsets, as a consumer stopping there would)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group, "log_level": 3})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        committed = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30, cached=False)
+            committed[p] = low + (high - low) // 2
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in committed.items()], asynchronous=False
+        )
+    finally:
+        consumer.close()
+    return committed
+
+
+def test_topic_console_shows_a_team_consumers_lag_and_exports_filtered_records(
+    page, airflow_stack, ui_hours, kafka_bootstrap
+) -> None:
+    """A team consumer's lag on the topic's page (per partition and in total, against the end
+    offsets the page shows), a filtered view exported as JSON Lines, and the Schemas page."""
+    import json
+
+    topic, group = TEAMS["incident"], "console-browser-incident-reader"
+    committed = commit_half(kafka_bootstrap, topic, group)
+    page.goto(f"{airflow_stack.base_url}/plugin/ticket-topics")
+    frame = plugin_frame(page, "/ticket-insights/topics")
+    assert frame.locator(f"tr[data-topic={topic}] [data-group='{group}']").count() == 1
+    frame.get_by_role("link", name=topic, exact=True).click()
+    frame = plugin_frame(page, f"/ticket-insights/topics/{topic}")
+    shown = frame.locator(f"#consumer-groups [data-group='{group}']")
+    lags = []
+    for p, offset in committed.items():
+        row = shown.locator(f"tr[data-partition='{p}']")
+        assert digits(row.locator("[data-committed]").inner_text() or "0") == offset
+        lag = digits(row.locator("[data-lag]").inner_text() or "0")
+        assert lag == digits(row.locator("[data-end]").inner_text()) - offset
+        lags.append(lag)
+    assert digits(shown.locator("[data-total-lag]").inner_text()) == sum(lags) > 0
+    shown.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "topics-lag.png")
+
+    frame.fill("input[name=field]", "priority=critical")
+    frame.fill("input[name=limit]", "20")
+    frame.get_by_role("button", name="Show").click()
+    frame = plugin_frame(page, "field=priority")
+    rows = frame.locator("#records-table tbody tr[data-offset]")
+    matched = int(frame.locator("[data-matched]").get_attribute("data-matched"))
+    assert 0 < rows.count() == min(20, matched)
+    assert frame.locator(".fact.schema").count() == rows.count()  # each record names its schema version
+    with page.expect_download() as download:
+        frame.locator("#export").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert [(e["partition"], e["offset"]) for e in exported] == [
+        (int(r.get_attribute("data-partition")), int(r.get_attribute("data-offset"))) for r in rows.all()
+    ]
+    assert all(e["value"]["priority"] == "critical" for e in exported)
+
+    frame.get_by_role("link", name="Schemas").click()
+    frame = plugin_frame(page, "/ticket-insights/schemas")
+    subject = frame.locator("[data-subject='client_tickets-value']")
+    assert subject.locator("[data-compatibility]").inner_text() == "BACKWARD"
+    assert subject.locator("tr[data-version]").count() >= 1
+    page.screenshot(path=SCREENSHOTS / "schemas.png")
 
 
 def test_rules_previews_page_leads_with_the_moves(page, airflow_stack, rules_preview) -> None:

@@ -11,16 +11,18 @@ dependencies). Every route is a GET; nothing writes to Kafka or the artifacts.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
-from ticket_airflow.ui import charts, insights, pages, runs, topics
+from ticket_airflow.ui import charts, filters, insights, pages, runs, schemas, topics
 from ticket_etl import keywords
 
 APP_PREFIX = "/ticket-insights"
@@ -73,6 +75,7 @@ def _templates() -> Any:
         priority_colour=lambda priority: charts.PRIORITY_COLOURS.get(priority, "#999999"),
         retention=retention_text,
         scan_limit=topics.LOOKUP_SCAN_LIMIT,
+        filter_scan=topics.FILTER_SCAN,
         alert_rule=ALERT_RULE,
         listed_rule=LISTED_RULE,
     )
@@ -247,8 +250,9 @@ def run_json(run_id: str) -> JSONResponse:
 
 @router.get("/topics", response_class=HTMLResponse, name="topics_page")
 def topics_page(request: Request) -> HTMLResponse:
-    """The project's topics: partitions, offsets, record counts, retention."""
-    return render(request, "topics.html", topics=[t.as_dict() for t in pages.reader().overview()])
+    """The project's topics: partitions, offsets, record counts, retention, consumer groups' lag."""
+    overview = [t.as_dict() for t in pages.reader().overview()]
+    return render(request, "topics.html", topics=overview, lags=pages.group_lags())
 
 
 @router.get("/api/topics", name="topics_json")
@@ -256,31 +260,126 @@ def topics_json() -> JSONResponse:
     return JSONResponse({"topics": [t.as_dict() for t in pages.reader().overview()]})
 
 
+@dataclass(frozen=True)
+class ViewParams:
+    """The records view's filter and read-position parameters, as sent (parsed by
+    :func:`pages.record_query`; empty values, as a form sends them, are unset)."""
+
+    key: str | None = None
+    header: list[str] | None = None
+    field: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    seek: str | None = None
+    scan: str | None = None
+
+    def query(self) -> filters.RecordQuery:
+        scan = (self.scan or "").strip()
+        if scan and not scan.isdigit():
+            raise pages.BadRequest(f"scan={scan!r}: a number of records per partition")
+        return pages.record_query(
+            self.key, self.header, self.field, self.start, self.end, self.seek, int(scan) if scan else None
+        )
+
+    def form(self) -> dict[str, Any]:
+        """The values to put back in the page's form."""
+        return {**asdict(self), "header": (self.header or [""])[0], "field": (self.field or [""])[0]}
+
+
+def view_params(
+    key: str | None = None,
+    header: Annotated[list[str] | None, Query()] = None,
+    field: Annotated[list[str] | None, Query()] = None,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    seek: str | None = None,
+    scan: str | None = None,
+) -> ViewParams:
+    return ViewParams(key, header, field, start, end, seek, scan)
+
+
+View = Annotated[ViewParams, Depends(view_params)]
+
+
 @router.get("/topics/{topic}", response_class=HTMLResponse, name="records_page")
 def records_page(
-    request: Request, topic: str, limit: int | None = None, partition: int | None = None
+    request: Request, topic: str, params: View, limit: int | None = None, partition: int | None = None
 ) -> HTMLResponse:
-    """The latest records of a topic or partition."""
-    result = pages.record_page(topic, limit, partition)
-    return render(
-        request,
-        "records.html",
-        page=result.as_dict(),
-        limit=len(result.records) if limit is None else limit,
-        partition=partition,
-        max_records=topics.MAX_RECORDS,
-    )
+    """Records of a topic or partition (the latest, or filtered, or read from a seek position), and
+    the consumer groups that committed offsets on it, with their lag."""
+    context = {
+        "limit": topics.DEFAULT_RECORDS if limit is None else limit,
+        "partition": partition,
+        "max_records": topics.MAX_RECORDS,
+        "form": params.form(),
+        "query_string": request.url.query,
+    }
+    try:
+        query = params.query()
+    except pages.BadRequest as error:
+        pages.known_topic(topic)  # an unknown topic is still a 404
+        return render(request, "records.html", 400, page=None, groups=[], error=str(error), **context)
+    result = pages.record_page(topic, limit, partition, query)
+    view = pages.record_view(result)
+    groups = pages.consumer_groups(topic)
+    return render(request, "records.html", page=view, groups=groups, error=None, **context)
 
 
 @router.get("/api/topics/{topic}", name="records_json")
-def records_json(topic: str, limit: int | None = None, partition: int | None = None) -> JSONResponse:
-    return JSONResponse(pages.record_page(topic, limit, partition).as_dict())
+def records_json(
+    topic: str, params: View, limit: int | None = None, partition: int | None = None
+) -> JSONResponse:
+    return JSONResponse(pages.record_view(pages.record_page(topic, limit, partition, params.query())))
+
+
+@router.get("/api/topics/{topic}/export", name="records_export")
+def records_export(
+    topic: str, params: View, limit: int | None = None, partition: int | None = None
+) -> Response:
+    """What the records view shows, with the same filters and bounds, as a JSON Lines download;
+    the headers ``X-Records-Scanned``, ``-Matched``, ``-Exported`` and ``X-Scan-Complete`` say what
+    the read covered."""
+    result = pages.record_page(topic, limit, partition, params.query())
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        pages.export_lines(result),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": f'attachment; filename="{topic}-{stamp}.jsonl"',
+            "X-Records-Scanned": str(result.scanned),
+            "X-Records-Matched": str(result.matched),
+            "X-Records-Exported": str(len(result.records)),
+            "X-Scan-Complete": "true" if result.complete else "false",
+        },
+    )
+
+
+@router.get("/api/topics/{topic}/groups", name="groups_json")
+def groups_json(topic: str) -> JSONResponse:
+    """The consumer groups that committed offsets on ``topic``: members, committed and end offsets,
+    lag per partition and in total."""
+    return JSONResponse({"topic": topic, "groups": pages.consumer_groups(topic)})
+
+
+@router.get("/schemas", response_class=HTMLResponse, name="schemas_page")
+def schemas_page(request: Request) -> HTMLResponse:
+    """The schema registry's subjects, their versions and compatibility rules."""
+    overview = pages.registry_overview()
+    return render(request, "schemas.html", 503 if overview["problem"] else 200, registry=overview)
+
+
+@router.get("/api/schemas", name="schemas_json")
+def schemas_json() -> JSONResponse:
+    overview = pages.registry_overview()
+    return JSONResponse(overview, status_code=503 if overview["problem"] else 200)
 
 
 @router.get("/lookup", response_class=HTMLResponse, name="lookup_page")
 def lookup_page(request: Request, ticket_id: str | None = None, since: str | None = None) -> HTMLResponse:
     """Where a ticket went: source, team topics, dead-letter topic (an empty form without ``ticket_id``)."""
     result = pages.lookup(ticket_id, since).as_dict() if ticket_id else None
+    if result is not None:
+        schemas.annotate(result["records"])
     return render(request, "lookup.html", result=result, ticket_id=ticket_id or "", since=since or "")
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ticket_airflow.ui import insights, runs, topics
-from ticket_etl import artifacts, config, storage
+from ticket_airflow.ui import filters, insights, runs, schemas, topics
+from ticket_etl import artifacts, config, schema_registry, storage
 from ticket_etl.interval import Interval, as_utc, iso_utc, parse_utc
 
 REJECTED_SAMPLE = 20
@@ -133,16 +133,101 @@ def reader() -> topics.TopicReader:
     return topics.TopicReader(kafka_client_config())
 
 
-def record_page(topic: str, limit: int | None, partition: int | None) -> topics.RecordPage:
-    """The latest records of a project topic (or of one partition)."""
+def record_query(
+    key: str | None = None,
+    header: list[str] | None = None,
+    field: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    seek: str | None = None,
+    scan: int | None = None,
+) -> filters.RecordQuery:
+    """The records view's filters and read position from its query parameters (400 when wrong)."""
     try:
-        topics.project_topic(topic)
+        return filters.parse_query(
+            key, header or (), field or (), start, end, seek, scan, max_scan=topics.LOOKUP_SCAN_LIMIT
+        )
+    except filters.QueryError as error:
+        raise BadRequest(str(error)) from None
+
+
+def known_topic(topic: str) -> topics.ProjectTopic:
+    """The project topic ``topic`` (404 for any other name)."""
+    try:
+        return topics.project_topic(topic)
     except LookupError as error:
         raise NotFound(str(error)) from None
+
+
+def record_page(
+    topic: str, limit: int | None, partition: int | None, query: filters.RecordQuery | None = None
+) -> topics.RecordPage:
+    """The records of a project topic (or of one partition) that pass ``query`` (default: the
+    latest, unfiltered)."""
+    known_topic(topic)
     try:
-        return reader().latest(topic, topics.DEFAULT_RECORDS if limit is None else limit, partition)
+        return reader().latest(topic, topics.DEFAULT_RECORDS if limit is None else limit, partition, query)
     except ValueError as error:
         raise BadRequest(str(error)) from None
+
+
+def record_view(page: topics.RecordPage) -> dict[str, Any]:
+    """A :class:`topics.RecordPage` as a dict, each record with the schema version it names
+    (``schema``) and what the page says of the registry (``registry``)."""
+    view = page.as_dict()
+    view["registry"] = schemas.annotate(view["records"])
+    return view
+
+
+def export_lines(page: topics.RecordPage) -> str:
+    """The records of ``page`` as JSON Lines: one object per record (topic, partition, offset,
+    timestamp, key, headers as ``[name, value]`` pairs, the value: its JSON, or its text when it is
+    not JSON), in the page's order."""
+    import json
+
+    lines = []
+    for record in page.records:
+        value = (
+            json.loads(record.value) if record.value_is_json and record.value is not None else record.value
+        )
+        entry = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "timestamp": record.timestamp,
+            "key": record.key,
+            "headers": [list(pair) for pair in record.headers],
+            "value": value,
+        }
+        lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def consumer_groups(topic: str) -> list[dict[str, Any]]:
+    """The consumer groups that committed offsets on project topic ``topic``: members, committed
+    and end offset and lag per partition of it, total lag."""
+    known_topic(topic)
+    return [group.on(topic).as_dict() for group in reader().consumer_groups([topic])]
+
+
+def group_lags() -> dict[str, list[dict[str, Any]]]:
+    """Per project topic, its consumer groups' ids and total lag (for the topics overview)."""
+    names = [t.name for t in topics.project_topics()]
+    groups = reader().consumer_groups(names)
+    return {
+        name: [{"group_id": g.group_id, "lag": g.on(name).lag} for g in groups if g.on(name).partitions]
+        for name in names
+    }
+
+
+def registry_overview() -> dict[str, Any]:
+    """The registry's subjects, versions and rules; when it does not answer, ``problem`` says so
+    with its address (``subjects`` empty)."""
+    try:
+        return {**schemas.overview(), "problem": None}
+    except schema_registry.RegistryError as error:
+        url = config.schema_registry_url()
+        return {"registry": url, "ticket_subject": None, "subjects": [], "problem": str(error)}
 
 
 def lookup(ticket_id: str, since: str | None) -> topics.Lookup:

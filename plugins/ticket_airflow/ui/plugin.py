@@ -13,6 +13,7 @@ INSIGHTS_ROUTE = "ticket-insights"
 RUN_TAB_ROUTE = "ticket-insights-run"
 TOPICS_ROUTE = "ticket-topics"
 PREVIEWS_ROUTE = "ticket-rules-previews"
+SCHEMAS_ROUTE = "ticket-schemas"
 ICON = f"{APP_PREFIX}/static/icon.svg"
 ICON_DARK = f"{APP_PREFIX}/static/icon-dark.svg"
 
@@ -47,6 +48,12 @@ class TicketInsightsPlugin(AirflowPlugin):
             "name": "Ticket topics",
             "href": f"{APP_PREFIX}/topics",
             "url_route": TOPICS_ROUTE,
+            "category": "browse",
+        },
+        {
+            "name": "Ticket schemas",
+            "href": f"{APP_PREFIX}/schemas",
+            "url_route": SCHEMAS_ROUTE,
             "category": "browse",
         },
         {

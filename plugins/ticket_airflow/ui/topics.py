@@ -18,11 +18,13 @@ import json
 import time
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ticket_airflow.ui.filters import RecordQuery, Seek
 from ticket_etl import topology
 from ticket_etl.interval import to_epoch_ms
 
@@ -34,6 +36,10 @@ MAX_RECORDS = 500
 DEFAULT_RECORDS = 50
 READ_TIMEOUT_S = 10.0
 LOOKUP_SCAN_LIMIT = 200_000
+# Records read per partition by a filtered view, unless it says how many (``scan``, at most
+# LOOKUP_SCAN_LIMIT); a view without a filter reads only the records it shows.
+FILTER_SCAN = 20_000
+MAX_GROUPS = 200  # consumer groups whose committed offsets are read, by group id
 VALUE_SHOWN_BYTES = 64 * 1024
 CONSUME_BATCH = 5_000
 CONSUME_WAIT_S = 0.2  # one consume() call waits at most this long for a full batch
@@ -267,8 +273,9 @@ def decode_record(message: Message, role: str) -> Record:
 @dataclass(frozen=True)
 class PartitionScan:
     """What a bounded read covered in one partition: offsets ``[first, end)`` requested, how many
-    records were read, whether it reached ``end`` in time, and whether ``first`` was the partition's
-    earliest offset (nothing older exists)."""
+    records were read, whether it finished in time (reached ``end``, or stopped early with
+    ``enough`` matches: a view reading forward needs no more than it shows), and whether ``first``
+    was the partition's earliest offset (nothing older exists)."""
 
     topic: str
     partition: int
@@ -277,6 +284,7 @@ class PartitionScan:
     read: int
     finished: bool
     from_earliest: bool
+    enough: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,17 +309,100 @@ class ScanResult:
 
 @dataclass(frozen=True)
 class RecordPage(ScanResult):
-    """The latest records of a topic (or of one partition), newest first, and what was scanned."""
+    """Records of a topic (or of one partition) that pass a query's filters, and what was scanned:
+    the newest first, or the oldest first when the query reads forward (``seek`` or ``from``).
+    ``matched``: the records of the scanned ranges that pass the filters (more than are shown
+    when they exceed the limit)."""
 
     topic: ProjectTopic = field(kw_only=True)
     partitions: int = field(kw_only=True)
+    matched: int = field(kw_only=True, default=0)
+    query: RecordQuery = field(kw_only=True, default_factory=RecordQuery)
+
+    @property
+    def forward(self) -> bool:
+        return reads_forward(self.query)
+
+    @property
+    def scanned(self) -> int:
+        return sum(scan.read for scan in self.scans)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "topic": self.topic.name,
             "role": self.topic.role,
             "partitions": self.partitions,
+            "query": self.query.as_dict(),
+            "order": "oldest first" if self.forward else "newest first",
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "shown": len(self.records),
             **self.scan_dict(),
+        }
+
+
+def reads_forward(query: RecordQuery) -> bool:
+    """A view reads forward (oldest first) from ``seek``, or from ``from`` without one; otherwise it
+    shows the latest records."""
+    return query.seek is not None or query.start is not None
+
+
+@dataclass(frozen=True)
+class GroupPartition:
+    """A consumer group's position in one partition: ``committed`` None when it committed no offset
+    there; ``lag`` = ``latest`` (the end offset) - ``committed``, never below 0."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    latest: int
+
+    @property
+    def lag(self) -> int | None:
+        return None if self.committed is None else max(0, self.latest - self.committed)
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A member of a consumer group, as the group coordinator describes it."""
+
+    member_id: str
+    client_id: str
+    host: str
+    assigned: list[str]  # "topic[partition]"
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A consumer group that committed offsets on a project topic: its state, members and, per
+    partition of the topics it committed on, committed and end offsets and lag."""
+
+    group_id: str
+    state: str
+    members: list[GroupMember]
+    partitions: list[GroupPartition]
+
+    def on(self, topic: str) -> ConsumerGroup:
+        """The group's partitions of ``topic`` only."""
+        shown = [p for p in self.partitions if p.topic == topic]
+        return ConsumerGroup(self.group_id, self.state, self.members, shown)
+
+    @property
+    def lag(self) -> int:
+        """Total lag: the sum over the partitions where the group committed an offset."""
+        return sum(p.lag for p in self.partitions if p.lag is not None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group_id": self.group_id,
+            "state": self.state,
+            "members": [
+                {"member_id": m.member_id, "client_id": m.client_id, "host": m.host, "assigned": m.assigned}
+                for m in self.members
+            ],
+            "partitions": [{**p.__dict__, "lag": p.lag} for p in self.partitions],
+            "lag": self.lag,
+            "uncommitted_partitions": sum(p.committed is None for p in self.partitions),
         }
 
 
@@ -461,12 +552,30 @@ class TopicReader:
         (``ranges``: (topic, partition) -> (first, end, first is the earliest offset)) until
         ``deadline`` (a ``time.monotonic`` value); returns the records ``keep`` accepts and what was
         covered."""
+        kept: list[Record] = []
+
+        def visit(role: str, message: Message) -> bool:
+            if keep(message):
+                kept.append(decode_record(message, role))
+            return True
+
+        return kept, self._consume(ranges, visit, deadline)
+
+    def _consume(
+        self,
+        ranges: dict[tuple[str, int], tuple[int, int, bool]],
+        visit: Callable[[str, Message], bool],
+        deadline: float,
+    ) -> list[PartitionScan]:
+        """Read ``ranges`` as :meth:`scan` says, calling ``visit(role of its topic, message)`` for
+        each record in range; ``visit`` returns False when the record's partition gave enough
+        (its read stops there)."""
         from confluent_kafka import KafkaError, TopicPartition
 
         roles = {topic.name: topic.role for topic in project_topics()}
         pending = {tp for tp, (first, end, _) in ranges.items() if first < end}
         read = dict.fromkeys(ranges, 0)
-        kept: list[Record] = []
+        enough: set[tuple[str, int]] = set()
         if pending:
             consumer = self._consumer()
             try:
@@ -486,17 +595,28 @@ class TopicReader:
                         end = ranges[where][1]
                         if message.offset() < end:
                             read[where] += 1
-                            if keep(message):
-                                kept.append(decode_record(message, roles[where[0]]))
+                            if not visit(roles[where[0]], message):
+                                enough.add(where)
+                                pending.discard(where)
+                                consumer.pause([TopicPartition(*where)])
+                                continue
                         if message.offset() + 1 >= end:
                             pending.discard(where)
             finally:
                 consumer.close()
-        scans = [
-            PartitionScan(topic, p, first, end, read[(topic, p)], (topic, p) not in pending, from_earliest)
+        return [
+            PartitionScan(
+                topic,
+                p,
+                first,
+                end,
+                read[(topic, p)],
+                (topic, p) not in pending,
+                from_earliest,
+                (topic, p) in enough,
+            )
             for (topic, p), (first, end, from_earliest) in sorted(ranges.items())
         ]
-        return kept, scans
 
     def _existing(self, admin: AdminClient, topic: ProjectTopic) -> int:
         count = self._partition_counts(admin).get(topic.name)
@@ -505,11 +625,20 @@ class TopicReader:
         return count
 
     def latest(
-        self, topic_name: str, limit: int = DEFAULT_RECORDS, partition: int | None = None
+        self,
+        topic_name: str,
+        limit: int = DEFAULT_RECORDS,
+        partition: int | None = None,
+        query: RecordQuery | None = None,
     ) -> RecordPage:
-        """The latest ``limit`` records (1 to :data:`MAX_RECORDS`) of a project topic, newest first:
-        the last ``limit`` of each partition (or of ``partition``), then the ``limit`` newest by
-        timestamp."""
+        """Up to ``limit`` records (1 to :data:`MAX_RECORDS`) of a project topic (or of
+        ``partition``) that pass ``query``'s filters. Without ``seek`` or ``from``: the newest first,
+        from the last ``scan`` records of each partition (without a filter, ``scan`` is ``limit``:
+        the last ``limit`` of each partition, then the ``limit`` newest by timestamp). Reading
+        forward: from the seek position (or the first record at or after ``from``), at most
+        ``scan`` records per partition, each partition stopping once it has ``limit`` matches;
+        the oldest first."""
+        query = query or RecordQuery()
         if not 1 <= limit <= MAX_RECORDS:
             raise ValueError(f"limit={limit}: from 1 to {MAX_RECORDS} records")
         topic = project_topic(topic_name)
@@ -519,14 +648,104 @@ class TopicReader:
             raise ValueError(f"partition={partition}: {topic.name} has partitions 0 to {count - 1}")
         offsets = self.partition_offsets(admin, {topic.name: count})[topic.name]
         chosen = [o for o in offsets if partition is None or o.partition == partition]
-        ranges = {
-            o.partition: (max(o.earliest, o.latest - limit), o.latest, o.latest - limit <= o.earliest)
-            for o in chosen
-        }
-        ranges = {(topic.name, p): bounds for p, bounds in ranges.items()}
-        records, scans = self.scan(ranges, lambda _: True, time.monotonic() + self.timeout_s)
-        records.sort(key=lambda r: (r.timestamp or "", r.offset, r.partition), reverse=True)
-        return RecordPage(records[:limit], scans, topic=topic, partitions=count)
+        ranges = self._view_ranges(admin, topic.name, count, chosen, limit, query)
+        forward = reads_forward(query)
+        kept: dict[tuple[str, int], Any] = {where: [] if forward else deque(maxlen=limit) for where in ranges}
+        matched = 0
+
+        def visit(_: str, message: Message) -> bool:
+            nonlocal matched
+            kind, millis = message.timestamp()
+            if not query.matches(message.key(), message.headers(), message.value(), millis if kind else None):
+                return True
+            matched += 1
+            found = kept[(message.topic(), message.partition())]
+            found.append(message)
+            return not forward or len(found) < limit
+
+        scans = self._consume(ranges, visit, time.monotonic() + self.timeout_s)
+        records = [decode_record(message, topic.role) for found in kept.values() for message in found]
+        records.sort(key=lambda r: (r.timestamp or "", r.offset, r.partition), reverse=not forward)
+        return RecordPage(records[:limit], scans, topic=topic, partitions=count, matched=matched, query=query)
+
+    def _view_ranges(
+        self,
+        admin: AdminClient,
+        name: str,
+        count: int,
+        chosen: list[PartitionOffsets],
+        limit: int,
+        query: RecordQuery,
+    ) -> dict[tuple[str, int], tuple[int, int, bool]]:
+        """The offsets :meth:`latest` reads in each chosen partition (see there)."""
+        from confluent_kafka.admin import OffsetSpec
+
+        size = query.scan or (FILTER_SCAN if query.filtered else limit)
+        seek = query.seek or (Seek(time=query.start) if query.start else None)
+        at_time: dict[tuple[str, int], int] = {}
+        if seek is not None and seek.time is not None:
+            at_time = self._offsets(admin, {name: count}, OffsetSpec.for_timestamp(to_epoch_ms(seek.time)))
+        after: dict[tuple[str, int], int] = {}
+        if query.start is not None and seek is not None and seek.time != query.start:
+            after = self._offsets(admin, {name: count}, OffsetSpec.for_timestamp(query.start_ms))
+        ranges = {}
+        for o in chosen:
+            where = (name, o.partition)
+            if seek is None:
+                first, end = max(o.earliest, o.latest - size), o.latest
+            else:
+                if seek.time is not None:
+                    found = at_time[where]
+                    first = o.latest if found < 0 else found
+                else:
+                    first = seek.offset or 0
+                if where in after:  # no record before this offset is at or after `from`
+                    first = max(first, o.latest if after[where] < 0 else after[where])
+                first = min(max(first, o.earliest), o.latest)
+                end = min(o.latest, first + size)
+            ranges[where] = (first, end, first <= o.earliest)
+        return ranges
+
+    def consumer_groups(self, names: list[str]) -> list[ConsumerGroup]:
+        """The consumer groups that committed offsets on topics ``names`` (at most
+        :data:`MAX_GROUPS` groups are looked at, by group id), with their members and, for every
+        partition of those topics they committed on, committed and end offsets and lag."""
+        from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+
+        admin = self._admin()
+        counts = self._partition_counts(admin)
+        present = {name: counts[name] for name in names if name in counts}
+        try:
+            listed = admin.list_consumer_groups(request_timeout=self.timeout_s).result()
+            ids = sorted(group.group_id for group in listed.valid)[:MAX_GROUPS]
+            futures = {
+                group: admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout_s
+                )[group]
+                for group in ids
+            }
+            committed: dict[str, dict[tuple[str, int], int]] = {}
+            for group, future in futures.items():
+                offsets = {
+                    (tp.topic, tp.partition): tp.offset
+                    for tp in future.result().topic_partitions
+                    if tp.topic in present and tp.error is None and tp.offset >= 0
+                }
+                if offsets:
+                    committed[group] = offsets
+            described = (
+                admin.describe_consumer_groups(list(committed), request_timeout=self.timeout_s)
+                if committed
+                else {}
+            )
+            descriptions = {group: future.result() for group, future in described.items()}
+        except KafkaException as error:
+            raise TopicError(f"listing the consumer groups failed: {error}") from None
+        latest = self.partition_offsets(admin, present)
+        return [
+            _group(group, descriptions[group], offsets, latest)
+            for group, offsets in sorted(committed.items())
+        ]
 
     def lookup(
         self, ticket_id: str, since: datetime | None = None, scan_limit: int = LOOKUP_SCAN_LIMIT
@@ -558,3 +777,30 @@ class TopicReader:
                 )
         records, scans = self.scan(ranges, lambda m: m.key() == key, time.monotonic() + self.timeout_s)
         return Lookup(records, scans, ticket_id=ticket_id)
+
+
+def _group(
+    group_id: str,
+    description: Any,
+    committed: dict[tuple[str, int], int],
+    latest: dict[str, list[PartitionOffsets]],
+) -> ConsumerGroup:
+    """A :class:`ConsumerGroup` from the admin client's description and committed offsets: every
+    partition of each topic it committed on (``committed`` None where it did not)."""
+    members = [
+        GroupMember(
+            member.member_id,
+            member.client_id,
+            member.host,
+            [f"{tp.topic}[{tp.partition}]" for tp in (member.assignment.topic_partitions or [])],
+        )
+        for member in description.members
+    ]
+    topics = sorted({topic for topic, _ in committed})
+    partitions = [
+        GroupPartition(topic, o.partition, committed.get((topic, o.partition)), o.latest)
+        for topic in topics
+        for o in latest[topic]
+    ]
+    state = getattr(description.state, "name", str(description.state))
+    return ConsumerGroup(group_id, state, members, partitions)

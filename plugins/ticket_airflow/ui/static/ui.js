@@ -97,7 +97,7 @@
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a[href]") : null;
-    if (!link || link.target || event.defaultPrevented || event.button !== 0 ||
+    if (!link || link.target || link.hasAttribute("download") || event.defaultPrevented || event.button !== 0 ||
         event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     if (openInAirflow(new URL(link.href, window.location.href))) event.preventDefault();
   });
