@@ -38,6 +38,7 @@ from pyspark.sql.types import (
 )
 
 from ticket_analysis import continuity
+from ticket_analysis.steps import also_count
 from ticket_analysis.storage import HadoopStore, join
 from ticket_etl import artifacts
 from ticket_etl.interval import SPARK_TOKEN_FORMAT, Interval
@@ -140,6 +141,7 @@ def ingest(
         .trigger(availableNow=True)
         .start()
     )
+    also_count(str(query.runId))
     try:
         query.awaitTermination()
     except StreamingQueryException as error:

@@ -2,7 +2,8 @@
 ``step <name>: <s>s (<j> jobs, <s> stages, <t> tasks)`` (``LOG_LEVEL=INFO``: the task log; the
 Spark benchmark reads these lines). The work is read from Spark's status tracker, each step's jobs
 being tagged with a job group of their own: stages and tasks that ran (a stage skipped because its
-shuffle output was reused counts none)."""
+shuffle output was reused counts none). A streaming query tags its jobs with its own group (its
+run id): the step that runs it names that group with :func:`also_count`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ log = logging.getLogger("analyze_tickets")
 
 GROUP_PROPERTY = "spark.jobGroup.id"
 _numbers = itertools.count(1)
+_running: list[list[str]] = []  # the job groups of each step running, the innermost last
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,16 @@ class SparkWork:
         return f"{self.jobs} jobs, {self.stages} stages, {self.tasks} tasks"
 
 
-def work_of_group(context: SparkContext, group: str) -> SparkWork:
-    """The jobs of job group ``group``, and the stages and tasks they ran."""
+def also_count(group: str) -> None:
+    """Count the jobs of ``group`` (a streaming query's run id) in the step running now."""
+    if _running:
+        _running[-1].append(group)
+
+
+def work_of_groups(context: SparkContext, groups: list[str]) -> SparkWork:
+    """The jobs of the job groups ``groups``, and the stages and tasks they ran."""
     tracker = context.statusTracker()
-    job_ids = tracker.getJobIdsForGroup(group)
+    job_ids = [job for group in groups for job in tracker.getJobIdsForGroup(group)]
     stage_ids = {stage for job in job_ids if (info := tracker.getJobInfo(job)) for stage in info.stageIds}
     ran = [info for stage in stage_ids if (info := tracker.getStageInfo(stage)) and info.numCompletedTasks]
     return SparkWork(
@@ -55,10 +63,12 @@ def step(name: str) -> Iterator[None]:
         log.info("step %s: %.1fs", name, time.monotonic() - started)
         return
     previous = context.getLocalProperty(GROUP_PROPERTY)
-    group = f"step {next(_numbers)}: {name}"
-    context.setJobGroup(group, name)
+    groups = [f"step {next(_numbers)}: {name}"]
+    context.setJobGroup(groups[0], name)
+    _running.append(groups)
     try:
         yield
     finally:
+        _running.pop()
         context.setLocalProperty(GROUP_PROPERTY, previous)  # type: ignore[arg-type]  # None unsets it
-    log.info("step %s: %.1fs (%s)", name, time.monotonic() - started, work_of_group(context, group))
+    log.info("step %s: %.1fs (%s)", name, time.monotonic() - started, work_of_groups(context, groups))

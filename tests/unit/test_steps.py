@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ticket_analysis.steps import GROUP_PROPERTY, step
+from ticket_analysis.steps import GROUP_PROPERTY, also_count, step
 
 
 def test_a_step_logs_the_jobs_stages_and_tasks_it_ran(spark, caplog) -> None:
@@ -25,3 +25,21 @@ def test_a_step_logs_the_jobs_stages_and_tasks_it_ran(spark, caplog) -> None:
     jobs, stages, tasks = (int(part.split()[0]) for part in lines[2].split("(")[1].rstrip(")").split(", "))
     assert jobs >= 2 and stages >= 2 and tasks >= 5, lines[2]
     assert spark.sparkContext.getLocalProperty(GROUP_PROPERTY) == "outer"  # restored
+
+
+def test_a_streaming_query_counts_in_the_step_that_runs_it(spark, caplog, tmp_path) -> None:
+    """A streaming query tags its jobs with its run id, not the step's group: the step that runs
+    it names that group (as the landing does)."""
+    spark.range(0, 100, numPartitions=2).write.parquet(str(tmp_path / "in"))
+    source = spark.readStream.schema("id long").parquet(str(tmp_path / "in"))
+    with caplog.at_level(logging.INFO, logger="analyze_tickets"), step("stream"):
+        query = (
+            source.writeStream.foreachBatch(lambda batch, _: batch.count())
+            .option("checkpointLocation", str(tmp_path / "checkpoint"))
+            .trigger(availableNow=True)
+            .start()
+        )
+        also_count(str(query.runId))
+        query.awaitTermination()
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("step stream"))
+    assert int(line.split("(")[1].split()[0]) >= 1, line  # the query's jobs
