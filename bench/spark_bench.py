@@ -64,7 +64,6 @@ IO_FLOOR_APP = BENCH_DIR / "io_floor_job.py"
 TARGET_OVER_IO_FLOOR = 1.25
 TARGET_PER_TICKET_GROWTH = 1.1  # the largest count against PER_TICKET_BASE
 PER_TICKET_BASE = 1_000_000
-TARGET_RSS_GROWTH = 1.25
 GC_LOG = "-Xlog:gc:stdout"
 GC_PAUSE = re.compile(r"GC\(\d+\) Pause.* ([0-9.]+)ms$", re.MULTILINE)
 STEP = re.compile(
@@ -351,14 +350,17 @@ def render(results: list[CountResult], after: int) -> str:
             f"- target cost per ticket at {large.count:,} ≤ {TARGET_PER_TICKET_GROWTH:g}x the cost at "
             f"{base.count:,}: {growth:.2f}x, {verdict(growth <= TARGET_PER_TICKET_GROWTH)}"
         )
-    if len(results) > 1:
-        small = results[0]
-        growth = large.peak_rss_mib() / small.peak_rss_mib()
-        lines.append(
-            f"- peak RSS at {small.count:,} and {large.count:,}: {small.peak_rss_mib():,.0f} vs "
-            f"{large.peak_rss_mib():,.0f} MiB ({growth:.2f}x; flat within {TARGET_RSS_GROWTH - 1:.0%}: "
-            f"{verdict(growth <= TARGET_RSS_GROWTH)})"
+    allowed = jvm_size_mib(config.spark_driver_memory())
+    lines.append(
+        f"- peak RSS of the spark-submit tree within the driver memory ({config.spark_driver_memory()}, "
+        f"{allowed:,.0f} MiB): "
+        + ", ".join(
+            f"{r.count:,}: {r.peak_rss_mib():,.0f} MiB {verdict(r.peak_rss_mib() <= allowed)}"
+            for r in results
         )
+        + "; GC pauses: "
+        + ", ".join(f"{r.count:,}: {r.gc_pause_s():.1f} s" for r in results)
+    )
     clustered = [r for r in results if r.cluster]
     if clustered:
         lines += [
@@ -407,6 +409,12 @@ def render(results: list[CountResult], after: int) -> str:
     step_rows.append(["(whole spark-submit)", *(f"{r.seconds('ours'):.1f}" for r in results)])
     lines.append(markdown_table(["step", *(f"{r.count:,}" for r in results)], step_rows))
     return "\n".join(lines) + "\n"
+
+
+def jvm_size_mib(size: str) -> float:
+    """A JVM memory size (``512m``, ``2g``) in MiB."""
+    units = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+    return float(size[:-1]) * units[size[-1].lower()] if size[-1].lower() in units else float(size) / MIB
 
 
 def parse_counts(text: str) -> list[int]:
