@@ -65,8 +65,8 @@ def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[Air
         "BATCH_SIZE": "200",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": AIRFLOW_USERS,
         # A task killed with the whole Airflow (tests/e2e/test_airflow_killed.py) is found
-        # without a heartbeat after a minute, not five.
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        # without a heartbeat after 30 s, not five minutes (a live task heartbeats every 5 s).
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
     }
     with pytest.MonkeyPatch.context() as patch:  # what `airflow standalone` and the tests' CLI calls see
         for key, value in env.items():

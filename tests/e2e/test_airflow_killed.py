@@ -1,7 +1,7 @@
 """The whole Airflow (scheduler, API server, the running task and its spark-submit) killed with
 SIGKILL while a run reprocesses a published hour, as a machine that loses power would; then
 started again. The run resumes under the new scheduler: the killed task instance is found without
-a heartbeat (the test stack sets ``task_instance_heartbeat_timeout`` to 60 s), failed, and retried;
+a heartbeat (the test stack sets ``task_instance_heartbeat_timeout`` to 30 s), failed, and retried;
 the retry takes the hour's lock over (same run) and publishes. Part of the fault-injection suite
 (marker ``faults``); here because it needs the package's running Airflow."""
 
