@@ -171,9 +171,16 @@ def latest() -> TicketSchema:
     return committed(SCHEMA_VERSION)
 
 
+@cache
+def committed_types() -> dict[str, str]:
+    """Every field of the committed versions and its type, in order of first appearance: the
+    columns the job parses and publishes."""
+    return union_types([committed(version) for version in versions()])
+
+
 def fields() -> list[str]:
     """Every field of the committed versions, in order of first appearance."""
-    return list(union_types([committed(version) for version in versions()]))
+    return list(committed_types())
 
 
 def required_fields() -> list[str]:
@@ -202,7 +209,7 @@ def created_at_pattern() -> str:
 
 def spark_schema() -> StructType:
     """Spark schema of every committed field (:func:`fields`)."""
-    return spark_schema_of(union_types([committed(version) for version in versions()]))
+    return spark_schema_of(committed_types())
 
 
 def validation_errors(ticket: dict[str, Any], version: int | None = None) -> list[str]:

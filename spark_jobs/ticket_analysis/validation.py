@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -68,7 +67,7 @@ class Contract:
     def __post_init__(self) -> None:
         if not self.schemas:
             raise ContractError("the schema registry holds no version of the ticket schema")
-        known = schema.union_types([schema.committed(version) for version in schema.versions()])
+        known = schema.committed_types()
         for version, ticket_schema in self.schemas.items():
             for name, kind in ticket_schema.field_types().items():
                 if known.get(name) != kind:
@@ -86,10 +85,10 @@ class Contract:
             raise ContractError(f"a version of {snapshot.subject} cannot be checked: {error}") from None
         return cls(schemas, {entry.id: entry.version for entry in snapshot.versions})
 
-    @cached_property
+    @property
     def types(self) -> dict[str, str]:
         """Every field of every version (the committed order) and its type."""
-        return schema.union_types([schema.committed(version) for version in schema.versions()])
+        return schema.committed_types()
 
     @property
     def newest(self) -> int:
