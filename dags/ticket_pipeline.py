@@ -77,9 +77,9 @@ EARLIER_HOURS_WAIT = timedelta(minutes=90)
     default_args={
         "owner": "data-engineering",
         "retries": 3,
-        "retry_delay": timedelta(seconds=30),
+        "retry_delay": timedelta(seconds=config.task_retry_delay_seconds()),
         "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
+        "max_retry_delay": timedelta(seconds=config.MAX_RETRY_DELAY_SECONDS),
         "execution_timeout": timedelta(minutes=45),
     },
     params={

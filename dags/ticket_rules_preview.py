@@ -27,6 +27,7 @@ from airflow.sdk import Param, dag, task
 
 from ticket_airflow import preview_tasks, tasks
 from ticket_airflow.operators import PreviewJobOperator
+from ticket_etl import config
 
 
 @dag(
@@ -41,7 +42,7 @@ from ticket_airflow.operators import PreviewJobOperator
     default_args={
         "owner": "data-engineering",
         "retries": 1,
-        "retry_delay": timedelta(seconds=30),
+        "retry_delay": timedelta(seconds=config.task_retry_delay_seconds()),
         "execution_timeout": timedelta(minutes=45),
     },
     params={

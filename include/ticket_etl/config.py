@@ -35,6 +35,7 @@ ANALYZE_JOB_PATH = SPARK_JOBS_DIR / "analyze_tickets.py"
 PREVIEW_JOB_PATH = SPARK_JOBS_DIR / "preview_rules.py"
 
 MAX_BATCH_SIZE = 5_000_000  # also the maximum of the DAG's tickets_per_run param
+MAX_RETRY_DELAY_SECONDS = 600  # also the DAGs' max_retry_delay
 MAX_BASELINE_HOURS = 168  # a week of summaries read per run at most
 # A ticket sent again within this many hours after the hour that published it is a duplicate.
 DUPLICATE_LOOK_BACK_HOURS = 24
@@ -138,6 +139,19 @@ def log_level() -> str:
     """Log level of the producer and the Spark job (``LOG_LEVEL``)."""
     valid = setting("LOG_LEVEL").upper() in LOG_LEVELS
     return _checked("LOG_LEVEL", valid, f"one of {', '.join(LOG_LEVELS)}").upper()
+
+
+def task_retry_delay_seconds() -> int:
+    """Wait before a failed task's first retry (``TASK_RETRY_DELAY_SECONDS``)."""
+    raw = setting("TASK_RETRY_DELAY_SECONDS")
+    valid = raw.isdigit() and 1 <= int(raw) <= MAX_RETRY_DELAY_SECONDS
+    return int(
+        _checked(
+            "TASK_RETRY_DELAY_SECONDS",
+            valid,
+            f"a whole number of seconds from 1 to {MAX_RETRY_DELAY_SECONDS}",
+        )
+    )
 
 
 # Object stores whose rename is a copy then a delete: the job's promotion, compaction and locks
@@ -281,6 +295,7 @@ CHECKS = (
     spark_master,
     spark_driver_memory,
     log_level,
+    task_retry_delay_seconds,
     stats_dir,
     source_retention_days,
     keyword_baseline_hours,

@@ -42,6 +42,8 @@ def test_a_set_value_wins_over_the_default(monkeypatch: pytest.MonkeyPatch) -> N
         ("TOPIC_NAME", "bad topic", config.source_topic),
         ("STATS_DIR", "s3a://bucket/stats", config.stats_dir),
         ("STATS_DIR", "gs://bucket/stats", config.stats_dir),
+        ("TASK_RETRY_DELAY_SECONDS", "0", config.task_retry_delay_seconds),
+        ("TASK_RETRY_DELAY_SECONDS", "601", config.task_retry_delay_seconds),
     ],
 )
 def test_a_bad_value_names_the_setting(
