@@ -28,6 +28,8 @@ from ticket_etl.config import PLATFORM_DIR
 
 QUICK_COUNT = 100_000
 DEFAULT_BENCH_PORT = 39192
+# The job before the keyword analysis (issue 21), whose statistics step ours is compared with.
+KEYWORD_ANALYSIS_BASE = "9b1e764"
 
 
 def bench_layout() -> kafka_service.BrokerLayout:
@@ -84,7 +86,7 @@ def plan(args: argparse.Namespace, bootstrap: str) -> tuple[list[str], list[str]
     if args.quick:
         producer += ["--count", str(QUICK_COUNT), "--baseline-count", str(QUICK_COUNT // 5)]
     counts = args.spark_counts or (str(QUICK_COUNT) if args.quick else "1000,100000,1000000,3000000")
-    spark = ["--bootstrap", bootstrap, "--counts", counts, "--runs", runs]
+    spark = ["--bootstrap", bootstrap, "--counts", counts, "--runs", runs, "--ref", KEYWORD_ANALYSIS_BASE]
     reprocess = ["--bootstrap", bootstrap, "--runs", runs]
     if args.quick:
         reprocess += ["--after", str(QUICK_COUNT)]

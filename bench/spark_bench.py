@@ -25,7 +25,11 @@ each of the job's steps, its time and the Spark jobs, stages and tasks it ran (i
 #25): ours <= 1.25x (c) at every count; the cost per ticket at the largest count <= 1.1x the cost
 at 1,000,000. At ``--cluster-counts`` (1,000,000 by default) ours also runs on a standalone master and
 two workers started for the benchmark (issue #13): local mode and cluster side by side. The
-tables are printed and written to ``bench/results/spark.md``.
+tables are printed and written to ``bench/results/spark.md``. With ``--ref <commit>``, the job as it
+was at that commit also runs, from a git worktree of it, at ``--ref-counts`` (1,000 and 1,000,000
+by default), interleaved with the others: its steps beside ours, and the growth of the statistics
+step against it (issue #21: at most 1.2x the job before the keyword analysis, ``make bench``'s
+reference).
 
 Note: ours and (a) write to the pipeline's team topics of the broker used (the job's topic
 names are fixed); the source and dead-letter topics are created and deleted here.
@@ -34,6 +38,7 @@ names are fixed); the source and dead-letter topics are created and deleted here
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -44,7 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +68,8 @@ FLOOR_APP = BENCH_DIR / "floor_job.py"
 IO_FLOOR_APP = BENCH_DIR / "io_floor_job.py"
 TARGET_OVER_IO_FLOOR = 1.25
 TARGET_PER_TICKET_GROWTH = 1.1  # the largest count against PER_TICKET_BASE
+TARGET_STATISTICS_GROWTH = 1.2  # issue 21: the statistics step against the job before it
+STATISTICS_STEP = "statistics"
 PER_TICKET_BASE = 1_000_000
 GC_LOG = "-Xlog:gc:stdout"
 GC_PAUSE = re.compile(r"GC\(\d+\) Pause.* ([0-9.]+)ms$", re.MULTILINE)
@@ -95,6 +102,7 @@ class CountResult:
     floor: list[Submission] = field(default_factory=list)
     io_floor: list[Submission] = field(default_factory=list)
     cluster: list[Submission] = field(default_factory=list)
+    ref: list[Submission] = field(default_factory=list)
 
     def seconds(self, method: str) -> float:
         runs = getattr(self, method)
@@ -106,10 +114,11 @@ class CountResult:
     def gc_pause_s(self) -> float:
         return median([s.gc_pause_s for s in self.ours])
 
-    def steps(self) -> dict[str, float]:
-        """Median time of each step of ours, in the job's order."""
-        names = list(dict.fromkeys(name for s in self.ours for name in s.steps))
-        return {name: median([s.steps.get(name, 0.0) for s in self.ours]) for name in names}
+    def steps(self, method: str = "ours") -> dict[str, float]:
+        """Median time of each step of ``method`` (ours or ref), in the job's order."""
+        runs: list[Submission] = getattr(self, method)
+        names = list(dict.fromkeys(name for s in runs for name in s.steps))
+        return {name: median([s.steps.get(name, 0.0) for s in runs]) for name in names}
 
     def work(self) -> dict[str, tuple[int, int, int]]:
         """Spark jobs, stages and tasks of each step of ours (its last run: the same plan each time)."""
@@ -238,6 +247,69 @@ def run_ours(
         delete_topic(bootstrap, dead_letters)
 
 
+@contextmanager
+def ref_tree(ref: str) -> Iterator[Path]:
+    """A git worktree of the project at ``ref``, sharing our connector jars and class-data sharing
+    archive (git-ignored, so not in the worktree); removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="spark_bench_ref_"))
+    tree = root / "tree"
+    git = ["git", "-C", str(config.PROJECT_ROOT), "worktree"]
+    subprocess.run([*git, "add", "--detach", "--quiet", str(tree), ref], check=True)
+    try:
+        (tree / ".platform").mkdir()
+        for shared in ("jars", "spark-cds"):
+            (tree / ".platform" / shared).symlink_to(config.PLATFORM_DIR / shared)
+        yield tree
+    finally:
+        subprocess.run([*git, "remove", "--force", str(tree)], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The job at another commit, checked out in a worktree."""
+
+    commit: str
+    tree: Path
+
+
+def ref_command(tree: Path, job_args: list[str]) -> list[str]:
+    """The spark-submit command of the job at the reference ``tree``, built by its own submission
+    module (its jars, settings and zipped modules)."""
+    script = (
+        "import json, sys; from ticket_etl.spark_submit import spark_submit_command; "
+        "print(json.dumps(spark_submit_command(sys.argv[1:])))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TICKETS_ROOT"}
+    env["PYTHONPATH"] = str(tree / "include")
+    built = subprocess.run(
+        [sys.executable, "-c", script, *job_args],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(built.stdout.splitlines()[-1])
+
+
+def run_ref(
+    ref: Reference, bootstrap: str, topic: str, start: datetime, end: datetime, count: int
+) -> Submission:
+    """The job at the reference commit on the interval (the arguments every version has), with a
+    fresh dead-letter topic and output folder."""
+    dead_letters = fresh_topic(bootstrap, "refdlq")
+    output = Path(tempfile.mkdtemp(prefix="spark_bench_ref_out_"))
+    args = ["--start", start.isoformat(), "--end", end.isoformat(), "--run-id", f"ref-{uuid.uuid4().hex[:8]}"]
+    args += ["--bootstrap-servers", bootstrap, "--topic", topic, "--dead-letter-topic", dead_letters]
+    args += ["--output", str(output)]
+    try:
+        return submit(ref_command(ref.tree, args), f"the job at {ref.commit} at {count:,}")
+    finally:
+        shutil.rmtree(output, ignore_errors=True)
+        delete_topic(bootstrap, dead_letters)
+
+
 def run_poc(bootstrap: str, topic: str, count: int) -> Submission:
     """Baseline (a) on the whole topic."""
     from ticket_etl.spark_submit import spark_submit_command
@@ -272,8 +344,11 @@ def run_io_floor(bootstrap: str, topic: str, start: datetime, end: datetime, cou
         delete_topic(bootstrap, sent_to)
 
 
-def measure(args: argparse.Namespace, count: int, cluster_master: str | None = None) -> CountResult:
-    """All runs at one count, on one fresh source topic (deleted afterwards), interleaved."""
+def measure(
+    args: argparse.Namespace, count: int, cluster_master: str | None = None, ref: Reference | None = None
+) -> CountResult:
+    """All runs at one count, on one fresh source topic (deleted afterwards), interleaved (``ref``:
+    the reference job, run too)."""
     topic = fresh_topic(args.bootstrap, f"spark{count}")
     result = CountResult(count)
     poc_runs = (1 if count >= args.poc_once_from else args.runs) if args.poc else 0
@@ -291,6 +366,8 @@ def measure(args: argparse.Namespace, count: int, cluster_master: str | None = N
                 runs.append(
                     ("cluster", lambda: run_ours(args.bootstrap, topic, start, end, count, cluster_master))
                 )
+            if ref is not None:
+                runs.append(("ref", lambda: run_ref(ref, args.bootstrap, topic, start, end, count)))
             for method, run in runs:
                 submission = run()
                 getattr(result, method).append(submission)
@@ -304,7 +381,44 @@ def measure(args: argparse.Namespace, count: int, cluster_master: str | None = N
     return result
 
 
-def render(results: list[CountResult], after: int) -> str:
+def render_ref(results: list[CountResult], commit: str) -> list[str]:
+    """The section comparing ours with the job at ``commit``: the statistics step (issue #21's
+    target) and every step of both."""
+    compared = [r for r in results if r.ref]
+    if not compared:
+        return []
+    rows = []
+    for r in compared:
+        ours, before = r.steps().get(STATISTICS_STEP, 0.0), r.steps("ref").get(STATISTICS_STEP, 0.0)
+        growth = ours / before if before else float("nan")
+        rows.append(
+            [
+                f"{r.count:,}",
+                f"{ours:.1f}",
+                f"{before:.1f} ({len(r.ref)})",
+                f"{growth:.2f}x {verdict(growth <= TARGET_STATISTICS_GROWTH)}",
+                f"{r.seconds('ours'):.1f}",
+                f"{r.seconds('ref'):.1f}",
+            ]
+        )
+    headers = ["tickets in the hour", "statistics step, ours s", f"statistics step at {commit} s (runs)"]
+    headers += [f"growth (≤ {TARGET_STATISTICS_GROWTH:g}x)", "ours whole s", f"at {commit} whole s"]
+    names = list(dict.fromkeys(name for r in compared for name in (*r.steps("ref"), *r.steps())))
+    step_rows = [
+        [name, *(f"{r.steps().get(name, 0.0):.1f} / {r.steps('ref').get(name, 0.0):.1f}" for r in compared)]
+        for name in names
+    ]
+    return [
+        "",
+        f"### Against the job at {commit} (median seconds, the same topic, interleaved)",
+        "",
+        markdown_table(headers, rows),
+        "",
+        markdown_table(["step (ours / at " + commit + ")", *(f"{r.count:,}" for r in compared)], step_rows),
+    ]
+
+
+def render(results: list[CountResult], after: int, ref: str | None = None) -> str:
     """The Markdown report with the verdict on each target, and the steps of ours per count."""
     rows = []
     for r in results:
@@ -408,6 +522,8 @@ def render(results: list[CountResult], after: int) -> str:
     step_rows.append(["(sum of the steps)", *(f"{sum(r.steps().values()):.1f}" for r in results)])
     step_rows.append(["(whole spark-submit)", *(f"{r.seconds('ours'):.1f}" for r in results)])
     lines.append(markdown_table(["step", *(f"{r.count:,}" for r in results)], step_rows))
+    if ref is not None:
+        lines += render_ref(results, ref)
     return "\n".join(lines) + "\n"
 
 
@@ -452,6 +568,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="counts at which ours also runs on a standalone cluster started here (two 1-core workers)",
     )
     parser.add_argument("--no-cluster", action="store_true", help="skip the standalone cluster runs")
+    parser.add_argument("--ref", help="also run the job as it was at this commit (a git worktree of it)")
+    parser.add_argument(
+        "--ref-counts",
+        type=parse_counts,
+        default=[1_000, 1_000_000],
+        help="counts at which the job at --ref runs",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Markdown report")
     args = parser.parse_args(argv)
     if args.runs <= 0 or args.after < 0:
@@ -465,15 +588,21 @@ def main(argv: list[str] | None = None) -> int:
     if not broker_is_up(args.bootstrap):
         return 1
     ensure_team_topics(args.bootstrap)
-    if args.no_cluster or not set(args.cluster_counts) & set(args.counts):
-        results = [measure(args, count) for count in args.counts]
-    else:
-        with bench_cluster() as master:
-            results = [
-                measure(args, count, master if count in args.cluster_counts else None)
-                for count in args.counts
-            ]
-    write_report(args.output, render(results, args.after))
+    with ExitStack() as stack:
+        master = None
+        if not args.no_cluster and set(args.cluster_counts) & set(args.counts):
+            master = stack.enter_context(bench_cluster())
+        ref = Reference(args.ref, stack.enter_context(ref_tree(args.ref))) if args.ref else None
+        results = [
+            measure(
+                args,
+                count,
+                master if count in args.cluster_counts else None,
+                ref if count in args.ref_counts else None,
+            )
+            for count in args.counts
+        ]
+    write_report(args.output, render(results, args.after, args.ref))
     return 0
 
 
