@@ -74,7 +74,9 @@ PER_TICKET_BASE = 1_000_000
 GC_LOG = "-Xlog:gc:stdout"
 GC_PAUSE = re.compile(r"GC\(\d+\) Pause.* ([0-9.]+)ms$", re.MULTILINE)
 STEP = re.compile(
-    r"analyze_tickets: step (.+?): ([0-9.]+)s(?: \((\d+) jobs, (\d+) stages, (\d+) tasks\))?$", re.MULTILINE
+    r"analyze_tickets: step (.+?): ([0-9.]+)s"
+    r"(?: \((\d+) jobs, (\d+) stages, (\d+) tasks(?:, ([0-9.]+)s in jobs)?\))?$",
+    re.MULTILINE,
 )
 SAMPLE_EVERY_S = 0.2
 MIB = 1024 * 1024
@@ -90,6 +92,7 @@ class Submission:
     gc_pause_s: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
     work: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # step: (jobs, stages, tasks)
+    in_jobs: dict[str, float] = field(default_factory=dict)  # step: seconds its Spark jobs ran
 
 
 @dataclass
@@ -119,6 +122,11 @@ class CountResult:
         runs: list[Submission] = getattr(self, method)
         names = list(dict.fromkeys(name for s in runs for name in s.steps))
         return {name: median([s.steps.get(name, 0.0) for s in runs]) for name in names}
+
+    def in_jobs(self) -> dict[str, float]:
+        """Median seconds the Spark jobs of each step of ours ran."""
+        names = list(dict.fromkeys(name for s in self.ours for name in s.in_jobs))
+        return {name: median([s.in_jobs.get(name, 0.0) for s in self.ours]) for name in names}
 
     def work(self) -> dict[str, tuple[int, int, int]]:
         """Spark jobs, stages and tasks of each step of ours (its last run: the same plan each time)."""
@@ -176,13 +184,16 @@ def submit(command: list[str], label: str) -> Submission:
         raise RuntimeError(f"{label} failed ({returncode}):\n{output[-4000:]}")
     steps: dict[str, float] = {}
     work: dict[str, tuple[int, int, int]] = {}
-    for name, seconds, jobs, stages, tasks in STEP.findall(output):
+    in_jobs: dict[str, float] = {}
+    for name, seconds, jobs, stages, tasks, jobs_s in STEP.findall(output):
         steps[name] = steps.get(name, 0.0) + float(seconds)
         if jobs:
             before = work.get(name, (0, 0, 0))
             work[name] = (before[0] + int(jobs), before[1] + int(stages), before[2] + int(tasks))
+        if jobs_s:
+            in_jobs[name] = in_jobs.get(name, 0.0) + float(jobs_s)
     gc_pause = sum(float(ms) for ms in GC_PAUSE.findall(output)) / 1000
-    return Submission(elapsed, peak / MIB, gc_pause, steps, work)
+    return Submission(elapsed, peak / MIB, gc_pause, steps, work, in_jobs)
 
 
 def intervals() -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
@@ -508,18 +519,30 @@ def render(results: list[CountResult], after: int, ref: str | None = None) -> st
         "process tree (JVM + Python driver), sampled every 0.2 s. GC pauses: the driver JVM's "
         "stop-the-world pauses (-Xlog:gc).",
         "",
-        "### Where the time of ours goes (median seconds per step; Spark jobs / stages / tasks it ran)",
+        "### Where the time of ours goes",
+        "",
+        "Median seconds per step; in brackets the Spark jobs / stages / tasks it ran, and the "
+        "median seconds its jobs were running. The rest of a step is the driver's: planning and "
+        "code generation of its queries, Python, files written through Hadoop.",
         "",
     ]
     names = list(dict.fromkeys(name for r in results for name in r.steps()))
 
     def cell(r: CountResult, name: str) -> str:
-        work = r.work().get(name)
+        work, in_jobs = r.work().get(name), r.in_jobs().get(name)
         spent = f"{r.steps().get(name, 0.0):.1f}"
-        return f"{spent} ({work[0]} / {work[1]} / {work[2]})" if work else spent
+        if not work:
+            return spent
+        ran = f", {in_jobs:.1f} s in jobs" if in_jobs is not None else ""
+        return f"{spent} ({work[0]} / {work[1]} / {work[2]}{ran})"
 
     step_rows = [[name, *(cell(r, name) for r in results)] for name in names]
-    step_rows.append(["(sum of the steps)", *(f"{sum(r.steps().values()):.1f}" for r in results)])
+    step_rows.append(
+        [
+            "(sum of the steps)",
+            *(f"{sum(r.steps().values()):.1f} ({sum(r.in_jobs().values()):.1f} s in jobs)" for r in results),
+        ]
+    )
     step_rows.append(["(whole spark-submit)", *(f"{r.seconds('ours'):.1f}" for r in results)])
     lines.append(markdown_table(["step", *(f"{r.count:,}" for r in results)], step_rows))
     if ref is not None:

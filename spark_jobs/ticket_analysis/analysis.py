@@ -234,11 +234,14 @@ def _write_routing_changes(
     staged: str,
 ) -> dict[str, Any]:
     """Write the hour's ``routing_changes`` (the rows its earlier runs recorded, then this run's:
-    :func:`rerouting.routing_changes`); returns this run's moves (:func:`rerouting.moves`)."""
+    :func:`rerouting.routing_changes`); returns this run's moves (:func:`rerouting.moves`): none,
+    without reading them back, when nothing was published before (an hour's first run)."""
     recorded_at = artifacts.partition_path(config.job.artifacts_root, "routing_changes", config.interval)
     recorded = spark.read.parquet(recorded_at) if store.exists(recorded_at) else None
     target = join(staged, "routing_changes")
     _write_parquet(rerouting.routing_changes(enriched, versions, recorded, RUN_COLUMNS), target)
+    if versions is None:
+        return rerouting.tally([])
     return rerouting.moves(rerouting.of_run(spark.read.parquet(target), config.run_id))
 
 

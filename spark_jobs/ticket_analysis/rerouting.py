@@ -96,9 +96,14 @@ def tombstones(changes: DataFrame) -> DataFrame:
 
 
 def moves(changes: DataFrame) -> dict[str, Any]:
-    """The summary's ``routing_changes`` of one run: the tickets moved, how many per ``old team ->
-    new team``, and the tombstones per old team topic (one small collect: at most teams² rows)."""
-    rows = changes.groupBy("old_team", "old_team_topic", "new_team").count().collect()
+    """The summary's ``routing_changes`` of one run (:func:`tally`) from its ``changes``: one small
+    collect, at most teams² rows."""
+    return tally(changes.groupBy("old_team", "old_team_topic", "new_team").count().collect())
+
+
+def tally(rows: list[Any]) -> dict[str, Any]:
+    """The tickets moved, how many per ``old team -> new team``, and the tombstones per old team
+    topic, from rows of ``old_team, old_team_topic, new_team, count`` (none: nothing moved)."""
     by_move: dict[str, int] = {}
     by_topic: dict[str, int] = {}
     for row in rows:

@@ -1,9 +1,12 @@
 """The steps of a run: how long each took and the Spark work it ran (issue 25), logged as
-``step <name>: <s>s (<j> jobs, <s> stages, <t> tasks)`` (``LOG_LEVEL=INFO``: the task log; the
-Spark benchmark reads these lines). The work is read from Spark's status tracker, each step's jobs
-being tagged with a job group of their own: stages and tasks that ran (a stage skipped because its
-shuffle output was reused counts none). A streaming query tags its jobs with its own group (its
-run id): the step that runs it names that group with :func:`also_count`."""
+``step <name>: <s>s (<j> jobs, <s> stages, <t> tasks, <r>s in jobs)`` (``LOG_LEVEL=INFO``: the task
+log; the Spark benchmark reads these lines). The work is read from Spark's status tracker and
+status store, each step's jobs being tagged with a job group of their own: stages and tasks that
+ran (a stage skipped because its shuffle output was reused counts none), and the time from the
+submission of its jobs to their completion (overlaps counted once); the rest of the step is the
+driver's: planning, code generation, Python, files written through Hadoop. A streaming query tags
+its jobs with its own group (its run id): the step that runs it names that group with
+:func:`also_count`."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from py4j.protocol import Py4JJavaError
 from pyspark import SparkContext
 
 log = logging.getLogger("analyze_tickets")
@@ -30,9 +34,10 @@ class SparkWork:
     jobs: int
     stages: int
     tasks: int
+    in_jobs_s: float = 0.0
 
     def __str__(self) -> str:
-        return f"{self.jobs} jobs, {self.stages} stages, {self.tasks} tasks"
+        return f"{self.jobs} jobs, {self.stages} stages, {self.tasks} tasks, {self.in_jobs_s:.1f}s in jobs"
 
 
 def also_count(group: str) -> None:
@@ -48,8 +53,34 @@ def work_of_groups(context: SparkContext, groups: list[str]) -> SparkWork:
     stage_ids = {stage for job in job_ids if (info := tracker.getJobInfo(job)) for stage in info.stageIds}
     ran = [info for stage in stage_ids if (info := tracker.getStageInfo(stage)) and info.numCompletedTasks]
     return SparkWork(
-        len(job_ids), len(ran), sum(info.numCompletedTasks + info.numFailedTasks for info in ran)
+        len(job_ids),
+        len(ran),
+        sum(info.numCompletedTasks + info.numFailedTasks for info in ran),
+        covered_s([span for job in job_ids if (span := _job_span(context, job))]),
     )
+
+
+def _job_span(context: SparkContext, job_id: int) -> tuple[float, float] | None:
+    """When job ``job_id`` was submitted and completed (epoch seconds), from the status store;
+    None while it runs or once the store has dropped it."""
+    try:
+        data = context._jsc.sc().statusStore().job(job_id)  # type: ignore[union-attr]
+    except Py4JJavaError:  # NoSuchElementException: a job the store no longer keeps
+        return None
+    submitted, completed = data.submissionTime(), data.completionTime()
+    if not (submitted.isDefined() and completed.isDefined()):
+        return None
+    return submitted.get().getTime() / 1000, completed.get().getTime() / 1000
+
+
+def covered_s(spans: list[tuple[float, float]]) -> float:
+    """The time the ``(start, end)`` spans cover, overlaps counted once."""
+    covered, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reached:
+            covered += end - max(start, reached)
+            reached = end
+    return covered
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ticket_analysis.steps import GROUP_PROPERTY, also_count, step
+from ticket_analysis.steps import GROUP_PROPERTY, also_count, covered_s, step
 
 
 def test_a_step_logs_the_jobs_stages_and_tasks_it_ran(spark, caplog) -> None:
@@ -19,11 +19,15 @@ def test_a_step_logs_the_jobs_stages_and_tasks_it_ran(spark, caplog) -> None:
             frame.groupBy((frame.id % 3).alias("k")).count().collect()
             frame.collect()
     lines = [record.getMessage() for record in caplog.records]
-    assert lines[1] == "step nothing: 0.0s (0 jobs, 0 stages, 0 tasks)"
+    assert lines[1] == "step nothing: 0.0s (0 jobs, 0 stages, 0 tasks, 0.0s in jobs)"
     count = lines[0].split("(")[1]
     assert count.startswith("1 jobs, 2 stages,") or count.startswith("1 jobs, 1 stages,"), lines[0]
-    jobs, stages, tasks = (int(part.split()[0]) for part in lines[2].split("(")[1].rstrip(")").split(", "))
-    assert jobs >= 2 and stages >= 2 and tasks >= 5, lines[2]
+    took = float(lines[2].split(": ")[1].split("s (")[0])
+    jobs, stages, tasks, in_jobs = (
+        part.split()[0] for part in lines[2].split("(")[1].rstrip(")").split(", ")
+    )
+    assert int(jobs) >= 2 and int(stages) >= 2 and int(tasks) >= 5, lines[2]
+    assert 0 < float(in_jobs.rstrip("s")) <= took + 0.1, lines[2]  # the jobs ran within the step
     assert spark.sparkContext.getLocalProperty(GROUP_PROPERTY) == "outer"  # restored
 
 
@@ -43,3 +47,9 @@ def test_a_streaming_query_counts_in_the_step_that_runs_it(spark, caplog, tmp_pa
         query.awaitTermination()
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("step stream"))
     assert int(line.split("(")[1].split()[0]) >= 1, line  # the query's jobs
+
+
+def test_the_time_in_jobs_counts_overlapping_jobs_once() -> None:
+    assert covered_s([]) == 0.0
+    assert covered_s([(10.0, 12.0), (11.0, 13.0), (20.0, 20.5)]) == 3.5  # 10-13 and 20-20.5
+    assert covered_s([(5.0, 9.0), (6.0, 7.0)]) == 4.0  # one within the other
