@@ -9,12 +9,14 @@ aggregates reach the driver.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from ticket_analysis import (
     enrichment,
@@ -104,6 +106,26 @@ def _write_parquet(df: DataFrame, path: str, options: dict[str, str] | None = No
     df.write.mode("overwrite").options(**(options or {})).parquet(path)
 
 
+@dataclass
+class Staging:
+    """The run's staging folder and the schemas of the datasets the run wrote there: read back
+    with its schema, a dataset costs no Spark job (Spark runs one to read a Parquet footer when it
+    has to infer the schema)."""
+
+    path: str
+    schemas: dict[str, StructType] = field(default_factory=dict)
+
+    def write(self, df: DataFrame, name: str, options: dict[str, str] | None = None) -> None:
+        _write_parquet(df, join(self.path, name), options)
+        self.schemas[name] = df.schema
+
+    def read(self, spark: SparkSession, name: str) -> DataFrame:
+        return spark.read.schema(self.schemas[name]).parquet(join(self.path, name))
+
+    def at(self, name: str) -> str:
+        return join(self.path, name)
+
+
 def _rows(df: DataFrame, limit: int) -> list[dict[str, Any]]:
     """Collect a small, bounded aggregate."""
     return [row.asDict() for row in df.limit(limit).collect()]
@@ -171,7 +193,7 @@ def _before(versions: DataFrame | None, config: JobConfig) -> DataFrame | None:
 
 
 def analyze_hour(
-    spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, read: int, staged: str
+    spark: SparkSession, store: HadoopStore, config: JobConfig, records: DataFrame, read: int, staged: Staging
 ) -> dict[str, Any]:
     """Validate, de-duplicate, enrich and route the hour's ``records`` (``read`` of them); write
     every dataset and the summary under ``staged`` (:func:`publish` sends them once checked);
@@ -180,7 +202,7 @@ def analyze_hour(
     The checked records are kept for the rest of the run: in memory for an hour of at most
     :data:`IN_MEMORY_MAX_RECORDS` (no scratch files to write and list), else in a scratch Parquet
     dataset (memory bounded whatever the volume)."""
-    checked = _checked(spark, records, read, join(staged, CHECKED_SCRATCH), config.contract)
+    checked = _checked(spark, records, read, staged, config.contract)
     fault_point("analysis")
     with step("find duplicates and updates"):
         versions = published_versions(spark, store, config)
@@ -198,30 +220,29 @@ def analyze_hour(
         accepted = without_duplicates(
             valid, dropped, sum(dispositions.get(d, 0) for d in validation.NOT_PUBLISHED)
         )
-        _write_parquet(enrich(accepted, config), join(staged, "tickets_enriched"))
+        staged.write(enrich(accepted, config), "tickets_enriched")
     found.unpersist()
     with step("write rejected_tickets"):
         rejected = checked.where(F.col("reject_reason").isNotNull()).transform(
             partial(with_run_columns, config=config)
         )
-        _write_parquet(rejected.select(*rejected_columns()), join(staged, "rejected_tickets"))
+        staged.write(rejected.select(*rejected_columns()), "rejected_tickets")
     checked.unpersist()
-    enriched = spark.read.parquet(join(staged, "tickets_enriched"))
-    rejected = spark.read.parquet(join(staged, "rejected_tickets"))
+    enriched, rejected = staged.read(spark, "tickets_enriched"), staged.read(spark, "rejected_tickets")
     with step("routing changes"):
         moved = _write_routing_changes(spark, store, config, enriched, versions, staged)
     counts = Counts(
         read=read,
-        enriched=store.parquet_rows(join(staged, "tickets_enriched")),
-        rejected=store.parquet_rows(join(staged, "rejected_tickets")),
+        enriched=store.parquet_rows(staged.at("tickets_enriched")),
+        rejected=store.parquet_rows(staged.at("rejected_tickets")),
         duplicates=dispositions.get(validation.DUPLICATE, 0),
         updates=dispositions.get(validation.SUPERSEDED, 0),
         earlier_tickets_updated=dispositions.get(validation.UPDATED, 0),
     )
     with step("statistics"):
-        figures = _write_statistics(store, staged, enriched, config, counts.enriched)
+        figures = _write_statistics(store, staged.path, enriched, config, counts.enriched)
         summary = _summary(config, rejected, counts, {**figures, "routing_changes": moved})
-    store.delete(join(staged, CHECKED_SCRATCH))
+    store.delete(staged.at(CHECKED_SCRATCH))
     return summary
 
 
@@ -231,22 +252,21 @@ def _write_routing_changes(
     config: JobConfig,
     enriched: DataFrame,
     versions: DataFrame | None,
-    staged: str,
+    staged: Staging,
 ) -> dict[str, Any]:
     """Write the hour's ``routing_changes`` (the rows its earlier runs recorded, then this run's:
     :func:`rerouting.routing_changes`); returns this run's moves (:func:`rerouting.moves`): none,
     without reading them back, when nothing was published before (an hour's first run)."""
     recorded_at = artifacts.partition_path(config.job.artifacts_root, "routing_changes", config.interval)
     recorded = spark.read.parquet(recorded_at) if store.exists(recorded_at) else None
-    target = join(staged, "routing_changes")
-    _write_parquet(rerouting.routing_changes(enriched, versions, recorded, RUN_COLUMNS), target)
+    staged.write(rerouting.routing_changes(enriched, versions, recorded, RUN_COLUMNS), "routing_changes")
     if versions is None:
         return rerouting.tally([])
-    return rerouting.moves(rerouting.of_run(spark.read.parquet(target), config.run_id))
+    return rerouting.moves(rerouting.of_run(staged.read(spark, "routing_changes"), config.run_id))
 
 
 def _checked(
-    spark: SparkSession, records: DataFrame, read: int, scratch: str, contract: validation.Contract
+    spark: SparkSession, records: DataFrame, read: int, staged: Staging, contract: validation.Contract
 ) -> DataFrame:
     """The records with their reject reason, checked version and typed fields, computed once (see
     :func:`analyze_hour`)."""
@@ -255,12 +275,12 @@ def _checked(
     if read <= IN_MEMORY_MAX_RECORDS:
         return checked.persist(StorageLevel.MEMORY_AND_DISK)
     with step("validate the hour"):
-        _write_parquet(checked, scratch, SCRATCH_OPTIONS)
-    return spark.read.parquet(scratch)
+        staged.write(checked, CHECKED_SCRATCH, SCRATCH_OPTIONS)
+    return staged.read(spark, CHECKED_SCRATCH)
 
 
 def publish(
-    spark: SparkSession, store: HadoopStore, staged: str, config: JobConfig, summary: dict[str, Any]
+    spark: SparkSession, store: HadoopStore, staged: Staging, config: JobConfig, summary: dict[str, Any]
 ) -> dict[str, Any]:
     """The staged run's enriched tickets to their team's topic, its rejected records to the
     dead-letter topic (less those the hour's published run sent already: the summary's
@@ -269,10 +289,10 @@ def publish(
     each ticket this run moved (:mod:`ticket_analysis.rerouting`). Called once the staged
     outputs passed their checks, so a run that fails them sends nothing. Returns, per topic written, the records sent and how far its end
     offsets moved (:func:`delivered`)."""
-    enriched = spark.read.parquet(join(staged, "tickets_enriched"))
+    enriched = staged.read(spark, "tickets_enriched")
     newer = updated_later(spark, store, config)
     current = _current(enriched, newer, summary)
-    rejected = spark.read.parquet(join(staged, "rejected_tickets"))
+    rejected = staged.read(spark, "rejected_tickets")
     sent_before = artifacts.partition_path(config.job.artifacts_root, "rejected_tickets", config.interval)
     if store.exists(sent_before):  # a reprocess: its published run sent those
         rejected = sinks.not_sent_before(rejected, spark.read.parquet(sent_before)).persist()
@@ -284,7 +304,7 @@ def publish(
             spark, summary["alerts"], config.interval, config.run_id, config.job.alerts_topic
         )
         records = records.unionByName(alerts)
-    changes = rerouting.of_run(spark.read.parquet(join(staged, "routing_changes")), config.run_id)
+    changes = rerouting.of_run(staged.read(spark, "routing_changes"), config.run_id)
     if newer is not None:  # a newer version decides the ticket's team: no tombstone from here
         changes = changes.join(newer, "ticket_id", "left_anti")
         summary["routing_changes"]["tombstones"] = rerouting.moves(changes)["tombstones"]

@@ -16,7 +16,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from ticket_analysis import continuity, landing, publication, rules_versions
-from ticket_analysis.analysis import analyze_hour, publish
+from ticket_analysis.analysis import Staging, analyze_hour, publish
 from ticket_analysis.config import JobConfig
 from ticket_analysis.faults import fault_point
 from ticket_analysis.source import topic_state
@@ -84,7 +84,8 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         shrunk_from = _guard_against_shrinking(store, root, config, read)
         staged = artifacts.staging_path(root, config.run_id)
         store.delete(staged)
-        summary = analyze_hour(spark, store, config, records, read, staged)
+        staging = Staging(staged)
+        summary = analyze_hour(spark, store, config, records, read, staging)
         summary["ingest"] = {
             **ingest_figures(store, root, config.source_topic, config.interval, report),
             "abandoned_stagings": abandoned,
@@ -97,7 +98,7 @@ def run(spark: SparkSession, config: JobConfig) -> dict[str, Any]:
         rules_versions.record(store, root, config.rules, config.job.rules, config.run_id, config.interval)
         if config.job.publish_to_kafka:
             with step("publish to Kafka"):
-                summary["kafka"] = publish(spark, store, staged, config, summary)
+                summary["kafka"] = publish(spark, store, staging, config, summary)
             publication.stage_summary(store, staged, summary)
         publication.mark_checked(store, staged, summary)
         if config.job.promote:
