@@ -102,10 +102,6 @@ def enrich(accepted: DataFrame, config: JobConfig) -> DataFrame:
     )
 
 
-def _write_parquet(df: DataFrame, path: str, options: dict[str, str] | None = None) -> None:
-    df.write.mode("overwrite").options(**(options or {})).parquet(path)
-
-
 @dataclass
 class Staging:
     """The run's staging folder and the schemas of the datasets the run wrote there: read back
@@ -116,11 +112,11 @@ class Staging:
     schemas: dict[str, StructType] = field(default_factory=dict)
 
     def write(self, df: DataFrame, name: str, options: dict[str, str] | None = None) -> None:
-        _write_parquet(df, join(self.path, name), options)
+        df.write.mode("overwrite").options(**(options or {})).parquet(self.at(name))
         self.schemas[name] = df.schema
 
     def read(self, spark: SparkSession, name: str) -> DataFrame:
-        return spark.read.schema(self.schemas[name]).parquet(join(self.path, name))
+        return spark.read.schema(self.schemas[name]).parquet(self.at(name))
 
     def at(self, name: str) -> str:
         return join(self.path, name)
