@@ -64,9 +64,10 @@ def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[Air
         "ROUTING_RULES": str(rules_copy(tmp_path_factory.mktemp("stack-rules"))),
         "BATCH_SIZE": "200",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": AIRFLOW_USERS,
-        # A task killed with the whole Airflow (tests/e2e/test_airflow_killed.py) is found
-        # without a heartbeat after 30 s, not five minutes (a live task heartbeats every 5 s).
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        # A task killed with the whole Airflow (tests/e2e/test_airflow_killed.py) was queued by
+        # the dead scheduler: the new one resets it when it looks for orphaned tasks, every 10 s
+        # here instead of every 5 minutes (its heartbeat check only covers tasks it queued).
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
     }
     with pytest.MonkeyPatch.context() as patch:  # what `airflow standalone` and the tests' CLI calls see
         for key, value in env.items():
