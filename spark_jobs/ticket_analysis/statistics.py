@@ -18,6 +18,7 @@ from ticket_etl.job_contract import TermEntry
 from ticket_etl.topology import TEAMS
 
 HIGH_PRIORITIES = ("high", "critical")
+DRIVER_RANKING_MAX_COUNTS = 100_000  # (type, term) counts an hour's terms are ranked from on the driver
 OVERALL_SCOPE = keywords.OVERALL_SCOPE
 SHARE_QUANTUM = Decimal("0.000001")
 
@@ -169,6 +170,96 @@ def g2_column(tickets: Column, total: Column, other: Column, other_total: Column
     margins = _xlogx(total) + _xlogx(other_total) + _xlogx(tickets + other)
     margins = margins + _xlogx(total - tickets + other_total - other)
     return F.greatest(F.lit(0.0), F.lit(2.0) * (cells - margins + _xlogx(total + other_total)))
+
+
+def ranked_terms(
+    tickets: DataFrame, depth: int, type_tickets: dict[str, int], overall_depth: int, bound: int
+) -> list[dict[str, Any]]:
+    """:func:`term_ranking`'s rows, collected (at most ``bound``). An hour with at most
+    :data:`DRIVER_RANKING_MAX_COUNTS` (type, term) counts (any demo hour: about 5,000 whatever its
+    size) is ranked on the driver from its collected counts, one shuffle instead of three and no
+    window to plan: the step's fixed cost, which dominates a small hour. A larger vocabulary is
+    ranked by Spark, the counts computed again."""
+    counts = [row.asDict() for row in term_counts(tickets).limit(DRIVER_RANKING_MAX_COUNTS + 1).collect()]
+    if len(counts) <= DRIVER_RANKING_MAX_COUNTS:
+        return rank_counts(counts, depth, type_tickets, overall_depth)[:bound]
+    ranking = term_ranking(tickets, depth, type_tickets, overall_depth)
+    return [row.asDict() for row in ranking.limit(bound).collect()]
+
+
+def rank_counts(
+    counts: list[dict[str, Any]], depth: int, type_tickets: dict[str, int], overall_depth: int | None = None
+) -> list[dict[str, Any]]:
+    """:func:`term_ranking` on the driver, from the collected :func:`term_counts`: the same rows
+    (scores from :func:`ticket_etl.keywords.g2`, which :func:`g2_column` mirrors)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in _scored_rows(counts, type_tickets):
+        groups[(row["scope"], row["kind"])].append(row)
+    ranked = []
+    for (scope, _), members in groups.items():
+        ranked += _ranked_scope(members, (overall_depth or depth) if scope == OVERALL_SCOPE else depth)
+    return ranked
+
+
+def _scored_rows(counts: list[dict[str, Any]], type_tickets: dict[str, int]) -> list[dict[str, Any]]:
+    """Each (type, term) count with the term's tickets in all types and its listable score, then
+    one row per term in scope ``all`` (no score)."""
+    total = sum(type_tickets.values())
+    term_tickets: dict[str, int] = defaultdict(int)
+    kinds = {}
+    for count in counts:
+        term_tickets[count["term"]] += count["tickets"]
+        kinds[count["term"]] = count["kind"]
+    rows = [
+        {
+            **count,
+            "term_tickets": term_tickets[count["term"]],
+            "score": _listable_score(count, type_tickets, total, term_tickets),
+        }
+        for count in counts
+    ]
+    overall = {"scope": OVERALL_SCOPE, "score": None}
+    return rows + [
+        {**overall, "kind": kinds[term], "term": term, "tickets": n, "term_tickets": n}
+        for term, n in term_tickets.items()
+    ]
+
+
+def _ranked_scope(members: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The rows of one scope and kind with their ``rank`` (by tickets) and ``distinctive_rank``
+    (by score), kept when within ``limit`` or among the listed distinctive ones. Ties go
+    alphabetically, as Spark orders strings (by code point)."""
+    by_tickets = sorted(members, key=lambda r: (-r["tickets"], r["term"]))
+    by_score = sorted(
+        members, key=lambda r: (r["score"] is None, -(r["score"] or 0.0), -r["tickets"], r["term"])
+    )
+    ranks = {id(row): number for number, row in enumerate(by_tickets, 1)}
+    distinctive = {id(row): number for number, row in enumerate(by_score, 1)}
+    kept = []
+    for row in members:
+        rank, distinctive_rank = ranks[id(row)], distinctive[id(row)]
+        if rank <= limit or (row["score"] is not None and distinctive_rank <= keywords.LISTED_PER_SCOPE):
+            kept.append({**row, "rank": rank, "distinctive_rank": distinctive_rank})
+    return kept
+
+
+def _listable_score(
+    count: dict[str, Any], type_tickets: dict[str, int], total: int, term_tickets: dict[str, int]
+) -> float | None:
+    """A type's term's G² against the other types when it may be listed as distinctive (the
+    conditions of :func:`term_ranking`), else None."""
+    own = type_tickets.get(count["scope"])
+    if own is None:
+        return None
+    tickets, other = count["tickets"], term_tickets[count["term"]] - count["tickets"]
+    if (
+        tickets < keywords.MIN_TICKETS
+        or tickets < own * keywords.MIN_SHARE
+        or tickets * (total - own) <= other * own
+    ):
+        return None
+    score = keywords.g2(tickets, own, other, total - own)
+    return score if score >= keywords.MIN_SCORE else None
 
 
 def term_ranking(

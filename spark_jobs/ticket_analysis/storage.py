@@ -19,9 +19,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyspark.sql import SparkSession
 
@@ -39,20 +41,31 @@ class StorageError(RuntimeError):
 
 @dataclass
 class HadoopStore:
-    """File operations on paths or URIs, through the driver's Hadoop configuration."""
+    """File operations on paths or URIs, through the driver's Hadoop configuration. Each
+    operation is a few calls into the driver's JVM; the file system of each scheme and authority
+    is looked up once (Hadoop caches its instances the same way)."""
 
     spark: SparkSession
+    _filesystems: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+
+    @cached_property
+    def _path_class(self) -> Any:
+        return self.spark._jvm.org.apache.hadoop.fs.Path
 
     def _path(self, location: str) -> Any:
-        return self.spark._jvm.org.apache.hadoop.fs.Path(location)
+        return self._path_class(location)
 
     def _fs(self, location: str) -> Any:
         """The file system of ``location``; for local files the raw one: Hadoop's default local
         file system keeps a ``.crc`` file beside each file and refuses to read a file changed by
         another program (an operator's edit, a test) afterwards."""
-        fs = self._path(location).getFileSystem(self.spark._jsc.hadoopConfiguration())
-        checksummed = self.spark._jvm.java.lang.Class.forName(CHECKSUM_FS).isInstance(fs)
-        return fs.getRawFileSystem() if checksummed and fs.getScheme() == "file" else fs
+        parts = urlsplit(location)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._filesystems:
+            fs = self._path(location).getFileSystem(self.spark._jsc.hadoopConfiguration())
+            checksummed = self.spark._jvm.java.lang.Class.forName(CHECKSUM_FS).isInstance(fs)
+            self._filesystems[key] = fs.getRawFileSystem() if checksummed and fs.getScheme() == "file" else fs
+        return self._filesystems[key]
 
     def exists(self, location: str) -> bool:
         return bool(self._fs(location).exists(self._path(location)))

@@ -62,8 +62,8 @@ def ranking_rows(enriched: DataFrame, type_tickets: dict[str, int], kept: int) -
     :data:`keywords.COUNTED_TERMS` + 1 in scope ``all``, and the distinctive ones (bounded)."""
     scopes = 1 + len(type_tickets)
     per_kind = scopes * (kept + 1 + keywords.LISTED_PER_SCOPE) + keywords.COUNTED_TERMS + 1
-    ranked = statistics.term_ranking(enriched, kept + 1, type_tickets, keywords.COUNTED_TERMS + 1)
-    return [row.asDict() for row in ranked.limit(len(keywords.KINDS) * per_kind).collect()]
+    bound = len(keywords.KINDS) * per_kind
+    return statistics.ranked_terms(enriched, kept + 1, type_tickets, keywords.COUNTED_TERMS + 1, bound)
 
 
 def surge(

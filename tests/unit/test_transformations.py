@@ -551,7 +551,23 @@ def test_sla_pressure_counts_overdue_tickets_and_due_hours(spark) -> None:
     }
 
 
-def test_term_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
+def _ranked_by_spark(tickets, depth: int, types: dict[str, int]) -> list[dict]:
+    return [row.asDict() for row in statistics.term_ranking(tickets, depth, types).collect()]
+
+
+def _ranked_on_the_driver(tickets, depth: int, types: dict[str, int]) -> list[dict]:
+    counts = [row.asDict() for row in statistics.term_counts(tickets).collect()]
+    return statistics.rank_counts(counts, depth, types)
+
+
+# The two ways an hour's terms are ranked (statistics.ranked_terms): the same rows.
+RANKINGS = pytest.mark.parametrize(
+    "ranked", [_ranked_by_spark, _ranked_on_the_driver], ids=["spark", "driver"]
+)
+
+
+@RANKINGS
+def test_term_ranking_keeps_what_a_merge_of_hours_needs(spark, ranked) -> None:
     tickets = spark.createDataFrame(
         [
             ("incident", ["panne", "réseau"], ["panne réseau"]),
@@ -561,7 +577,7 @@ def test_term_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
         "type string, keywords array<string>, phrases array<string>",
     )
     types = {"incident": 2, "question": 1}
-    ranking = [row.asDict() for row in statistics.term_ranking(tickets, 3, types).collect()]
+    ranking = ranked(tickets, 3, types)
     scopes = statistics.terms_by_scope(ranking, "word", 2)
     assert scopes["all"] == {
         "words": [{"word": "panne", "tickets": 3}, {"word": "facture", "tickets": 1}],
@@ -582,7 +598,8 @@ def test_term_ranking_keeps_what_a_merge_of_hours_needs(spark) -> None:
     ]
 
 
-def test_distinctive_terms_of_a_type_by_g2_with_a_minimum_support(spark) -> None:
+@RANKINGS
+def test_distinctive_terms_of_a_type_by_g2_with_a_minimum_support(spark, ranked) -> None:
     """60 billing tickets say "remboursement", 3 of 140 others do; "erreur" is everywhere; "typo"
     is in 2 billing tickets only (below the minimum support)."""
     rows = [("billing", ["remboursement", "erreur"], ["remboursement rapide"])] * 60
@@ -590,7 +607,7 @@ def test_distinctive_terms_of_a_type_by_g2_with_a_minimum_support(spark) -> None
     rows += [("incident", ["remboursement", "erreur"], [])] * 3 + [("incident", ["erreur"], [])] * 97
     tickets = spark.createDataFrame(rows, "type string, keywords array<string>, phrases array<string>")
     types = {"billing": 100, "incident": 100}
-    ranking = [row.asDict() for row in statistics.term_ranking(tickets, 5, types).collect()]
+    ranking = ranked(tickets, 5, types)
     billing = statistics.distinctive_by_type(ranking, types)["billing"]
     assert [(e["term"], e["kind"], e["tickets"]) for e in billing] == [
         ("remboursement rapide", "phrase", 60),  # no incident ticket says it: more distinctive
@@ -600,6 +617,37 @@ def test_distinctive_terms_of_a_type_by_g2_with_a_minimum_support(spark) -> None
         keywords.g2(60, 100, 3, 100), abs=1e-3
     )
     assert statistics.distinctive_by_type(ranking, types)["incident"] == []
+
+
+def test_a_generated_hour_is_ranked_alike_on_the_driver_and_by_spark(spark, monkeypatch) -> None:
+    """statistics.ranked_terms ranks a small vocabulary on the driver, a large one by Spark: a
+    generated hour of 600 tickets (about 2,000 type-term counts) gives the same rows both ways."""
+    from ticket_demo.generator import generate_batch
+
+    start = datetime(2026, 11, 28, 4, tzinfo=UTC)
+    batch = generate_batch(start, start + timedelta(hours=1), 600, seed=11).dicts()
+    rows = [(t["type"], t["subject"], t["description"]) for t in batch]
+    frame = spark.createDataFrame(rows, "type string, subject string, description string")
+    stopwords = enrichment.with_default_stopwords(enrichment.load_stopwords(STOPWORDS_PATH))
+    tickets = enrichment.with_terms(frame, stopwords).cache()
+    types = {row["type"]: row["count"] for row in tickets.groupBy("type").count().collect()}
+    assert statistics.term_counts(tickets).count() > 1_000
+
+    on_the_driver = statistics.ranked_terms(tickets, 8, types, 50, 100_000)
+    monkeypatch.setattr(statistics, "DRIVER_RANKING_MAX_COUNTS", 100)
+    by_spark = statistics.ranked_terms(tickets, 8, types, 50, 100_000)
+    tickets.unpersist()
+
+    def key(row: dict) -> tuple:
+        return row["scope"], row["kind"], row["term"]
+
+    assert len(on_the_driver) == len(by_spark) > 100
+    assert any(row["score"] is not None for row in by_spark)
+    for ours, theirs in zip(sorted(on_the_driver, key=key), sorted(by_spark, key=key), strict=True):
+        # Every field equal; the score listed by both or by neither, and equal up to rounding.
+        assert {**ours, "score": ours["score"] is None} == {**theirs, "score": theirs["score"] is None}
+        if ours["score"] is not None:
+            assert ours["score"] == pytest.approx(theirs["score"], rel=1e-12)
 
 
 def test_g2_column_is_the_library_score(spark) -> None:
