@@ -25,9 +25,9 @@ def _file(name: str) -> tuple[tarfile.TarInfo, bytes]:
     return tarfile.TarInfo(name), b"content"
 
 
-def _entry(name: str, kind: bytes, link: str = "") -> tuple[tarfile.TarInfo, bytes]:
+def _entry(name: str, kind: bytes) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, link
+    info.type = kind
     return info, b""
 
 
@@ -62,7 +62,7 @@ def test_the_distribution_unpacks_on_python_3_11_2(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "member",
-    [_file("../outside.jar"), _file("/etc/outside.jar"), _entry("lib/link", tarfile.SYMTYPE, "/etc/passwd")],
+    [_file("../outside.jar"), _file("/etc/outside.jar"), _entry("lib/link", tarfile.SYMTYPE)],
     ids=["parent", "absolute", "symlink"],
 )
 def test_a_member_outside_the_folder_or_not_a_plain_file_is_refused(tmp_path, member) -> None:
