@@ -229,15 +229,13 @@ def _ranked_scope(members: list[dict[str, Any]], limit: int) -> list[dict[str, A
     """The rows of one scope and kind with their ``rank`` (by tickets) and ``distinctive_rank``
     (by score), kept when within ``limit`` or among the listed distinctive ones. Ties go
     alphabetically, as Spark orders strings (by code point)."""
-    by_tickets = sorted(members, key=lambda r: (-r["tickets"], r["term"]))
     by_score = sorted(
         members, key=lambda r: (r["score"] is None, -(r["score"] or 0.0), -r["tickets"], r["term"])
     )
-    ranks = {id(row): number for number, row in enumerate(by_tickets, 1)}
-    distinctive = {id(row): number for number, row in enumerate(by_score, 1)}
+    distinctive = {row["term"]: number for number, row in enumerate(by_score, 1)}  # a term once a scope
     kept = []
-    for row in members:
-        rank, distinctive_rank = ranks[id(row)], distinctive[id(row)]
+    for rank, row in enumerate(sorted(members, key=lambda r: (-r["tickets"], r["term"])), 1):
+        distinctive_rank = distinctive[row["term"]]
         if rank <= limit or (row["score"] is not None and distinctive_rank <= keywords.LISTED_PER_SCOPE):
             kept.append({**row, "rank": rank, "distinctive_rank": distinctive_rank})
     return kept

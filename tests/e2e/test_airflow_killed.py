@@ -3,8 +3,8 @@ SIGKILL while a run reprocesses a published hour, as a machine that loses power 
 started again. The run resumes under the new scheduler: it marks the dead scheduler's job failed
 and resets the task instance that job had queued (its orphaned-task check, every 10 s in the test
 stack, 5 minutes by default); the task's next try takes the hour's lock over (same run) and
-publishes. Part of the fault-injection suite
-(marker ``faults``); here because it needs the package's running Airflow."""
+publishes. Part of the fault-injection suite (marker ``faults``); here because it needs the
+package's running Airflow."""
 
 from __future__ import annotations
 

@@ -209,7 +209,9 @@ def test_a_spark_job_submitted_after_the_lease_was_lost_is_cancelled_too(
                 _leave(location, theirs)
                 while lease.lost is None:
                     time.sleep(0.05)
-                time.sleep(0.5)  # the loss's own cancellation is over
+                # The scenario, not a wait for an event: the job is submitted well after the
+                # one cancellation made at the loss, as a late call of a busy driver would be.
+                time.sleep(0.5)
                 spark.range(0, 10**14, numPartitions=2).selectExpr("sum(id % 7)").collect()  # hours
             outcome.append(None)
         except BaseException as error:  # noqa: BLE001 - what the thread ended with is the result
