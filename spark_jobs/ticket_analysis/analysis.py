@@ -9,6 +9,7 @@ aggregates reach the driver.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -48,6 +49,7 @@ CHECKED_SCRATCH = "_checked"
 SCRATCH_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
 # Up to this many duplicates, their positions are broadcast to drop them (a few MiB at most).
 BROADCAST_DUPLICATES_MAX = 200_000
+POSITION_SCHEMA = "partition int, offset long"  # validation.POSITION, as Spark types
 # Up to this many records, an hour's checked records stay in memory instead of a scratch dataset.
 IN_MEMORY_MAX_RECORDS = 100_000
 # Terms (words, and phrases) kept per scope in the summary (at least --top-n), so that readers can
@@ -147,6 +149,25 @@ def without_duplicates(valid: DataFrame, dropped: DataFrame, count: int) -> Data
     return valid.join(F.broadcast(dropped) if small else dropped, list(validation.POSITION), "left_anti")
 
 
+def _not_published(spark: SparkSession, found: DataFrame, read: int) -> tuple[dict[str, int], DataFrame]:
+    """The count of each disposition ``found`` holds (:func:`validation.dispositions` of ``read``
+    records) and the positions of the records not published. For an hour of at most
+    :data:`BROADCAST_DUPLICATES_MAX` records, in one Spark job: collected (a row per record at
+    most), counted here, the positions handed back as a local table. Beyond, counted by Spark and
+    ``found`` kept in Spark's storage (the caller unpersists it)."""
+    if read <= BROADCAST_DUPLICATES_MAX:
+        rows = found.collect()
+        positions = [row[:2] for row in rows if row["disposition"] in validation.NOT_PUBLISHED]
+        return dict(Counter(row["disposition"] for row in rows)), spark.createDataFrame(
+            positions, POSITION_SCHEMA
+        )
+    found = found.persist(StorageLevel.MEMORY_AND_DISK)
+    counts = {row["disposition"]: row["count"] for row in found.groupBy("disposition").count().collect()}
+    return counts, found.where(F.col("disposition").isin(*validation.NOT_PUBLISHED)).select(
+        *validation.POSITION
+    )
+
+
 def published_versions(spark: SparkSession, store: HadoopStore, config: JobConfig) -> DataFrame | None:
     """The tickets the hour's previous run and the :data:`ticket_etl.config.DUPLICATE_LOOK_BACK_HOURS`
     before it published: ``ticket_id``, ``content_hash`` and :data:`rerouting.ASSIGNMENT` (a few
@@ -202,17 +223,10 @@ def analyze_hour(
     fault_point("analysis")
     with step("find duplicates and updates"):
         versions = published_versions(spark, store, config)
-        found = validation.dispositions(checked, _before(versions, config)).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        dispositions = {
-            row["disposition"]: row["count"] for row in found.groupBy("disposition").count().collect()
-        }
+        found = validation.dispositions(checked, _before(versions, config))
+        dispositions, dropped = _not_published(spark, found, read)
     valid = checked.where(F.col("reject_reason").isNull())
     with step("enrich and write tickets_enriched"):
-        dropped = found.where(F.col("disposition").isin(*validation.NOT_PUBLISHED)).select(
-            *validation.POSITION
-        )
         accepted = without_duplicates(
             valid, dropped, sum(dispositions.get(d, 0) for d in validation.NOT_PUBLISHED)
         )

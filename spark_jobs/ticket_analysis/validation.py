@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from ticket_analysis import sql_text as sql
 from ticket_analysis.landing import SOURCE_COLUMNS
 from ticket_etl import schema
 from ticket_etl.schema_registry import SCHEMA_ID_HEADER, Snapshot
@@ -95,47 +96,45 @@ class Contract:
         return max(self.schemas)
 
 
-def _reason(condition: Column, reason: str | Column) -> Column:
-    return F.when(condition, reason if isinstance(reason, Column) else F.lit(reason))
+def _reason(condition: str, reason: str) -> str:
+    """The text ``reason`` when ``condition`` holds, else null."""
+    return sql.when((condition, sql.lit(reason)))
 
 
-def _by_version(
-    version: Column, contract: Contract, build: Callable[[schema.TicketSchema], Column]
-) -> Column:
+def _by_version(version: str, contract: Contract, build: Callable[[schema.TicketSchema], str]) -> str:
     """``build(v)`` of the version ``version`` names (one CASE over the contract's versions)."""
     versions = sorted(contract.schemas)
     if len(versions) == 1:
         return build(contract.schemas[versions[0]])
-    expression = F.when(version == versions[0], build(contract.schemas[versions[0]]))
-    for number in versions[1:]:
-        expression = expression.when(version == number, build(contract.schemas[number]))
-    return expression
+    return sql.when(*[(f"{version} = {number}", build(contract.schemas[number])) for number in versions])
 
 
-def header_id() -> Column:
+def header_id() -> str:
     """The text of the record's ``schema_id`` header, null without one."""
-    named = F.filter(F.coalesce("headers", F.array()), lambda h: h["key"] == SCHEMA_ID_HEADER)
-    return F.try_element_at(named, F.lit(1))["value"].cast("string")
+    named = sql.call("filter", "coalesce(headers, array())", f"h -> h.`key` = {sql.lit(SCHEMA_ID_HEADER)}")
+    return f"CAST({sql.call('try_element_at', named, '1')}.`value` AS STRING)"
 
 
-def named_version(contract: Contract, body_version: Column) -> Column:
+def named_version(contract: Contract, body_version: str) -> str:
     """The version a record is checked against: the one its ``schema_id`` header names (null
     for an id the registry does not hold), else the one its ``schema_version`` field names if
     registered, else the newest."""
-    by_id = F.create_map(*[F.lit(part) for pair in contract.ids.items() for part in (str(pair[0]), pair[1])])
-    registered = F.coalesce(body_version.isin(*contract.schemas), F.lit(False))
-    return (
-        F.when(F.col("_header_id").isNotNull(), F.try_element_at(by_id, F.col("_header_id")))
-        .when(registered, body_version)
-        .otherwise(F.lit(contract.newest))
+    by_id = sql.call(
+        "map", *[sql.lit(part) for pair in contract.ids.items() for part in (str(pair[0]), pair[1])]
+    )
+    registered = sql.coalesce(sql.isin(body_version, contract.schemas), sql.FALSE)
+    return sql.when(
+        ("_header_id IS NOT NULL", sql.call("try_element_at", by_id, "_header_id")),
+        (registered, body_version),
+        otherwise=sql.lit(contract.newest),
     )
 
 
-def expected_shape(ticket_schema: schema.TicketSchema) -> Column:
+def expected_shape(ticket_schema: schema.TicketSchema) -> str:
     """``schema_of_variant`` of a valid ticket of ``ticket_schema`` holding every field (constant)."""
     examples = {schema.STRING: "x", schema.INTEGER: ticket_schema.version, schema.STRING_ARRAY: ["x"]}
     example = {name: examples[kind] for name, kind in ticket_schema.field_types().items()}
-    return F.schema_of_variant(F.parse_json(F.lit(json.dumps(example))))
+    return sql.call("schema_of_variant", sql.call("parse_json", sql.lit(json.dumps(example))))
 
 
 def _parsed(records: DataFrame, contract: Contract) -> DataFrame:
@@ -148,44 +147,60 @@ def _parsed(records: DataFrame, contract: Contract) -> DataFrame:
     it once per record instead of inlining it into every use (it does not collapse projections
     that would repeat an expensive expression).
     """
-    text = F.when(F.is_valid_utf8("value"), F.col("value").cast("string"))
+    text = sql.when(("is_valid_utf8(value)", "CAST(value AS STRING)"))
+    ddl = ", ".join(f"{sql.ident(name)} {SPARK_TYPES[kind]}" for name, kind in contract.types.items())
     # Only a text that starts as the canonical form does can be canonical: others skip from_json.
-    ticket = F.when(
-        F.col("_text").startswith(canonical_prefix(contract)),
-        F.from_json("_text", schema.spark_schema_of(contract.types)),
+    ticket = sql.when(
+        (
+            sql.call("startswith", "_text", sql.lit(canonical_prefix(contract))),
+            f"from_json(_text, {sql.lit(ddl)})",
+        )
     )
-    with_ticket = records.select(*SOURCE_COLUMNS, text.alias("_text"), header_id().alias("_header_id"))
-    with_ticket = with_ticket.withColumn("_ticket", ticket)
-    with_doc = with_ticket.withColumn("_fast", fast_path_valid(contract)).withColumn(
-        "_doc", F.when(~F.col("_fast"), F.try_parse_json("_text"))
+    with_ticket = records.select(
+        *SOURCE_COLUMNS, sql.column(text, "_text"), sql.column(header_id(), "_header_id")
+    )
+    with_ticket = with_ticket.withColumn("_ticket", sql.column(ticket))
+    with_doc = with_ticket.withColumn("_fast", sql.column(fast_path_valid(contract))).withColumn(
+        "_doc", sql.column(sql.when(("NOT _fast", "try_parse_json(_text)")))
     )
     typed = with_doc.select(
         "*",
-        F.schema_of_variant("_doc").alias("_shape"),
+        sql.column("schema_of_variant(_doc)", "_shape"),
         *[
-            F.when(F.col("_fast"), F.col("_ticket")[name])
-            .otherwise(F.try_variant_get("_doc", f"$.{name}", SPARK_TYPES[kind]))
-            .alias(name)
+            sql.column(
+                sql.when(
+                    ("_fast", sql.field("_ticket", name)),
+                    otherwise=sql.call(
+                        "try_variant_get", "_doc", sql.lit(f"$.{name}"), sql.lit(SPARK_TYPES[kind])
+                    ),
+                ),
+                name,
+            )
             for name, kind in contract.types.items()
         ],
     )
-    return typed.withColumn("_kinds", _field_kinds(contract)).withColumn(
-        "_version", named_version(contract, F.col(VERSION_FIELD))
+    return typed.withColumn("_kinds", sql.column(_field_kinds(contract))).withColumn(
+        "_version", sql.column(named_version(contract, sql.ident(VERSION_FIELD)))
     )
 
 
-def _field_kinds(contract: Contract) -> Column:
+def _field_kinds(contract: Contract) -> str:
     """For a document of the exact path whose shape is not that of a whole ticket of some
     version: the JSON type of every known field, in order (``VOID`` when absent or null), to name
     what is wrong; else null (and so are the structure checks that use it)."""
-    kinds = F.array(
+    kinds = sql.array(
         *[
-            F.coalesce(F.schema_of_variant(F.variant_get("_doc", f"$.{name}", "variant")), F.lit("VOID"))
+            sql.coalesce(
+                sql.call(
+                    "schema_of_variant", sql.call("variant_get", "_doc", sql.lit(f"$.{name}"), "'variant'")
+                ),
+                "'VOID'",
+            )
             for name in contract.types
         ]
     )
-    whole = [expected_shape(ticket_schema) for ticket_schema in contract.schemas.values()]
-    return F.when(~F.col("_fast") & ~F.coalesce(F.col("_shape").isin(*whole), F.lit(False)), kinds)
+    whole = ", ".join(expected_shape(ticket_schema) for ticket_schema in contract.schemas.values())
+    return sql.when((f"NOT _fast AND NOT coalesce(_shape IN ({whole}), FALSE)", kinds))
 
 
 def canonical_prefix(contract: Contract) -> str:
@@ -195,123 +210,120 @@ def canonical_prefix(contract: Contract) -> str:
     return "{" + json.dumps(first) + ":" + ('"' if kind == schema.STRING else "")
 
 
-def canonical() -> Column:
+def canonical() -> str:
     """True when the ``from_json`` ticket ``_ticket``, written back as JSON, is exactly the text
     ``_text``: compact JSON with known fields only, in the schema's order, with their JSON types
     (``to_json`` omits null fields and writes strings, integers and arrays canonically)."""
-    return F.coalesce(F.to_json("_ticket") == F.col("_text"), F.lit(False))
+    return "coalesce(to_json(_ticket) = _text, FALSE)"
 
 
-def _passes(well_formed: Column, value_checks: list[tuple[Column, str | Column]]) -> Column:
+def _passes(well_formed: str, value_checks: list[tuple[str, str]]) -> str:
     """True when the document is ``well_formed`` and no value check fails (false, never null)."""
-    valid = well_formed
-    for failing, _ in value_checks:
-        valid = valid & ~failing
-    return F.coalesce(valid, F.lit(False))
+    return sql.coalesce(
+        sql.all_of(well_formed, *[sql.not_(failing) for failing, _ in value_checks]), sql.FALSE
+    )
 
 
-def fast_path_valid(contract: Contract) -> Column:
+def fast_path_valid(contract: Contract) -> str:
     """A valid ticket recognised without the exact path: canonical, it names a registered
     version, holds only that version's fields and passes its value checks."""
-    version = named_version(contract, F.col("_ticket")[VERSION_FIELD])
+    version = named_version(contract, sql.field("_ticket", VERSION_FIELD))
 
-    def valid(ticket_schema: schema.TicketSchema) -> Column:
+    def valid(ticket_schema: schema.TicketSchema) -> str:
         absent = [
-            (F.col("_ticket")[name].isNotNull(), "")
+            (f"{sql.field('_ticket', name)} IS NOT NULL", "")
             for name in contract.types
             if name not in ticket_schema.properties
         ]
-        checks = _value_checks(ticket_schema, lambda name: F.col("_ticket")[name])
+        checks = _value_checks(ticket_schema, lambda name: sql.field("_ticket", name))
         return _passes(canonical(), absent + checks)
 
-    return F.coalesce(_by_version(version, contract, valid), F.lit(False))
+    return sql.coalesce(_by_version(f"({version})", contract, valid), sql.FALSE)
 
 
-def _structure_checks(ticket_schema: schema.TicketSchema, contract: Contract) -> list[Column]:
+def _structure_checks(ticket_schema: schema.TicketSchema, contract: Contract) -> list[str]:
     """The reasons of a document that is not an object with ``ticket_schema``'s fields and JSON
     types. The field types come from ``_kinds``, looked up once per document."""
-    known = F.array(*[F.lit(name) for name in ticket_schema.fields()])
-    unknown = F.array_join(F.array_except(F.json_object_keys(F.col("_text")), known), ",")
+    known = sql.array(*map(sql.lit, ticket_schema.fields()))
+    unknown = f"array_join(array_except(json_object_keys(_text), {known}), ',')"
     checks = [
-        _reason(F.col("_shape").isNull(), "not_json"),
-        _reason(~F.col("_shape").startswith("OBJECT"), "not_an_object"),
-        F.concat(F.lit("unknown_field:"), F.nullif(unknown, F.lit(""))),
+        _reason("_shape IS NULL", "not_json"),
+        _reason("NOT startswith(_shape, 'OBJECT')", "not_an_object"),
+        f"concat('unknown_field:', nullif({unknown}, ''))",
     ]
     required = set(ticket_schema.required_fields())
     positions = {name: index for index, name in enumerate(contract.types)}
     for name, kind in ticket_schema.field_types().items():
-        kind_name = F.col("_kinds")[positions[name]]
+        kind_name = f"_kinds[{positions[name]}]"
         if name in required:
-            checks.append(_reason(kind_name == "VOID", f"missing_field:{name}"))
-        checks.append(_reason(~kind_name.isin("VOID", *VARIANT_TYPES[kind]), f"wrong_type:{name}"))
+            checks.append(_reason(f"{kind_name} = 'VOID'", f"missing_field:{name}"))
+        checks.append(
+            _reason(sql.not_(sql.isin(kind_name, ("VOID", *VARIANT_TYPES[kind]))), f"wrong_type:{name}")
+        )
     return checks
 
 
 def _value_checks(
-    ticket_schema: schema.TicketSchema, field: Callable[[str], Column] = F.col
-) -> list[tuple[Column, str]]:
+    ticket_schema: schema.TicketSchema, field: Callable[[str], str] = sql.ident
+) -> list[tuple[str, str]]:
     """(failing condition, reason) for the values of a well-shaped document of ``ticket_schema``;
     ``field(name)`` is the typed value of a field. An optional field that is absent passes."""
     required = set(ticket_schema.required_fields())
-    checks: list[tuple[Column, str]] = []
+    checks: list[tuple[str, str]] = []
 
-    def check(name: str, failing: Column, reason: str) -> None:
-        checks.append((failing if name in required else F.coalesce(failing, F.lit(False)), reason))
+    def check(name: str, failing: str, reason: str) -> None:
+        checks.append((failing if name in required else sql.coalesce(failing, sql.FALSE), reason))
 
     for name, allowed in ticket_schema.enums().items():
         if name != VERSION_FIELD:
-            check(name, ~field(name).isin(*allowed), f"unknown_value:{name}")
+            check(name, sql.not_(sql.isin(field(name), allowed)), f"unknown_value:{name}")
     for name, minimum in ticket_schema.min_lengths().items():
-        check(name, F.char_length(field(name)) < minimum, f"empty:{name}")
+        check(name, f"(char_length({field(name)}) < {minimum})", f"empty:{name}")
     for name, maximum in ticket_schema.max_lengths().items():
-        check(name, F.char_length(field(name)) > maximum, f"too_long:{name}")
+        check(name, f"(char_length({field(name)}) > {maximum})", f"too_long:{name}")
     for name, (shortest, longest) in ticket_schema.item_lengths().items():
         if shortest is not None:
-            check(name, _any_item(field(name), lambda length, n=shortest: length < n), f"empty:{name}")
+            check(name, f"exists({field(name)}, item -> char_length(item) < {shortest})", f"empty:{name}")
         if longest is not None:
-            check(name, _any_item(field(name), lambda length, n=longest: length > n), f"too_long:{name}")
+            check(name, f"exists({field(name)}, item -> char_length(item) > {longest})", f"too_long:{name}")
     for name, maximum in ticket_schema.max_items().items():
-        check(name, F.size(field(name)) > maximum, f"too_many:{name}")
+        check(name, f"(size({field(name)}) > {maximum})", f"too_many:{name}")
     created_at = field("created_at")
+    pattern, time_format = (
+        sql.lit(ticket_schema.created_at_pattern()),
+        sql.lit(schema.CREATED_AT_SPARK_FORMAT),
+    )
     bad_time = (
-        ~created_at.rlike(ticket_schema.created_at_pattern())
-        | F.try_to_timestamp(created_at, F.lit(schema.CREATED_AT_SPARK_FORMAT)).isNull()
+        f"(NOT rlike({created_at}, {pattern}) OR try_to_timestamp({created_at}, {time_format}) IS NULL)"
     )
     check("created_at", bad_time, "invalid_timestamp:created_at")
     versions = ticket_schema.enums().get(VERSION_FIELD, [])
-    check(VERSION_FIELD, ~field(VERSION_FIELD).isin(*versions), "unsupported_schema_version")
+    check(VERSION_FIELD, sql.not_(sql.isin(field(VERSION_FIELD), versions)), "unsupported_schema_version")
     return checks
 
 
-def _any_item(items: Column, failing: Callable[[Column], Column]) -> Column:
-    """Whether ``failing(char_length(item))`` holds for an item of the array ``items``."""
-    return F.exists(items, lambda item: failing(F.char_length(item)))
-
-
-def reject_reason(contract: Contract) -> Column:
+def reject_reason(contract: Contract) -> str:
     """Null for a valid ticket, else the first failing reason.
 
     A record of the fast path is valid. On the exact path, a document whose shape is exactly the
     expected one of its version and whose values pass is valid; the per-field structure checks
     run only for the records that fail it.
     """
-    unknown_id = F.col("_header_id").isNotNull() & F.col("_version").isNull()
 
-    def verdict(ticket_schema: schema.TicketSchema) -> Column:
+    def verdict(ticket_schema: schema.TicketSchema) -> str:
         value_checks = _value_checks(ticket_schema)
-        valid = _passes(F.col("_shape") == expected_shape(ticket_schema), value_checks)
-        detailed = F.coalesce(
+        valid = _passes(f"_shape = {expected_shape(ticket_schema)}", value_checks)
+        detailed = sql.coalesce(
             *_structure_checks(ticket_schema, contract),
             *[_reason(failing, reason) for failing, reason in value_checks],
         )
-        return F.when(~valid, detailed)
+        return sql.when((sql.not_(valid), detailed))
 
-    return F.when(F.col("_text").isNull(), F.lit("invalid_utf8")).when(
-        ~F.col("_fast"),
-        F.when(unknown_id, F.concat(F.lit("unknown_schema_id:"), F.col("_header_id"))).otherwise(
-            _by_version(F.col("_version"), contract, verdict)
-        ),
+    unknown_id = sql.when(
+        ("_header_id IS NOT NULL AND _version IS NULL", "concat('unknown_schema_id:', _header_id)"),
+        otherwise=_by_version("_version", contract, verdict),
     )
+    return sql.when(("_text IS NULL", "'invalid_utf8'"), ("NOT _fast", unknown_id))
 
 
 def with_reject_reason(records: DataFrame, contract: Contract) -> DataFrame:
@@ -324,7 +336,7 @@ def with_reject_reason(records: DataFrame, contract: Contract) -> DataFrame:
         "partition",
         "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        reject_reason(contract).alias("reject_reason"),
+        sql.column(reject_reason(contract), "reject_reason"),
         F.col("_version").alias("checked_schema_version"),
         *contract.types,
     )
