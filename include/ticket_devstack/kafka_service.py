@@ -385,10 +385,13 @@ def status_line(target: Target = None, root: Path = STACK_ROOT) -> str | None:
 
 def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
     """Create the pipeline's topics (``ticket_etl.topics``) on ``target`` (the stack's cluster,
-    or the brokers KAFKA_BROKER names elsewhere), replicated for its size."""
+    or the brokers KAFKA_BROKER names elsewhere), replicated for its size; returns once every
+    partition of the topics it created has a leader that answers (``kafka_io.wait_for_leaders``),
+    so what follows can read their metadata and offsets at once."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
+    from ticket_etl.kafka_io import wait_for_leaders
     from ticket_etl.topics import ensure_topics
     from ticket_etl.topology import topic_specs
 
@@ -396,9 +399,13 @@ def create_topics(target: Target = None, root: Path = STACK_ROOT) -> list[str]:
     bootstrap = cluster.bootstrap if cluster else config.kafka_broker()
     specs = topic_specs(len(cluster.brokers) if cluster else None)
     try:
-        return ensure_topics(AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}), specs)
+        created = ensure_topics(AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}), specs)
+        for spec in specs:
+            if spec.name in created:
+                wait_for_leaders(bootstrap, spec.name, spec.partitions)
     except (RuntimeError, KafkaException) as error:
         raise KafkaServiceError(f"creating the topics on {bootstrap} failed: {error}") from None
+    return created
 
 
 COMMANDS = {

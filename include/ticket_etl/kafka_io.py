@@ -32,10 +32,10 @@ def create_topic(
         [NewTopic(name, partitions, BROKER_DEFAULT_REPLICATION, config=config or {})]
     )
     futures[name].result(TOPIC_READY_DEADLINE_S)
-    _wait_for_leaders(bootstrap, name, partitions)
+    wait_for_leaders(bootstrap, name, partitions)
 
 
-def _wait_for_leaders(bootstrap: str, topic: str, partitions: int) -> None:
+def wait_for_leaders(bootstrap: str, topic: str, partitions: int) -> None:
     """Until the leader of each partition of ``topic`` returns its offsets."""
     import time
 

@@ -148,12 +148,12 @@ def _parsed(records: DataFrame, contract: Contract) -> DataFrame:
     that would repeat an expensive expression).
     """
     text = sql.when(("is_valid_utf8(value)", "CAST(value AS STRING)"))
-    ddl = ", ".join(f"{sql.ident(name)} {SPARK_TYPES[kind]}" for name, kind in contract.types.items())
+    parsing_schema = schema.spark_schema_of(contract.types).json()
     # Only a text that starts as the canonical form does can be canonical: others skip from_json.
     ticket = sql.when(
         (
             sql.call("startswith", "_text", sql.lit(canonical_prefix(contract))),
-            f"from_json(_text, {sql.lit(ddl)})",
+            f"from_json(_text, {sql.lit(parsing_schema)})",
         )
     )
     with_ticket = records.select(

@@ -35,26 +35,14 @@ LOGICAL_DATE = INTERVAL.end.isoformat()  # a manual run processes the hour befor
 CONF = {"tickets_per_run": 1000, "malformed_share": 0.02, "seed": 23}
 RUN_DEADLINE_S = 900.0
 SPARK_SUBMIT_DEADLINE_S = 600.0
-LEADER_DEADLINE_S = 60.0
 
 
 def _leader_of_the_source(cluster: kafka_service.KafkaCluster) -> kafka_service.BrokerLayout:
-    """The broker leading partition 0 of the source topic, once it has one: just after the topic's
-    creation the metadata may not hold it yet, or name no leader (-1)."""
+    """The broker leading partition 0 of the source topic (``create_topics`` returned once it had one)."""
     topic = config.source_topic()
-    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
-    deadline = time.monotonic() + LEADER_DEADLINE_S
-    while True:
-        described = admin.list_topics(topic, timeout=30).topics.get(topic)
-        partition = described.partitions.get(0) if described is not None and described.error is None else None
-        leader = partition.leader if partition is not None else -1
-        broker = next((broker for broker in cluster.brokers if broker.node_id == leader), None)
-        if broker is not None:
-            return broker
-        assert time.monotonic() < deadline, (
-            f"partition 0 of {topic} has no leader after {LEADER_DEADLINE_S:.0f} s"
-        )
-        time.sleep(0.5)
+    metadata = AdminClient({"bootstrap.servers": cluster.bootstrap}).list_topics(topic, timeout=30)
+    leader = metadata.topics[topic].partitions[0].leader
+    return next(broker for broker in cluster.brokers if broker.node_id == leader)
 
 
 def _wait_for_spark_submit(run: subprocess.Popen) -> None:
