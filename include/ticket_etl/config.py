@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -135,6 +136,17 @@ def spark_driver_memory() -> str:
     return _checked("SPARK_DRIVER_MEMORY", valid, "a JVM memory size such as 512m or 2g")
 
 
+def spark_driver_java_options() -> list[str]:
+    """More driver JVM options (``SPARK_DRIVER_JAVA_OPTIONS``), split as a shell would."""
+    try:
+        options: list[str] | None = shlex.split(setting("SPARK_DRIVER_JAVA_OPTIONS"))
+    except ValueError:  # an unclosed quote
+        options = None
+    valid = options is not None and all(option.startswith("-") for option in options)
+    _checked("SPARK_DRIVER_JAVA_OPTIONS", valid, "JVM options, each starting with '-'")
+    return options or []
+
+
 def log_level() -> str:
     """Log level of the producer and the Spark job (``LOG_LEVEL``)."""
     valid = setting("LOG_LEVEL").upper() in LOG_LEVELS
@@ -224,7 +236,10 @@ defaults are written once, in `include/defaults.env`; the code reads them throug
 
 def markdown_docs() -> str:
     """``docs/configuration.md``: the settings as a Markdown table."""
-    rows = [f"| `{s.name}` | `{s.default}` | {s.meaning} |" for s in defaults().values()]
+    rows = [
+        f"| `{s.name}` | {f'`{s.default}`' if s.default else '(none)'} | {s.meaning} |"
+        for s in defaults().values()
+    ]
     return DOCS_HEADER + "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows]) + "\n"
 
 
@@ -294,6 +309,7 @@ CHECKS = (
     batch_size,
     spark_master,
     spark_driver_memory,
+    spark_driver_java_options,
     log_level,
     task_retry_delay_seconds,
     stats_dir,

@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import importlib.util
 import os
+import shlex
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,11 +69,12 @@ def task_jvm_options() -> list[str]:
 
 def driver_java_options(cds: bool = True, extra: tuple[str, ...] = ()) -> str:
     """Driver JVM options: the job's log4j2 configuration (logs to stderr, WARN), the task JVM
-    options, the class-data sharing archive when setup made one (``cds``), then ``extra``."""
+    options, the class-data sharing archive when setup made one (``cds``), the setting
+    ``SPARK_DRIVER_JAVA_OPTIONS``, then ``extra``."""
     options = [f"-Dlog4j2.configurationFile=file:{config.SPARK_LOG4J_PATH}", *task_jvm_options()]
     if cds and (archive := jvm.cds_java_option()):
         options.append(archive)
-    return " ".join([*options, *extra])
+    return " ".join([*options, *map(shlex.quote, config.spark_driver_java_options()), *extra])
 
 
 def spark_kafka_jars() -> list[Path]:

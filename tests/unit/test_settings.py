@@ -35,6 +35,8 @@ def test_a_set_value_wins_over_the_default(monkeypatch: pytest.MonkeyPatch) -> N
         ("KAFKA_BROKER", "nonsense", config.kafka_broker),
         ("KAFKA_BROKER", "host:99999", config.kafka_broker),
         ("SPARK_DRIVER_MEMORY", "lots", config.spark_driver_memory),
+        ("SPARK_DRIVER_JAVA_OPTIONS", "TieredStopAtLevel=1", config.spark_driver_java_options),
+        ("SPARK_DRIVER_JAVA_OPTIONS", "-Dname='unclosed", config.spark_driver_java_options),
         ("BATCH_SIZE", "-3", config.batch_size),
         ("BATCH_SIZE", "10000000", config.batch_size),
         ("SPARK_MASTER", "local[two]", config.spark_master),
@@ -72,3 +74,14 @@ def test_check_prints_one_line_per_bad_setting_and_no_traceback() -> None:
 def test_configuration_docs_are_generated_from_the_defaults() -> None:
     """docs/configuration.md is `make docs`' output: run it after changing include/defaults.env."""
     assert (PROJECT_ROOT / "docs" / "configuration.md").read_text() == config.markdown_docs()
+
+
+def test_the_drivers_java_options_end_with_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPARK_DRIVER_JAVA_OPTIONS comes after the job's own options and before a caller's extra
+    ones, each option quoted as Spark's launcher splits them."""
+    from ticket_etl.spark_submit import driver_java_options
+
+    monkeypatch.setenv("SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1  -Dnote='two words'")
+    options = driver_java_options(cds=False, extra=("-Xlog:gc",))
+    assert options.startswith("-Dlog4j2.configurationFile=")
+    assert options.endswith(" -XX:TieredStopAtLevel=1 '-Dnote=two words' -Xlog:gc")
