@@ -199,6 +199,8 @@ class RunReport:
             "late_hours": self.late_hours,
             "unpublished_hours": self.unpublished_hours,
             "alerts": self.alerts,
+            "routing_changes": self.routing_changes,
+            "updated_later": self.updated_later,
         }
 
 

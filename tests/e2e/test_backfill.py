@@ -306,6 +306,18 @@ def test_a_backfill_under_the_previewed_rules_moves_the_tickets_and_tombstones_t
     enriched = pd.read_parquet(_partition(stats, "tickets_enriched", hour))
     expected = {topic: set(rows["ticket_id"]) for topic, rows in enriched.groupby("team_topic")}
     assert _compacted(records) == expected
+    # The run id is the first backfill's (a reprocess clears and reruns it): its latest events.
+    events = api.request(
+        "GET", "/assets/events", params={"source_run_id": run["dag_run_id"], "source_dag_id": DAG_ID}
+    )["asset_events"]
+    latest = {event["name"]: event for event in sorted(events, key=lambda event: event["timestamp"])}
+    assert set(latest) == {"tickets_enriched", "ticket_insights"}
+    for event in latest.values():  # what a consumer of the team topics needs to follow the moves
+        assert event["extra"]["routing_changes"] == {
+            "tickets": len(fallen),
+            "moves": {"support_general -> produit": len(fallen)},
+            "tombstones": {"tickets_equipe_support_general": len(fallen)},
+        }
 
 
 @dataclass(frozen=True)

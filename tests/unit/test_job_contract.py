@@ -35,6 +35,12 @@ SUMMARY = {
         "unpublished_hours": [{**PREVIOUS.as_dict(), "records": 7}],
     },
     "alerts": [{"term": "paiement refusé", "kind": "phrase", "tickets": 60, "expected": 2.0, "score": 250.0}],
+    "routing_changes": {
+        "tickets": 2,
+        "moves": {"support_general -> produit": 2},
+        "tombstones": {"tickets_equipe_support_general": 2},
+    },
+    "updated_later": 1,
 }
 
 
@@ -53,6 +59,8 @@ def test_a_report_survives_its_file_and_carries_the_asset_figures(tmp_path: Path
         "late_hours": [{**HOUR.as_dict(), "records": 2}],
         "unpublished_hours": [{**PREVIOUS.as_dict(), "records": 7}],
         "alerts": SUMMARY["alerts"],
+        "routing_changes": SUMMARY["routing_changes"],
+        "updated_later": 1,
     }
     (late_run,) = tasks.late_hour_runs(report.as_dict(), "scheduled__x")
     assert late_run["conf"]["interval_start"] == "2026-11-28T04:00:00Z"
