@@ -29,7 +29,9 @@ class TopicState:
 
 def latest_offsets(spark: SparkSession, bootstrap: str, topic: str) -> dict[int, int]:
     """The end offset of every partition of ``topic`` now (see :func:`topic_state`)."""
-    return _with_admin(spark, bootstrap, topic, lambda jvm, admin: _offsets(jvm, admin, topic, "latest"))
+    return _with_admin(
+        spark, bootstrap, topic, lambda jvm, admin: _offsets(jvm, admin, [topic], "latest")[topic]
+    )
 
 
 def topic_state(spark: SparkSession, bootstrap: str, topic: str) -> TopicState:
@@ -41,13 +43,15 @@ def topic_state(spark: SparkSession, bootstrap: str, topic: str) -> TopicState:
 
 
 def end_offsets(spark: SparkSession, bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
-    """Per topic, the sum of its partitions' end offsets (one admin client for all)."""
+    """Per topic, the sum of its partitions' end offsets (one admin client, two requests for all)."""
     topics = list(topics)
     return _with_admin(
         spark,
         bootstrap,
         ", ".join(topics),
-        lambda jvm, admin: {topic: sum(_offsets(jvm, admin, topic, "latest").values()) for topic in topics},
+        lambda jvm, admin: {
+            topic: sum(offsets.values()) for topic, offsets in _offsets(jvm, admin, topics, "latest").items()
+        },
     )
 
 
@@ -67,29 +71,41 @@ def _with_admin(spark: SparkSession, bootstrap: str, what: str, ask: Callable[[A
         admin.close()
 
 
-def _offsets(jvm: Any, admin: Any, topic: str, which: str, description: Any = None) -> dict[int, int]:
-    """``{partition: offset}`` of ``topic``, ``which`` being ``"earliest"`` or ``"latest"``."""
+def _offsets(
+    jvm: Any, admin: Any, topics: list[str], which: str, described: dict[str, Any] | None = None
+) -> dict[str, dict[int, int]]:
+    """``{topic: {partition: offset}}`` of ``topics``, ``which`` being ``"earliest"`` or
+    ``"latest"``: one request for all (and one to describe them, unless ``described``)."""
+    if not topics:
+        return {}
     kafka = jvm.org.apache.kafka
-    if description is None:
-        description = _describe(jvm, admin, topic)
+    described = described or _describe(jvm, admin, topics)
     spec = getattr(kafka.clients.admin.OffsetSpec, which)()
     specs = jvm.java.util.HashMap()
-    for partition in description.partitions():
-        specs.put(kafka.common.TopicPartition(topic, partition.partition()), spec)
-    listed = admin.listOffsets(specs).all().get()
-    return {entry.getKey().partition(): entry.getValue().offset() for entry in listed.entrySet()}
+    for topic in topics:
+        for partition in described[topic].partitions():
+            specs.put(kafka.common.TopicPartition(topic, partition.partition()), spec)
+    offsets: dict[str, dict[int, int]] = {topic: {} for topic in topics}
+    for entry in admin.listOffsets(specs).all().get().entrySet():
+        position = entry.getKey()
+        offsets[position.topic()][position.partition()] = entry.getValue().offset()
+    return offsets
 
 
-def _describe(jvm: Any, admin: Any, topic: str) -> Any:
-    topics = admin.describeTopics(jvm.java.util.Collections.singletonList(topic)).allTopicNames().get()
-    return topics.get(topic)
+def _describe(jvm: Any, admin: Any, topics: list[str]) -> dict[str, Any]:
+    """The JVM ``TopicDescription`` of each of ``topics`` (one request)."""
+    names = jvm.java.util.ArrayList()
+    for topic in topics:
+        names.add(topic)
+    described = admin.describeTopics(names).allTopicNames().get()
+    return {topic: described.get(topic) for topic in topics}
 
 
 def _state(jvm: Any, admin: Any, topic: str) -> TopicState:
     """The :class:`TopicState` through a JVM Kafka ``Admin`` (py4j objects)."""
-    description = _describe(jvm, admin, topic)
+    described = _describe(jvm, admin, [topic])
     return TopicState(
-        topic_id=description.topicId().toString(),
-        earliest=_offsets(jvm, admin, topic, "earliest", description),
-        latest=_offsets(jvm, admin, topic, "latest", description),
+        topic_id=described[topic].topicId().toString(),
+        earliest=_offsets(jvm, admin, [topic], "earliest", described)[topic],
+        latest=_offsets(jvm, admin, [topic], "latest", described)[topic],
     )
