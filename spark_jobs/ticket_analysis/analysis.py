@@ -301,6 +301,8 @@ def publish(
     offsets moved (:func:`delivered`)."""
     enriched = staged.read(spark, "tickets_enriched")
     newer = updated_later(spark, store, config)
+    if newer is not None:  # read by up to four actions below: read and de-duplicated once
+        newer = newer.persist(StorageLevel.MEMORY_AND_DISK)
     current = _current(enriched, newer, summary)
     rejected = staged.read(spark, "rejected_tickets")
     sent_before = artifacts.partition_path(config.job.artifacts_root, "rejected_tickets", config.interval)
@@ -327,6 +329,8 @@ def publish(
     rejected.unpersist()
     if tombstones:  # after the new teams' records: a consumer never misses a moved ticket
         sinks.write_to_kafka(rerouting.tombstones(changes), config.job.bootstrap)
+    if newer is not None:
+        newer.unpersist()
     return delivered(sent, before, end_offsets(spark, config.job.bootstrap, sent))
 
 
