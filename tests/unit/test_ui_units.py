@@ -175,6 +175,18 @@ def test_range_insights_count_the_tickets_moved_to_another_team() -> None:
     assert [row["rerouted"] for row in merged["hours"]] == [3, 0]
 
 
+def test_range_insights_count_the_tickets_a_later_hour_updated() -> None:
+    """Tickets an hour keeps but did not send again, a later hour having published them anew:
+    summed over the range; an hour published before the count existed counts none."""
+    hours = [
+        hour(8, **full_summary(10, {"incident": 4}, updated_later=2)),
+        hour(9, **full_summary(20, {"incident": 12})),
+    ]
+    merged = insights.range_insights(hours, insights.parse_range("2026-11-26T08:00Z", "2026-11-26T10:00Z"))
+    assert merged["updated_later"] == 2
+    assert [row["updated_later"] for row in merged["hours"]] == [2, 0]
+
+
 def test_range_insights_merges_hours_and_passes_unknown_fields_through() -> None:
     hours = [
         hour(8, **full_summary(10, {"incident": 4, "produit": 5}, late_records=2)),
