@@ -184,6 +184,11 @@ def read_summary(root: str, interval: Interval) -> Summary | None:
     return _read_json(summary_path(root, interval))
 
 
+def read_rules_version(root: str, version: str) -> dict[str, Any] | None:
+    """The record of the content first published under a rules ``version``, or None."""
+    return _read_json(rules_version_path(root, version))
+
+
 def _read_json(location: str) -> Any:
     text = storage.read_text(location)
     return None if text is None else json.loads(text)

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,20 @@ class RuleSet:
 
 def digest_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def version_conflict(rules: RuleSet, recorded: Mapping[str, Any] | None) -> str | None:
+    """Why ``rules`` cannot be published: their version was first published (``recorded``, the
+    version's record in ``_rules/``, None when it has none) with another content. None when
+    they can."""
+    if recorded is None or recorded["digest"] == rules.digest:
+        return None
+    return (
+        f"rules version {rules.version!r} is declared by two different contents: this run's "
+        f"sha256 {rules.digest[:12]} and sha256 {recorded['digest'][:12]}, published first by run "
+        f"{recorded['run_id']} (hour {recorded['interval']['start']}). Nothing was changed; give the "
+        "changed rules a new version"
+    )
 
 
 def load_rules(path: Path, expected_digest: str | None = None) -> RuleSet:

@@ -123,11 +123,13 @@ def register_schema() -> dict[str, object]:
     return {"subject": registered.subject, "ids": registered.ids, "compatibility": registered.compatibility}
 
 
-def check_rules(rules_path: Path | None = None) -> dict[str, str]:
-    """Validate the routing rules (default: ``ROUTING_RULES``) before Spark starts; returns the
-    snapshot the run applies: the file's text, its SHA-256 and its version (the rules file may
-    change during the run)."""
-    from ticket_etl.rules import RulesError, parse_text
+def check_rules(rules_path: Path | None = None, root: str | None = None) -> dict[str, str]:
+    """Validate the routing rules (default: ``ROUTING_RULES``) before Spark starts, and refuse
+    edited rules that keep a version published with another content (under ``root``, default
+    ``STATS_DIR``; the job checks it again); returns the snapshot the run applies: the file's
+    text, its SHA-256 and its version (the rules file may change during the run)."""
+    from ticket_etl import artifacts
+    from ticket_etl.rules import RulesError, parse_text, version_conflict
 
     rules_path = rules_path or config.routing_rules_path()
 
@@ -138,6 +140,9 @@ def check_rules(rules_path: Path | None = None) -> dict[str, str]:
         raise DataError(f"rules file not found: {rules_path}") from None
     except RulesError as error:
         raise DataError(str(error)) from None
+    recorded = artifacts.read_rules_version(root or config.stats_dir(), rules.version)
+    if problem := version_conflict(rules, recorded):
+        raise DataError(problem)
     log.info("rules version %s, sha256 %s", rules.version, rules.digest)
     return {"text": text, "digest": rules.digest, "version": rules.version}
 

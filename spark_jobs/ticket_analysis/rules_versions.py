@@ -11,7 +11,7 @@ from typing import Any
 from ticket_analysis.storage import HadoopStore
 from ticket_etl import artifacts
 from ticket_etl.interval import Interval, iso_utc
-from ticket_etl.rules import RuleSet, digest_of
+from ticket_etl.rules import RuleSet, digest_of, version_conflict
 
 
 class RulesVersionConflict(ValueError):
@@ -20,14 +20,9 @@ class RulesVersionConflict(ValueError):
 
 def check(store: HadoopStore, root: str, rules: RuleSet) -> None:
     """Refuse ``rules`` if their version was recorded with another content."""
-    recorded = store.read_json(artifacts.rules_version_path(root, rules.version))
-    if recorded is not None and recorded["digest"] != rules.digest:
-        raise RulesVersionConflict(
-            f"rules version {rules.version!r} is declared by two different contents: this run's "
-            f"sha256 {rules.digest[:12]} and sha256 {recorded['digest'][:12]}, published first by run "
-            f"{recorded['run_id']} (hour {recorded['interval']['start']}). Nothing was changed; give the "
-            "changed rules a new version"
-        )
+    problem = version_conflict(rules, store.read_json(artifacts.rules_version_path(root, rules.version)))
+    if problem:
+        raise RulesVersionConflict(problem)
 
 
 def record(
