@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 ENV := source include/env.sh
 VENV := .venv
-# The test stack's ports (README, Tests): move them to run two suites side by side.
+# The first test stack's ports (docs/testing.md); the second's are 50 higher (tests/run_stacks.py).
 TEST_KAFKA_PORT ?= 29092
 # The params of the run `make run` triggers (JSON), e.g. '{"new_source_topic": true}'.
 RUN_CONF ?= {}
@@ -17,14 +17,21 @@ TEST_DB_PORT ?= 25432
 TEST_SPARK_PORT ?= 27077
 # The tests' schema registry (below 32768: never an ephemeral port another connection holds).
 TEST_REGISTRY_PORT ?= 28081
+# `make test` runs the suite on TEST_STACKS test stacks side by side (tests/run_stacks.py: the
+# next ones on ports 50 apart, folders .platform/test2-*); TEST_STACKS=1 runs it on one.
+TEST_STACKS ?= 2
+# The folders of this stack (.platform/$(TEST_STACK)-airflow, ...) and the test folders it runs
+# (comma-separated, all when empty), set by tests/run_stacks.py.
+TEST_STACK ?= test
+TEST_FOLDERS ?=
 # The test stack takes the defaults of include/defaults.env for the settings that shape a stack.
-TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN SPARK_MASTER KAFKA_BROKERS && export AIRFLOW_HOME=$(CURDIR)/.platform/test-airflow \
+TEST_ENV := unset AIRFLOW__DATABASE__SQL_ALCHEMY_CONN SPARK_MASTER KAFKA_BROKERS && export AIRFLOW_HOME=$(CURDIR)/.platform/$(TEST_STACK)-airflow \
 	TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_BROKER=127.0.0.1:$(TEST_KAFKA_PORT) TEST_SPARK_PORT=$(TEST_SPARK_PORT) \
-	STATS_DIR=$(CURDIR)/.platform/test-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
-	AIRFLOW_DB_PORT=$(TEST_DB_PORT) SCHEMA_REGISTRY_URL=http://127.0.0.1:$(TEST_REGISTRY_PORT) && $(ENV)
-TEST_REGISTRY_ROOT := --root $(CURDIR)/.platform/test-registry
+	STATS_DIR=$(CURDIR)/.platform/$(TEST_STACK)-stats AIRFLOW__API__PORT=$(TEST_AIRFLOW_PORT) \
+	AIRFLOW_DB_PORT=$(TEST_DB_PORT) SCHEMA_REGISTRY_URL=http://127.0.0.1:$(TEST_REGISTRY_PORT) TEST_FOLDERS=$(TEST_FOLDERS) && $(ENV)
+TEST_REGISTRY_ROOT := --root $(CURDIR)/.platform/$(TEST_STACK)-registry
 
-.PHONY: help setup run password stop status test unit lint bench clean spark-cds check-settings docs chromium screenshots
+.PHONY: help setup run password stop status test test-stack unit lint bench clean spark-cds check-settings docs chromium screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -101,8 +108,17 @@ chromium:
 		apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
 
 test: $(VENV)/.dev-installed .platform/jars/.fetched .platform/registry-dist/.fetched spark-cds chromium  ## install what is needed and run the whole test suite
+ifeq ($(TEST_STACKS),1)
+	@$(MAKE) --no-print-directory test-stack
+else
+	$(ENV); TEST_KAFKA_PORT=$(TEST_KAFKA_PORT) TEST_AIRFLOW_PORT=$(TEST_AIRFLOW_PORT) TEST_DB_PORT=$(TEST_DB_PORT) \
+		TEST_SPARK_PORT=$(TEST_SPARK_PORT) TEST_REGISTRY_PORT=$(TEST_REGISTRY_PORT) python tests/run_stacks.py
+endif
+
+# One test stack: its database (reset), its schema registry, then pytest on it.
+test-stack:
 	$(TEST_ENV); python -m ticket_devstack.postgres_service start
-	$(TEST_ENV); airflow db reset -y > .platform/test-airflow-db.log 2>&1 || { tail -20 .platform/test-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
+	$(TEST_ENV); airflow db reset -y > .platform/$(TEST_STACK)-airflow-db.log 2>&1 || { tail -20 .platform/$(TEST_STACK)-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
 	$(TEST_ENV); python -m ticket_devstack.registry_service start $(TEST_REGISTRY_ROOT) || { python -m ticket_devstack.postgres_service stop; exit 1; }
 	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.registry_service stop $(TEST_REGISTRY_ROOT); python -m ticket_devstack.postgres_service stop; exit $${status:-0}
 
@@ -128,4 +144,5 @@ clean: stop  ## remove generated state (venv, jars, Kafka data, Airflow home and
 	-@$(ENV); python -m ticket_devstack.postgres_service delete
 	-@$(ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
 	-@$(TEST_ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
+	-@export AIRFLOW_HOME=$(CURDIR)/.platform/test2-airflow && $(ENV); rm -rf "$$(dirname "$$AIRFLOW_JWT_SECRET_FILE")"
 	rm -rf $(VENV) .platform stats bench/results

@@ -45,6 +45,25 @@ TEST_CLUSTER = kafka_service.KafkaCluster.on_ports(
 )
 
 
+# The folders of tests/ this run takes (comma-separated; all when unset): `make test` runs the
+# suite on two stacks side by side, each with some of the folders (tests/run_stacks.py).
+_FOLDERS = tuple(folder for folder in os.environ.get("TEST_FOLDERS", "").split(",") if folder)
+_TESTS_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests outside TEST_FOLDERS (another stack runs them)."""
+    if not _FOLDERS:
+        return
+    kept, deselected = [], []
+    for item in items:
+        folder = item.path.relative_to(_TESTS_DIR).parts[0]
+        (kept if folder in _FOLDERS else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def _require_stack() -> None:
     """The service fixtures' ports come from `make test`; without them, say so instead of guessing."""
     if not (_PORT and _SPARK_PORT):
