@@ -1,4 +1,4 @@
-"""Run `airflow standalone` in the background, stop it, and trigger DAG runs through its REST API.
+"""Run Airflow in the background, stop it, and trigger DAG runs through its REST API.
 
     python -m ticket_devstack.airflow_service start|stop|status
     python -m ticket_devstack.airflow_service run-dag ticket_pipeline [--conf JSON]
@@ -6,6 +6,8 @@
 `start` also creates the pool the DAG's `analyze` task runs in (one analysis at a time, see
 :func:`ensure_analysis_pool`), or sets its slots back if it exists.
 
+Airflow is the components of `airflow standalone` without its log servers
+(:mod:`ticket_devstack.airflow_components`), their output in ``$AIRFLOW_HOME/airflow.log``.
 Expects the environment of ``include/env.sh`` (AIRFLOW_HOME, DAGs folder, connections). The API
 server listens on AIRFLOW__API__HOST (127.0.0.1 unless you expose it); the admin's password and
 the JWT signing secret are files only their owner can read (see :func:`ensure_secrets`).
@@ -41,6 +43,8 @@ from ticket_devstack.service import (
 from ticket_etl import config
 from ticket_etl.pools import ANALYSIS_POOL, ANALYSIS_POOL_DESCRIPTION, ANALYSIS_POOL_SLOTS
 
+# The module that runs Airflow's components (its command line marks our Airflow's process).
+COMPONENTS_MODULE = "ticket_devstack.airflow_components"
 STARTUP_DEADLINE_S = 240.0
 STOP_DEADLINE_S = 60.0
 HEALTH_POLL_S = 2.0
@@ -56,6 +60,8 @@ ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 PASSWORD_ALPHABET = "abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789"
 PASSWORD_LENGTH = 16
+# The log of older versions of this stack, which ran `airflow standalone`.
+STANDALONE_LOG = "standalone.log"
 PRINTED_PASSWORD = re.compile(r"(Password for user '[^']*': )\S+")
 
 
@@ -84,13 +90,14 @@ def base_url() -> str:
 
 
 def daemon() -> Daemon:
-    """`airflow standalone` of this Airflow home."""
+    """The Airflow of this Airflow home: the process of its components."""
     home = airflow_home()
-    return Daemon("airflow", home / "standalone.pid", home / "standalone.log", ("standalone",))
+    return Daemon("airflow", home / "airflow.pid", home / "airflow.log", (COMPONENTS_MODULE,))
 
 
 def running_pid() -> int | None:
-    """Pid of our `airflow standalone` if it is alive; a stale pid file is removed."""
+    """Pid of our Airflow (the parent of its components) if it is alive; a stale pid file is
+    removed."""
     return daemon().pid()
 
 
@@ -121,7 +128,8 @@ def ensure_secrets() -> None:
     else:
         password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
         write_private(path, json.dumps({ADMIN_USER: password}) + "\n")
-    _remove_printed_passwords(daemon().log_file)
+    for log in (daemon().log_file, airflow_home() / STANDALONE_LOG):
+        _remove_printed_passwords(log)
     jwt_secret = os.environ.get("AIRFLOW_JWT_SECRET_FILE")
     if not jwt_secret or not Path(jwt_secret).is_file():
         raise AirflowServiceError(
@@ -142,7 +150,7 @@ def _remove_printed_passwords(log: Path) -> None:
 
 
 def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
-    """Start `airflow standalone` and wait until the API and the scheduler are healthy."""
+    """Start Airflow's components and wait until the API and the scheduler are healthy."""
     airflow = daemon()
     pid = airflow.pid()
     if pid is not None:
@@ -153,7 +161,7 @@ def start(deadline_s: float = STARTUP_DEADLINE_S) -> int:
     airflow_home().mkdir(parents=True, exist_ok=True)
     ensure_secrets()
     postgres_service.start()  # the metadata database, when it is ours (a no-op if running)
-    process = airflow.spawn(["airflow", "standalone"])
+    process = airflow.spawn([sys.executable, "-m", COMPONENTS_MODULE])
     wait_until_ready({airflow: process}, _healthy, deadline_s, "become healthy", HEALTH_POLL_S)
     print(f"airflow: started (pid {process.pid}), UI on {base_url()}")
     _ensure_pool()
@@ -178,7 +186,7 @@ def ensure_analysis_pool(api: AirflowApi) -> None:
 
 
 def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
-    """Stop `airflow standalone` and every process it started. Returns True if it ran."""
+    """Stop Airflow's components and every process they started. Returns True if it ran."""
     pids = daemon().stop(deadline_s, with_children=True)
     if pids is None:
         print("airflow: not running")
@@ -342,7 +350,7 @@ COMMANDS = {
         lambda _: start(),
         lambda _: stop(),
         lambda _: status_line(),
-        "start `airflow standalone` and wait until it is healthy",
+        "start Airflow (scheduler, DAG processor, triggerer, API server) and wait until it is healthy",
     ),
     "run-dag": Command(
         _run_dag_command, "trigger one run of a DAG and wait for it", _run_dag_arguments, gives_exit_code=True

@@ -1,4 +1,4 @@
-"""The running stack of the end-to-end tests: one `airflow standalone` (scheduler, API server with
+"""The running stack of the end-to-end tests: one Airflow (scheduler, API server with
 the UI plugin) for the tests of this folder, as `make run` starts it, on the test ports. It stops
 once they are done: its scheduler would take part in the runs of any later `airflow dags test` on
 the same database."""
@@ -25,7 +25,7 @@ AIRFLOW_USERS = "admin:admin,viewer:viewer,outsider:"
 
 @dataclass(frozen=True)
 class AirflowStack:
-    """The session's running `airflow standalone`: API server (with the plugins), scheduler."""
+    """The session's running Airflow: API server (with the plugins), scheduler."""
 
     env: dict[str, str]
     api: airflow_service.AirflowApi
@@ -54,9 +54,9 @@ class AirflowStack:
 
 @pytest.fixture(scope="package")
 def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[AirflowStack]:
-    """`airflow standalone` on the test broker, started once for this folder (end-to-end and UI
-    tests), with artifacts of its own: its scheduler also runs the current hour, whose summary would
-    become the latest one of the other DAG tests."""
+    """Airflow, as `make run` starts it, on the test broker, started once for this folder
+    (end-to-end and UI tests), with artifacts of its own: its scheduler also runs the current
+    hour, whose summary would become the latest one of the other DAG tests."""
     env = {
         **airflow_env,
         "STATS_DIR": str(tmp_path_factory.mktemp("stack-stats")),
@@ -69,7 +69,7 @@ def airflow_stack(airflow_env: dict[str, str], tmp_path_factory) -> Iterator[Air
         # here instead of every 5 minutes (its heartbeat check only covers tasks it queued).
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
     }
-    with pytest.MonkeyPatch.context() as patch:  # what `airflow standalone` and the tests' CLI calls see
+    with pytest.MonkeyPatch.context() as patch:  # what Airflow and the tests' CLI calls see
         for key, value in env.items():
             patch.setenv(key, value)
         airflow_service.stop()

@@ -35,7 +35,7 @@ def _task(api: airflow_service.AirflowApi, run_id: str, task_id: str) -> dict:
 
 
 def _kill_everything(pid: int) -> int:
-    """SIGKILL `airflow standalone` and every process under it; returns how many."""
+    """SIGKILL the stack's Airflow and every process under it; returns how many."""
     root = psutil.Process(pid)
     processes = [root, *root.children(recursive=True)]
     for process in processes:

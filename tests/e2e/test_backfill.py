@@ -1,4 +1,4 @@
-"""End to end with a real scheduler: `airflow standalone`, a three-hour backfill from the CLI, then the
+"""End to end with a real scheduler (the stack's Airflow), a three-hour backfill from the CLI, then the
 same backfill again with reprocess behaviour `completed`, which must change nothing but run metadata."""
 
 from __future__ import annotations

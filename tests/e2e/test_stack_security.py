@@ -53,6 +53,22 @@ def test_the_api_listens_on_loopback_only(airflow_stack, non_loopback_address: s
     assert listening == {"127.0.0.1"}
 
 
+def test_no_airflow_process_listens_beyond_loopback(airflow_stack) -> None:
+    """Every port a process of the stack's Airflow listens on is on loopback: `airflow standalone`
+    would start a log server in the scheduler and in the triggerer on every interface (8793, 8794)."""
+    pid = airflow_service.running_pid()
+    assert pid is not None
+    root = psutil.Process(pid)
+    ours = {root.pid, *(child.pid for child in root.children(recursive=True))}
+    listening = {
+        (connection.laddr.ip, connection.laddr.port)
+        for connection in psutil.net_connections("tcp")
+        if connection.status == psutil.CONN_LISTEN and connection.pid in ours
+    }
+    assert (("127.0.0.1", airflow_service.api_port())) in listening
+    assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
+
+
 def test_every_generated_secret_is_a_private_file(airflow_stack) -> None:
     server = postgres_service.managed_server()
     assert server is not None
@@ -99,7 +115,7 @@ def test_no_secret_in_make_output_nor_in_the_logs(airflow_stack, capfd) -> None:
     output = captured.out + captured.err + status.stdout + status.stderr
     assert "airflow: running" in output
     home = airflow_service.airflow_home()
-    logs = [home / "standalone.log", *(path for path in (home / "logs").rglob("*") if path.is_file())]
+    logs = [home / "airflow.log", *(path for path in (home / "logs").rglob("*") if path.is_file())]
     assert any("analyze" in str(path) for path in logs), "no task log to look into"
     for name, secret in _secrets().items():
         assert secret not in output, f"{name} printed"

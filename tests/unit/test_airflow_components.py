@@ -1,0 +1,35 @@
+"""The process that runs Airflow's components (ticket_devstack.airflow_components) stops them all
+as soon as one exits, and says which: a dead scheduler must not leave a half-running Airflow."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import psutil
+
+from ticket_devstack import airflow_components
+
+
+def test_the_stack_runs_no_log_server() -> None:
+    """The scheduler and the triggerer would otherwise serve logs on every interface."""
+    by_name = {command[0]: command[1:] for command in airflow_components.COMPONENTS}
+    assert set(by_name) == {"scheduler", "dag-processor", "triggerer", "api-server"}
+    assert "--skip-serve-logs" in by_name["scheduler"] and "--skip-serve-logs" in by_name["triggerer"]
+
+
+def test_one_component_exiting_stops_the_others_and_gives_its_code(tmp_path, capsys) -> None:
+    pid_file = tmp_path / "survivor.pid"
+    survivor = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    dying = "import sys, time; time.sleep(1.5); sys.exit(3)"
+    started = time.monotonic()
+    code = airflow_components.run([(sys.executable, "-c", survivor), (sys.executable, "-c", dying)])
+    assert code == 3
+    assert time.monotonic() - started < 60
+    assert not psutil.pid_exists(int(pid_file.read_text()))  # stopped and reaped
+    assert "exited with code 3: stopping the others" in capsys.readouterr().out
+
+
+def test_a_component_that_exits_cleanly_still_fails_the_stack() -> None:
+    code = airflow_components.run([(sys.executable, "-c", "import time; time.sleep(120)"), ("true",)])
+    assert code == 1
