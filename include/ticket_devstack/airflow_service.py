@@ -37,6 +37,7 @@ from ticket_devstack.service import (
     make_private,
     pids_text,
     run_cli,
+    stop_daemons,
     wait_until_ready,
     write_private,
 )
@@ -185,13 +186,25 @@ def ensure_analysis_pool(api: AirflowApi) -> None:
     print(f"airflow: pool {ANALYSIS_POOL} {outcome} ({ANALYSIS_POOL_SLOTS} slot)")
 
 
+def _standalone_daemon() -> Daemon:
+    """The `airflow standalone` an older version of this stack started (still running after an
+    update: `make stop` stops it too)."""
+    home = airflow_home()
+    return Daemon("airflow", home / "standalone.pid", home / STANDALONE_LOG, ("standalone",))
+
+
 def stop(deadline_s: float = STOP_DEADLINE_S) -> bool:
     """Stop Airflow's components and every process they started. Returns True if it ran."""
-    pids = daemon().stop(deadline_s, with_children=True)
-    if pids is None:
+    stopped = stop_daemons([daemon(), _standalone_daemon()], deadline_s, with_children=True)
+    if not stopped:
         print("airflow: not running")
         return False
-    print(f"airflow: stopped (pid {pids[0]} and {len(pids) - 1} child processes)")
+    for pids in stopped.values():
+        print(
+            f"airflow: stopped (pid {pids[0]} and {len(pids) - 1} child processes)"
+            if pids
+            else "airflow: stopped"
+        )
     return True
 
 

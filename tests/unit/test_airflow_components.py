@@ -3,6 +3,7 @@ as soon as one exits, and says which: a dead scheduler must not leave a half-run
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
@@ -33,3 +34,16 @@ def test_one_component_exiting_stops_the_others_and_gives_its_code(tmp_path, cap
 def test_a_component_that_exits_cleanly_still_fails_the_stack() -> None:
     code = airflow_components.run([(sys.executable, "-c", "import time; time.sleep(120)"), ("true",)])
     assert code == 1
+
+
+def test_stop_also_stops_the_standalone_of_an_older_version(tmp_path, monkeypatch) -> None:
+    """After an update, `make stop` stops the `airflow standalone` the previous version started
+    (its pid file and command line), not only the new process of the components."""
+    from ticket_devstack import airflow_service
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    older = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "standalone"])
+    (tmp_path / "standalone.pid").write_text(f"{older.pid}\n")
+    assert airflow_service.stop(deadline_s=10) is True
+    assert not psutil.pid_exists(older.pid)  # stopped and reaped
+    assert airflow_service.stop(deadline_s=10) is False  # nothing left
