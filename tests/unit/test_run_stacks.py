@@ -49,7 +49,7 @@ def test_the_stacks_ports_and_folders_never_meet() -> None:
     first, second = (_ports_taken(stack.ports) for stack in stacks)
     assert first.isdisjoint(second)
     assert "TEST_STACK=test2" in stacks[1].command()
-    assert "TEST_FOLDERS=faults,spark,unit" in stacks[1].command()
+    assert "TEST_FOLDERS=faults,spark" in stacks[1].command()
 
 
 @pytest.mark.parametrize(
