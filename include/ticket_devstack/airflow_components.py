@@ -17,9 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-import psutil
-
-from ticket_devstack.processes import terminate
+from ticket_devstack.processes import process_tree, terminate
 
 # The components `airflow standalone` runs (the API server on AIRFLOW__API__HOST and __PORT).
 COMPONENTS: tuple[tuple[str, ...], ...] = (
@@ -48,17 +46,10 @@ def run(commands: Sequence[Sequence[str]]) -> int:
     exited = _first_exited(components)
     name = " ".join(exited.args)
     print(f"airflow: `{name}` exited with code {exited.returncode}: stopping the others", flush=True)
-    terminate([process for component in components for process in _tree(component.pid)], STOP_DEADLINE_S)
+    terminate(
+        [process for component in components for process in process_tree(component.pid)], STOP_DEADLINE_S
+    )
     return exited.returncode or 1
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    """The process ``pid`` and its descendants (none once it has exited)."""
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 if __name__ == "__main__":

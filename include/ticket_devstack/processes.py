@@ -35,6 +35,15 @@ def pid_from_file(pid_file: Path, *markers: str) -> int | None:
     return None
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The process ``pid`` and all its descendants, itself first (none once it has exited)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
 def terminate(processes: list[psutil.Process], deadline_s: float) -> None:
     """SIGTERM every process, wait up to ``deadline_s`` for all, then SIGKILL the survivors."""
     for process in processes:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from ticket_devstack.processes import pid_from_file, port_open, terminate
+from ticket_devstack.processes import pid_from_file, port_open, process_tree, terminate
 from ticket_etl.config import SettingError
 
 LOG_TAIL_LINES = 40
@@ -137,11 +137,8 @@ def stop_daemons(
         pid = daemon.pid()
         if pid is None:
             continue
-        try:
-            root = psutil.Process(pid)
-            stopped[daemon] = [root, *(root.children(recursive=True) if with_children else [])]
-        except psutil.NoSuchProcess:
-            stopped[daemon] = []
+        tree = process_tree(pid)
+        stopped[daemon] = tree if with_children else tree[:1]
     terminate([process for processes in stopped.values() for process in processes], deadline_s)
     for daemon in stopped:
         daemon.pid_file.unlink(missing_ok=True)

@@ -21,12 +21,23 @@ def test_the_stack_runs_no_log_server() -> None:
 
 def test_one_component_exiting_stops_the_others_and_gives_its_code(tmp_path, capsys) -> None:
     pid_file = tmp_path / "survivor.pid"
-    survivor = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
-    dying = "import sys, time; time.sleep(1.5); sys.exit(3)"
+    written = tmp_path / "survivor.pid.tmp"
+    survivor = (
+        f"import os, time; open({str(written)!r}, 'w').write(str(os.getpid())); "
+        f"os.rename({str(written)!r}, {str(pid_file)!r}); time.sleep(120)"
+    )
+    # Exits once the survivor is up (its pid file written whole), within a minute.
+    dying = (
+        "import os, sys, time\n"
+        "deadline = time.monotonic() + 60\n"
+        f"while not os.path.exists({str(pid_file)!r}) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "sys.exit(3)"
+    )
     started = time.monotonic()
     code = airflow_components.run([(sys.executable, "-c", survivor), (sys.executable, "-c", dying)])
     assert code == 3
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 90
     assert not psutil.pid_exists(int(pid_file.read_text()))  # stopped and reaped
     assert "exited with code 3: stopping the others" in capsys.readouterr().out
 
