@@ -85,7 +85,7 @@ run: setup  ## start Kafka, the schema registry, Spark (if SPARK_MASTER is spark
 	@$(ENV); echo "artifacts: $$STATS_DIR   UI: http://localhost:$$AIRFLOW__API__PORT (user admin, password: make password)"
 
 password:  ## print the Airflow UI password of user admin
-	@$(ENV); cat "$$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"; echo
+	@$(ENV); python -m ticket_devstack.airflow_service password
 
 stop:  ## stop Airflow, the schema registry, the database, the Spark cluster and Kafka started by make run
 	-@$(ENV); python -m ticket_devstack.airflow_service stop

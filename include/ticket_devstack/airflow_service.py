@@ -365,6 +365,7 @@ COMMANDS = {
         lambda _: status_line(),
         "start Airflow (scheduler, DAG processor, triggerer, API server) and wait until it is healthy",
     ),
+    "password": Command(lambda _: print(admin_password()), "print the UI password of user admin"),
     "run-dag": Command(
         _run_dag_command, "trigger one run of a DAG and wait for it", _run_dag_arguments, gives_exit_code=True
     ),

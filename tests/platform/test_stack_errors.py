@@ -212,6 +212,18 @@ def test_no_maven(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> No
     assert stopped.value.code == "Maven (mvn) is not on PATH: install Maven 3.8+ (see README, Prerequisites)."
 
 
+def test_password_prints_the_password_alone(tmp_path: Path) -> None:
+    """`make password` prints admin's password, and names the file while Airflow never started."""
+    missing = _run("ticket_devstack.airflow_service", "password", AIRFLOW_HOME=str(tmp_path))
+    assert _error_line(missing) == (
+        f"error: no admin password in {tmp_path / 'simple_auth_manager_passwords.json.generated'} "
+        "(is Airflow started?)"
+    )
+    (tmp_path / "simple_auth_manager_passwords.json.generated").write_text('{"admin": "s3cret"}')
+    result = _run("ticket_devstack.airflow_service", "password", AIRFLOW_HOME=str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "s3cret\n")
+
+
 def test_run_dag_without_airflow(tmp_path: Path) -> None:
     """`make run`'s last step against an API that does not answer."""
     (tmp_path / "simple_auth_manager_passwords.json.generated").write_text('{"admin": "x"}')
