@@ -120,7 +120,7 @@ test-stack:
 	$(TEST_ENV); python -m ticket_devstack.postgres_service start
 	$(TEST_ENV); airflow db reset -y > .platform/$(TEST_STACK)-airflow-db.log 2>&1 || { tail -20 .platform/$(TEST_STACK)-airflow-db.log; python -m ticket_devstack.postgres_service stop; exit 1; }
 	$(TEST_ENV); python -m ticket_devstack.registry_service start $(TEST_REGISTRY_ROOT) || { python -m ticket_devstack.postgres_service stop; exit 1; }
-	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; python -m ticket_devstack.registry_service stop $(TEST_REGISTRY_ROOT); python -m ticket_devstack.postgres_service stop; exit $${status:-0}
+	$(TEST_ENV); python -m pytest $(PYTEST_ARGS) || status=$$?; echo "pytest exit $${status:-0}"; python -m ticket_devstack.registry_service stop $(TEST_REGISTRY_ROOT); python -m ticket_devstack.postgres_service stop; exit $${status:-0}
 
 unit: $(VENV)/.dev-installed  ## the tests that need no service (tests/unit): under a minute, no stack
 	$(ENV); python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)

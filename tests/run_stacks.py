@@ -5,7 +5,9 @@ scheduler loop), so one stack leaves one of the machine's two cores idle. Each s
 whole test stack of its own (broker, metadata database, schema registry, Airflow, Spark cluster:
 its ports moved by ``PORT_STEP``, its folders named after it) and runs the test folders it is
 given (``tests/conftest.py`` deselects the others). Each line of a stack's output is prefixed
-with its name; the exit code is the first failing stack's.
+with its name; the exit code is the first failing stack's. Once all have ended, the failures of
+every stack are printed again, last: the stacks' outputs interleave, and a CI log that keeps only
+its tail must still say which tests failed.
 
     python tests/run_stacks.py          (from make test, which passes the base ports)
 """
@@ -13,11 +15,12 @@ with its name; the exit code is the first failing stack's.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ticket_etl.config import PROJECT_ROOT
 
@@ -37,6 +40,10 @@ PORT_SETTINGS = (
 )
 # pytest's exit code when every test was deselected (none of the stack's folders selected).
 NO_TESTS_SELECTED = 5
+# The lines of pytest's short test summary (-r fE, its default) naming a test.
+SUMMARY_PREFIXES = ("FAILED ", "ERROR ")
+# `make test-stack` prints pytest's exit code (make's own is 2 whatever the recipe's was).
+PYTEST_EXIT = re.compile(r"^pytest exit (\d+)$")
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,38 @@ def stacks(base_ports: dict[str, int]) -> list[Stack]:
 
 @dataclass
 class Outcome:
-    """How a stack's run ended: its exit code and its wall time."""
+    """How a stack's run ended: its exit code (pytest's once it ran, make's if it did not), its wall
+    time and pytest's summary lines of its failures and errors."""
 
     code: int = -1
     seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    pytest_code: int | None = None
+
+    def read(self, line: str) -> None:
+        """Note what the stack's output ``line`` says of the outcome."""
+        if is_failure_line(line):
+            self.failures.append(line.rstrip("\n"))
+        elif exit_line := PYTEST_EXIT.match(line.rstrip("\n")):
+            self.pytest_code = int(exit_line.group(1))
+
+    def ended(self, make_code: int, seconds: float) -> None:
+        self.code = make_code if self.pytest_code is None or make_code == 0 else self.pytest_code
+        self.seconds = seconds
+
+
+def is_failure_line(line: str) -> bool:
+    """A line of pytest's short test summary naming a failed or erroring test."""
+    return line.startswith(SUMMARY_PREFIXES) and "::" in line.split(" ", 2)[1]
+
+
+def recap(all_stacks: list[Stack], outcomes: list[Outcome]) -> list[str]:
+    """The failures of every stack, each line prefixed with its stack's name (none if all passed)."""
+    return [
+        f"[{stack.name}] {line}"
+        for stack, outcome in zip(all_stacks, outcomes, strict=True)
+        for line in outcome.failures
+    ]
 
 
 def _follow(stack: Stack, process: subprocess.Popen, started: float, outcome: Outcome) -> None:
@@ -87,8 +122,8 @@ def _follow(stack: Stack, process: subprocess.Popen, started: float, outcome: Ou
     for line in process.stdout:
         sys.stdout.write(f"[{stack.name}] {line}")
         sys.stdout.flush()
-    outcome.code = process.wait()
-    outcome.seconds = time.monotonic() - started
+        outcome.read(line)
+    outcome.ended(process.wait(), time.monotonic() - started)
     print(
         f"[{stack.name}] exit {outcome.code} after {outcome.seconds:.0f} s ({', '.join(stack.folders)})",
         flush=True,
@@ -124,6 +159,9 @@ def run(all_stacks: list[Stack]) -> int:
         follower.start()
     for follower in followers:
         follower.join()
+    failures = recap(all_stacks, outcomes)
+    if failures:
+        print("\n".join(["=== the failures of every stack ===", *failures]), flush=True)
     return combined_exit_code([outcome.code for outcome in outcomes])
 
 

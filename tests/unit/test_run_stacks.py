@@ -59,3 +59,39 @@ def test_the_stacks_ports_and_folders_never_meet() -> None:
 def test_the_exit_code_is_a_failing_stacks(codes: list[int], expected: int) -> None:
     """5: pytest's code when every test was deselected (none of the stack's folders selected)."""
     assert run_stacks.combined_exit_code(codes) == expected
+
+
+def test_the_failures_of_every_stack_are_recapped_last() -> None:
+    """pytest's short summary lines of each stack, named: the CI log's tail says what failed."""
+    stacks = run_stacks.stacks(BASE_PORTS)
+    output = [
+        "tests/e2e/test_backfill.py F.    [  2%]",
+        "FAILED tests/e2e/test_backfill.py::test_backfill_twice - AssertionError: 3 != 2",
+        "ERROR tests/e2e/test_ui.py::test_page[chromium] - TimeoutError",
+        "ERROR: file or directory not found: tests/nowhere",
+        "===== 1 failed, 1 error, 3 passed in 9.00s =====",
+    ]
+    failing = run_stacks.Outcome(
+        code=1, failures=[line for line in output if run_stacks.is_failure_line(line)]
+    )
+    assert run_stacks.recap(stacks, [failing, run_stacks.Outcome(code=0)]) == [
+        "[test] FAILED tests/e2e/test_backfill.py::test_backfill_twice - AssertionError: 3 != 2",
+        "[test] ERROR tests/e2e/test_ui.py::test_page[chromium] - TimeoutError",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "make_code", "expected"),
+    [
+        (["pytest exit 0\n"], 0, 0),
+        (["pytest exit 5\n"], 2, 5),  # nothing selected on this stack: make says 2 whatever pytest said
+        (["pytest exit 1\n"], 2, 1),
+        ([], 2, 2),  # the stack did not start: pytest never ran
+    ],
+)
+def test_a_stacks_code_is_pytests_once_it_ran(lines: list[str], make_code: int, expected: int) -> None:
+    outcome = run_stacks.Outcome()
+    for line in lines:
+        outcome.read(line)
+    outcome.ended(make_code, 1.0)
+    assert outcome.code == expected
