@@ -5,7 +5,8 @@
 Starts a broker of its own (``.platform/bench-kafka``, port ``BENCH_KAFKA_PORT``, default
 39192), creates the pipeline's topics on it, runs the producer and Spark benchmarks against it,
 then stops it and deletes its data: the millions of benchmark tickets never reach the topics of
-the ``make run`` broker (the schema registry is the stack's, started if needed). Then runs the orchestration benchmark when an Airflow answers (``make
+the ``make run`` broker (the schema registry is the stack's: started if needed, and then stopped
+with its database). Then runs the orchestration benchmark when an Airflow answers (``make
 run`` starts one; it measures real pipeline runs on that stack), and the UI benchmark when
 ``STATS_DIR`` has a published hour to copy. Each benchmark writes its table
 to ``bench/results/``.
@@ -52,22 +53,32 @@ def broker() -> Iterator[str]:
     kafka_service.start(layout)
     try:
         ensure_topics(AdminClient({"bootstrap.servers": layout.bootstrap}))
-        with_ticket_contract()
-        yield layout.bootstrap
+        with ticket_contract():
+            yield layout.bootstrap
     finally:
         kafka_service.stop(layout)
         shutil.rmtree(layout.root, ignore_errors=True)
 
 
-def with_ticket_contract() -> None:
-    """The stack's schema registry up (started if ``make run`` did not: it stays up, like the
-    stack) with the ticket contract registered: the producer names its ids, the job reads its
-    versions."""
-    from ticket_devstack import registry_service
+@contextmanager
+def ticket_contract() -> Iterator[None]:
+    """The stack's schema registry up with the ticket contract registered: the producer names its
+    ids, the job reads its versions. The registry and its PostgreSQL are stopped afterwards when
+    they were started here (those of a running ``make run`` stack stay up)."""
+    from ticket_devstack import postgres_service, registry_service
     from ticket_etl.schema_registry import register_contract
 
+    start_registry = registry_service.status_line() is None
+    start_database = start_registry and postgres_service.status_line() is None
     registry_service.start()
-    register_contract()
+    try:
+        register_contract()
+        yield
+    finally:
+        if start_registry:
+            registry_service.stop()
+        if start_database:
+            postgres_service.stop()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
