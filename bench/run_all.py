@@ -6,7 +6,8 @@ Starts a broker of its own (``.platform/bench-kafka``, port ``BENCH_KAFKA_PORT``
 39192), creates the pipeline's topics on it, runs the producer and Spark benchmarks against it,
 then stops it and deletes its data: the millions of benchmark tickets never reach the topics of
 the ``make run`` broker (the schema registry is the stack's: started if needed, and then stopped
-with its database). Then runs the orchestration benchmark when an Airflow answers (``make
+with its database). Then the keyword alerts and the tokenization's cost, on a local Spark
+session; then the orchestration benchmark when an Airflow answers (``make
 run`` starts one; it measures real pipeline runs on that stack), and the UI benchmark when
 ``STATS_DIR`` has a published hour to copy. Each benchmark writes its table
 to ``bench/results/``.
@@ -22,7 +23,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench import alert_bench, orchestration_bench, producer_bench, reprocess_bench, spark_bench, ui_bench
+from bench import (
+    alert_bench,
+    orchestration_bench,
+    producer_bench,
+    reprocess_bench,
+    spark_bench,
+    terms_bench,
+    ui_bench,
+)
 from bench.common import RESULTS_DIR
 from ticket_devstack import kafka_service
 from ticket_etl.config import PLATFORM_DIR
@@ -118,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         codes["reprocess"] = reprocess_bench.main(reprocess_args)
     print("bench: keyword alerts on generated hours", file=sys.stderr)
     codes["alerts"] = alert_bench.main(["--hours", "12" if args.quick else "48"])
+    print("bench: cost of the keyword tokenization", file=sys.stderr)
+    codes["terms"] = terms_bench.main(["--tickets", str(QUICK_COUNT), "--runs", "1"] if args.quick else [])
     if args.skip_orchestration:
         print("bench: orchestration benchmark skipped (--skip-orchestration)", file=sys.stderr)
     elif not orchestration_bench.airflow_answers():
