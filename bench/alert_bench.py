@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
-from bench.common import RESULTS_DIR, title, write_report
+from bench.common import RESULTS_DIR, local_session, title, write_report
 from ticket_analysis import enrichment, trends
 from ticket_analysis.analysis import KEYWORDS_IN_SUMMARY
 from ticket_demo.generator import IncidentWave, generate_batch
@@ -104,17 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--look-back", type=int, default=24, help="baseline hours (default: %(default)s)")
     args = parser.parse_args(argv)
     wave = IncidentWave.parse(args.wave) if args.wave else None
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("alert_bench")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    try:
+    with local_session("alert_bench") as spark:
         table = report(simulate(spark, args.hours, args.tickets, wave, args.look_back), wave)
-    finally:
-        spark.stop()
     write_report(RESULTS_DIR / "alerts.md", f"{title('Keyword alerts on generated hours')}\n{table}\n")
     return 0
 

@@ -1,13 +1,42 @@
-"""Small helpers shared by the benchmarks: medians, Markdown tables, verdicts, reports."""
+"""Small helpers shared by the benchmarks: medians, Markdown tables, verdicts, reports, and the
+local Spark session of those that run the job's functions in process."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@contextmanager
+def local_session(app_name: str) -> Iterator[SparkSession]:
+    """A local Spark session shaped like the job's driver on this machine (``local[2]``,
+    ``SPARK_DRIVER_MEMORY``), no UI, quiet logs; stopped at the end."""
+    # Imported here: the benchmarks without a session (producer, UI) need neither.
+    from pyspark.sql import SparkSession
+
+    from ticket_etl import config
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.driver.memory", config.spark_driver_memory())
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
 
 
 def median(values: Sequence[float]) -> float:

@@ -12,17 +12,15 @@ enrichment step that no I/O floor has: issue 25 compares it with what 1.25x (c) 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from bench.common import RESULTS_DIR, markdown_table, median, title, write_report
+from bench.common import RESULTS_DIR, local_session, markdown_table, median, title, write_report
 from ticket_analysis import enrichment
 from ticket_demo.generator import generate_batch
 from ticket_etl import config
@@ -30,6 +28,7 @@ from ticket_etl import config
 FIRST_HOUR = datetime(2026, 11, 2, tzinfo=UTC)
 CHUNK = 250_000  # tickets generated on the driver at a time
 TEXT_SCHEMA = "ticket_id string, type string, subject string, description string"
+READ, WITH_TERMS = "read", "read + terms and phrases"
 
 
 def write_tickets(spark: SparkSession, path: str, tickets: int) -> None:
@@ -52,8 +51,8 @@ def measure(spark: SparkSession, path: str, runs: int) -> dict[str, list[float]]
     """The seconds of each variant's runs, interleaved."""
     stopwords = enrichment.with_default_stopwords(enrichment.load_stopwords(config.STOPWORDS_PATH))
     variants: dict[str, Callable[[DataFrame], DataFrame]] = {
-        "read": lambda tickets: tickets,
-        "read + terms and phrases": lambda tickets: enrichment.with_terms(tickets, stopwords),
+        READ: lambda tickets: tickets,
+        WITH_TERMS: lambda tickets: enrichment.with_terms(tickets, stopwords),
     }
     tickets = spark.read.schema(TEXT_SCHEMA).parquet(path)
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -69,7 +68,7 @@ def report(seconds: dict[str, list[float]], tickets: int) -> str:
         [name, f"{median(runs):.2f}", ", ".join(f"{s:.2f}" for s in sorted(runs))]
         for name, runs in seconds.items()
     ]
-    cost = median(seconds["read + terms and phrases"]) - median(seconds["read"])
+    cost = median(seconds[WITH_TERMS]) - median(seconds[READ])
     rows.append(["tokenization alone (difference of the medians)", f"{cost:.2f}", ""])
     return f"{tickets:,} generated tickets\n\n" + markdown_table(["variant", "median s", "runs s"], rows)
 
@@ -79,21 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=5, help="runs of each variant (default: %(default)s)")
     args = parser.parse_args(argv)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("terms_bench")
-        .config("spark.driver.memory", config.spark_driver_memory())
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    folder = Path(tempfile.mkdtemp(prefix="terms_bench_"))
-    try:
-        write_tickets(spark, str(folder / "tickets"), args.tickets)
-        table = report(measure(spark, str(folder / "tickets"), args.runs), args.tickets)
-    finally:
-        spark.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="terms_bench_") as folder, local_session("terms_bench") as spark:
+        write_tickets(spark, f"{folder}/tickets", args.tickets)
+        table = report(measure(spark, f"{folder}/tickets", args.runs), args.tickets)
     write_report(RESULTS_DIR / "terms.md", f"{title('Tokenization of the keyword analysis')}\n{table}\n")
     return 0
 
